@@ -1,0 +1,1 @@
+"""podcast-bot: the Slack app, the CLI and the local REPL."""

@@ -1,0 +1,178 @@
+"""The `podcast-bot` command line: ingest, search, eval, ask, repl, serve, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.runtime import Runtime
+from bot.terminal import format_episodes, format_moments
+from retrieval.embedding import EmbeddingModelError
+from retrieval.episodes import EpisodeError
+from retrieval.evaluation import QuestionFileError, evaluate, format_table, load_questions
+from retrieval.index import StoreError
+from retrieval.search import FilterError, SearchFilters
+
+log = logging.getLogger("podcast_bot")
+
+# Errors whose message is written for the user; anything else is a bug and keeps its traceback.
+USER_ERRORS = (ConfigError, StoreError, EpisodeError, EmbeddingModelError, QuestionFileError, FilterError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", metavar="DIR", help="index folder (default: $PODCAST_BOT_INDEX or data/index)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+
+    parser = argparse.ArgumentParser(
+        prog="podcast-bot", description="Answer questions about DataTalks.Club podcast episodes, with links to the second."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", parents=[common], help="parse, embed and index episode files")
+    ingest.add_argument("paths", nargs="*", type=Path, help="episode files or folders (default: data/episodes)")
+    ingest.add_argument("--strict", action="store_true", help="exit non-zero if any file could not be ingested")
+    ingest.add_argument("--rebuild", action="store_true", help="drop the index and build it again from scratch")
+
+    search = commands.add_parser("search", parents=[common], help="show the moments that best match a query")
+    search.add_argument("query")
+    search.add_argument("--k", type=int, default=None, help="how many moments (default 5)")
+    _add_filters(search)
+    search.add_argument("--episodes", action="store_true", help="rank episodes instead of moments")
+    search.add_argument("--json", action="store_true", help="machine-readable output")
+
+    evaluation = commands.add_parser("eval", parents=[common], help="measure retrieval quality on a question file")
+    evaluation.add_argument("questions", type=Path)
+    evaluation.add_argument("--episodes", type=Path, required=True, metavar="DIR", help="folder of episode files")
+    evaluation.add_argument("--k", type=int, default=5)
+    evaluation.add_argument("--json", action="store_true")
+
+    ask = commands.add_parser("ask", parents=[common], help="answer a question with cited moments")
+    ask.add_argument("question", nargs="?", default="")
+    _add_filters(ask)
+    ask.add_argument("--json", action="store_true")
+
+    commands.add_parser("repl", parents=[common], help="ask questions interactively, with follow-ups")
+
+    serve = commands.add_parser("serve", parents=[common], help="run the Slack app")
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    mode.add_argument("--http", action="store_true", help="HTTP mode on --port (default)")
+    serve.add_argument("--port", type=int, default=3000)
+
+    commands.add_parser("doctor", parents=[common], help="show the configuration in effect and check connections")
+    return parser
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--season", type=int)
+    parser.add_argument("--episode", help="episode id, s07e01, or episode number")
+    parser.add_argument("--guest", help="guest name, e.g. 'Eugene Yan'")
+    parser.add_argument("--speaker", help="speaker first name as in the transcript, e.g. Alexey")
+
+
+def _filters(args: argparse.Namespace) -> SearchFilters:
+    return SearchFilters(season=args.season, episode=args.episode, guest=args.guest, speaker=args.speaker)
+
+
+def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
+    paths = args.paths or [runtime.settings.episodes_dir]
+    report = runtime.ingest(paths, rebuild=args.rebuild)
+    for error in report.failed:
+        print(f"error: {error}", file=sys.stderr)
+    print(report.summary())
+    nothing = not (report.ingested or report.skipped)
+    if nothing or (args.strict and report.failed):
+        return 1
+    return 0
+
+
+def cmd_search(runtime: Runtime, args: argparse.Namespace) -> int:
+    searcher = runtime.searcher
+    if args.episodes:
+        matches = searcher.search_episodes(args.query, k=args.k or 5, filters=_filters(args))
+        if args.json:
+            print(json.dumps([{"episode_id": m.episode_id, "title": m.title, "score": m.score,
+                               "moments": [x.to_dict() for x in m.moments]} for m in matches], indent=2))
+        else:
+            print(format_episodes(matches) if matches else "No episode matches that.")
+        return 0
+    result = searcher.search(args.query, k=args.k, filters=_filters(args))
+    if args.json:
+        print(json.dumps({"query": result.query, "relevant": result.relevant,
+                          "moments": [m.to_dict() for m in result.moments if result.relevant]}, indent=2))
+    elif result.relevant:
+        print(format_moments(result.moments))
+    else:
+        print("Nothing relevant found in the indexed episodes.")
+    return 0
+
+
+def eval_index_dir(settings: Settings, episodes: Path) -> Path:
+    """A separate index per evaluated folder, so the eval never mixes with the bot's own index."""
+    digest = hashlib.sha256(str(episodes.resolve()).encode()).hexdigest()[:8]
+    return settings.store.index_dir.parent / f"eval-index-{episodes.resolve().name}-{digest}"
+
+
+def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
+    questions = load_questions(args.questions)
+    if not args.episodes.is_dir():
+        raise EpisodeError(args.episodes, "not a folder of episode files")
+    settings = runtime.settings
+    if args.index is None and not settings.store.is_server:
+        settings = settings.with_index(eval_index_dir(settings, args.episodes))
+    eval_runtime = Runtime(replace(settings, episodes_dir=args.episodes))
+    report = eval_runtime.ingest([args.episodes])
+    log.info("%s", report.summary())
+    result = evaluate(eval_runtime.searcher, questions, k=args.k)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(f"{len(questions)} questions, k={args.k}, index {eval_runtime.settings.store.location}")
+        print(format_table(result))
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Runtime, argparse.Namespace], int]] = {
+    "ingest": cmd_ingest,
+    "search": cmd_search,
+    "eval": cmd_eval,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings().with_index(args.index)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "chromadb", "openai", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return COMMANDS[args.command](Runtime(settings), args)
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""All configuration, read from the environment in one place and passed to the parts that need it."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from retrieval.embedding import MINILM_MODEL_ID
+from retrieval.index import StoreConfig
+from retrieval.search import SearchConfig
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    api_key: str | None = None
+    base_url: str | None = None
+    model: str = "openai:gpt-4o-mini"
+    timeout: float = 20.0
+    max_retries: int = 1
+    temperature: float = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key)
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    bot_token: str | None = None
+    signing_secret: str | None = None
+    app_token: str | None = None
+    api_url: str = "https://slack.com/api/"
+    ask_visibility: str = "in_channel"
+    rate_limit_per_minute: int = 5
+    allowed_channels: frozenset[str] = frozenset()
+    feedback_path: Path = Path("data/feedback.jsonl")
+
+    def require(self, *names: str) -> None:
+        """Stop start-up with a clear message when a needed token or secret is absent or malformed."""
+        checks = {
+            "SLACK_BOT_TOKEN": (self.bot_token, r"xoxb-[\w-]+", "a bot token starting with xoxb-"),
+            "SLACK_SIGNING_SECRET": (self.signing_secret, r"[0-9a-fA-F]{16,}", "the app's hex signing secret"),
+            "SLACK_APP_TOKEN": (self.app_token, r"xapp-[\w-]+", "an app-level token starting with xapp-"),
+        }
+        for name in names:
+            value, pattern, what = checks[name]
+            if not value:
+                raise ConfigError(f"{name} is not set; it must be {what} (see README, 'Slack app setup')")
+            if not re.fullmatch(pattern, value):
+                raise ConfigError(f"{name} is malformed; it must be {what}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: StoreConfig = field(default_factory=StoreConfig)
+    episodes_dir: Path = Path("data/episodes")
+    embedding_model: str = MINILM_MODEL_ID
+    search: SearchConfig = field(default_factory=SearchConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    slack: SlackConfig = field(default_factory=SlackConfig)
+    log_level: str = "INFO"
+
+    def with_index(self, index_dir: str | Path | None) -> "Settings":
+        if index_dir is None:
+            return self
+        return replace(self, store=replace(self.store, index_dir=Path(index_dir)))
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    headers = {}
+    if env.get("CHROMA_AUTH_TOKEN"):
+        headers["Authorization"] = f"Bearer {env['CHROMA_AUTH_TOKEN']}"
+    store = StoreConfig(
+        index_dir=Path(env.get("PODCAST_BOT_INDEX") or "data/index"),
+        chroma_host=env.get("CHROMA_HOST") or None,
+        chroma_port=_int(env, "CHROMA_PORT", 8000),
+        chroma_ssl=_bool(env, "CHROMA_SSL"),
+        chroma_headers=headers,
+    )
+    defaults = SearchConfig()
+    search = SearchConfig(
+        k=_int(env, "PODCAST_BOT_K", defaults.k),
+        per_episode=_int(env, "PODCAST_BOT_PER_EPISODE", defaults.per_episode),
+        min_similarity=_float(env, "PODCAST_BOT_MIN_SIMILARITY", defaults.min_similarity),
+    )
+    llm = LLMConfig(
+        api_key=env.get("OPENAI_API_KEY") or None,
+        base_url=env.get("OPENAI_BASE_URL") or None,
+        model=env.get("PODCAST_BOT_LLM_MODEL") or LLMConfig.model,
+        timeout=_float(env, "PODCAST_BOT_LLM_TIMEOUT", LLMConfig.timeout),
+        max_retries=_int(env, "PODCAST_BOT_LLM_RETRIES", LLMConfig.max_retries),
+    )
+    visibility = env.get("PODCAST_BOT_ASK_VISIBILITY") or "in_channel"
+    if visibility not in {"in_channel", "ephemeral"}:
+        raise ConfigError(f"PODCAST_BOT_ASK_VISIBILITY must be in_channel or ephemeral, not {visibility!r}")
+    slack = SlackConfig(
+        bot_token=env.get("SLACK_BOT_TOKEN") or None,
+        signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        app_token=env.get("SLACK_APP_TOKEN") or None,
+        api_url=env.get("SLACK_API_URL") or SlackConfig.api_url,
+        ask_visibility=visibility,
+        rate_limit_per_minute=_int(env, "PODCAST_BOT_RATE_LIMIT", SlackConfig.rate_limit_per_minute),
+        allowed_channels=frozenset(c.strip() for c in env.get("PODCAST_BOT_CHANNELS", "").split(",") if c.strip()),
+        feedback_path=Path(env.get("PODCAST_BOT_FEEDBACK") or SlackConfig.feedback_path),
+    )
+    return Settings(
+        store=store,
+        episodes_dir=Path(env.get("PODCAST_BOT_EPISODES") or "data/episodes"),
+        embedding_model=env.get("PODCAST_BOT_EMBEDDING_MODEL") or MINILM_MODEL_ID,
+        search=search,
+        llm=llm,
+        slack=slack,
+        log_level=env.get("PODCAST_BOT_LOG_LEVEL") or "INFO",
+    )

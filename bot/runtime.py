@@ -1,0 +1,64 @@
+"""The long-lived objects of one process (embedder, index, searcher, answerer), built once from Settings.
+
+The CLI, the REPL and the Slack app all share this wiring, so they answer the same way. An empty
+index is built from the bundled episodes on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cached_property
+
+from bot.config import Settings
+from retrieval.embedding import Embedder, make_embedder
+from retrieval.index import SectionIndex
+from retrieval.ingest import IngestReport, ingest
+from retrieval.search import Searcher
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._index: SectionIndex | None = None
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return make_embedder(self.settings.embedding_model, self.settings.llm.api_key, self.settings.llm.base_url)
+
+    def index(self, build_if_empty: bool = True) -> SectionIndex:
+        """The index; opened lazily and, when empty, built from the bundled episodes."""
+        with self._lock:
+            if self._index is None:
+                index = SectionIndex(self.settings.store, self.embedder.model_id)
+                if build_if_empty and not index.episodes():
+                    log.info("the index at %s is empty; building it from %s", self.settings.store.location, self.settings.episodes_dir)
+                    report = ingest([self.settings.episodes_dir], index, self.embedder)
+                    log.info("%s", report.summary())
+                self._index = index
+            return self._index
+
+    def reset_index(self) -> None:
+        """Forget the open index so the next use reconnects (after a Chroma server outage)."""
+        with self._lock:
+            self._index = None
+            self.__dict__.pop("searcher", None)
+
+    def ingest(self, paths, rebuild: bool = False) -> IngestReport:  # type: ignore[no-untyped-def]
+        with self._lock:
+            if rebuild:
+                self._index = SectionIndex.rebuild(self.settings.store, self.embedder.model_id)
+            elif self._index is None:
+                self._index = SectionIndex(self.settings.store, self.embedder.model_id)
+            index = self._index
+        report = ingest(paths, index, self.embedder)
+        if "searcher" in self.__dict__:
+            self.searcher.refresh(force=True)
+        return report
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        return Searcher(self.index(), self.embedder, self.settings.search)

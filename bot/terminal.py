@@ -1,0 +1,53 @@
+"""Render search results and answers for a terminal: aligned, with clickable links where supported."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from typing import TextIO
+
+from retrieval.search import EpisodeMatch, Moment
+from retrieval.sections import timestamp
+
+
+def supports_hyperlinks(stream: TextIO) -> bool:
+    return stream.isatty() and os.environ.get("TERM", "") not in ("", "dumb") and "NO_COLOR" not in os.environ
+
+
+def link(url: str, label: str, stream: TextIO = sys.stdout) -> str:
+    """An OSC 8 terminal hyperlink where the terminal supports it, otherwise the label and URL."""
+    if supports_hyperlinks(stream):
+        return f"\033]8;;{url}\033\\{label}\033]8;;\033\\"
+    return f"{label}  {url}"
+
+
+def snippet(text: str, width: int = 240) -> str:
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" …")
+
+
+def format_moment(n: int, moment: Moment, stream: TextIO = sys.stdout) -> str:
+    s = moment.section
+    speakers = ", ".join(s.speakers) or "unknown speaker"
+    where = f"{s.episode_title}" + (f" — {s.header}" if s.header else "")
+    lines = [
+        f"{n}. {link(moment.url, '▶ ' + timestamp(moment.start_sec), stream)} · {where}",
+        f"   {speakers}",
+        textwrap.indent(textwrap.fill(snippet(s.text), width=96), "   "),
+    ]
+    return "\n".join(lines)
+
+
+def format_moments(moments: list[Moment], stream: TextIO = sys.stdout) -> str:
+    return "\n\n".join(format_moment(n, moment, stream) for n, moment in enumerate(moments, start=1))
+
+
+def format_episodes(matches: list[EpisodeMatch], stream: TextIO = sys.stdout) -> str:
+    blocks = []
+    for n, match in enumerate(matches, start=1):
+        lines = [f"{n}. {match.title}  ({match.episode_id})"]
+        for moment in match.moments:
+            label = "▶ " + timestamp(moment.start_sec)
+            lines.append(f"   {link(moment.url, label, stream)} · {', '.join(moment.section.speakers)}: {snippet(moment.section.text, 120)}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

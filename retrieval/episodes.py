@@ -1,0 +1,262 @@
+"""Parse DataTalks.Club podcast episode files (Markdown + YAML front matter) into typed records.
+
+Both the site's older `sNNeMM-*.md` files and its newer format are read. The quirks of the real
+files (see FORMAT_VARIANTS.md in the shared corpus) are repaired here, so everything downstream
+sees clean text, a speaker and a second for every transcript item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+# Zero-width and bidi control characters that render as nothing but break matching.
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u200e\u200f"))
+LEADING_TIMESTAMP = re.compile(r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}\s*")
+# Cyrillic letters that look like Latin ones; the transcripts contain a few keyboard-layout typos.
+CYRILLIC_LOOKALIKES = str.maketrans("АВЕКМНОРСТХаеорсух", "ABEKMHOPCTXaeopcyx")
+SPEAKER_NAME = re.compile(r"^[A-Z][\w'-]*( [A-Z][\w'-]*)?$")
+
+
+class EpisodeError(ValueError):
+    """A file that cannot be read as an episode; the message names the file and the reason."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TranscriptItem:
+    """One paragraph of the transcript, or a header (then `text` is the header and `speaker` empty)."""
+
+    text: str
+    speaker: str
+    sec: int
+    is_header: bool = False
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A named time range from the newer format's `quotableClips`."""
+
+    name: str
+    start_sec: int
+    end_sec: int
+
+
+@dataclass(frozen=True)
+class Episode:
+    id: str
+    title: str
+    guests: tuple[str, ...]
+    season: int | None
+    number: int | None
+    youtube_id: str
+    links: dict[str, str]
+    items: tuple[TranscriptItem, ...]
+    clips: tuple[Clip, ...] = ()
+    source_path: str = ""
+    content_hash: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def url_at(self, sec: int) -> str:
+        """The YouTube link that starts playing at `sec`."""
+        return f"https://www.youtube.com/watch?v={self.youtube_id}&t={max(0, int(sec))}s"
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        seen = dict.fromkeys(item.speaker for item in self.items if item.speaker)
+        return tuple(seen)
+
+
+def clean_text(value: Any) -> str:
+    """Normalise a transcript string: invisible characters gone, NBSP to space, whitespace folded."""
+    text = unicodedata.normalize("NFC", str(value)).translate(INVISIBLE).replace("\u00a0", " ")
+    text = re.sub(r"[A-Za-z][\u0400-\u04ff]|[\u0400-\u04ff][A-Za-z]", _fix_cyrillic, text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _fix_cyrillic(match: re.Match[str]) -> str:
+    return match.group(0).translate(CYRILLIC_LOOKALIKES)
+
+
+def split_front_matter(text: str, path: Path | str) -> tuple[str, str]:
+    """Front matter is the text between the first two lines that are exactly `---`.
+
+    One newer-format file lacks the opening `---`; then the front matter runs from the start of
+    the file to the first `---` line.
+    """
+    lines = text.split("\n")
+    fences = [i for i, line in enumerate(lines) if line.rstrip("\r") == "---"]
+    if fences and fences[0] == 0 and len(fences) >= 2:
+        start, end = 1, fences[1]
+    elif fences and fences[0] > 0 and lines[0].strip():
+        start, end = 0, fences[0]
+    else:
+        raise EpisodeError(path, "no YAML front matter (expected it between two '---' lines)")
+    return "\n".join(lines[start:end]), "\n".join(lines[end + 1 :])
+
+
+def parse_episode_file(path: Path | str) -> Episode:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise EpisodeError(path, f"cannot read file ({exc.strerror})") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EpisodeError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    return parse_episode_text(text, path, content_hash=hashlib.sha256(raw).hexdigest())
+
+
+def parse_episode_text(text: str, path: Path | str, content_hash: str = "") -> Episode:
+    path = Path(path)
+    front, _body = split_front_matter(text, path)
+    try:
+        meta = yaml.safe_load(front)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        raise EpisodeError(path, f"front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(meta, dict):
+        raise EpisodeError(path, "front matter is not a mapping of keys to values")
+    transcript = meta.get("transcript")
+    if not transcript:
+        raise EpisodeError(path, "no 'transcript' in the front matter")
+    if not isinstance(transcript, list):
+        raise EpisodeError(path, f"'transcript' must be a list, not {type(transcript).__name__}")
+    youtube_id = _youtube_id(meta, path)
+    items = _transcript_items(transcript, path)
+    if not any(not item.is_header for item in items):
+        raise EpisodeError(path, "'transcript' has no spoken lines")
+    known = {"title", "short", "guests", "season", "episode", "ids", "links", "transcript", "quotableClips"}
+    return Episode(
+        id=path.stem,
+        title=clean_text(meta.get("title") or meta.get("short") or path.stem),
+        guests=_guests(meta.get("guests"), path),
+        season=_optional_int(meta.get("season"), "season", path),
+        number=_optional_int(meta.get("episode"), "episode", path),
+        youtube_id=youtube_id,
+        links={str(k): str(v) for k, v in (meta.get("links") or {}).items()} if isinstance(meta.get("links"), dict) else {},
+        items=tuple(items),
+        clips=_clips(meta.get("quotableClips")),
+        source_path=str(path),
+        content_hash=content_hash or hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        extra={k: v for k, v in meta.items() if k not in known},
+    )
+
+
+def _youtube_id(meta: dict[str, Any], path: Path) -> str:
+    ids = meta.get("ids")
+    candidates = [ids.get("youtube") if isinstance(ids, dict) else None]
+    links = meta.get("links")
+    if isinstance(links, dict) and isinstance(links.get("youtube"), str):
+        candidates.append(links["youtube"].rsplit("v=", 1)[-1])
+    for candidate in candidates:
+        # Repairs values such as 'NfAJAr7FvyY&t' (a URL fragment pasted with the id).
+        match = YOUTUBE_ID.match(str(candidate or "").strip())
+        if match:
+            return match.group(0)
+    raise EpisodeError(path, "no valid YouTube id in 'ids.youtube' or 'links.youtube'")
+
+
+def _guests(value: Any, path: Path) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value.strip(),)
+    if not isinstance(value, list):
+        raise EpisodeError(path, f"'guests' must be a list, not {type(value).__name__}")
+    return tuple(str(guest).strip() for guest in value if guest)
+
+
+def _optional_int(value: Any, key: str, path: Path) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise EpisodeError(path, f"'{key}' must be a number, not {value!r}") from None
+
+
+def _clips(value: Any) -> tuple[Clip, ...]:
+    clips = []
+    for clip in value or ():
+        if isinstance(clip, dict) and clip.get("name") is not None:
+            try:
+                clips.append(Clip(clean_text(clip["name"]), int(clip.get("startOffset", 0)), int(clip.get("endOffset", 0))))
+            except (TypeError, ValueError):
+                continue
+    return tuple(clips)
+
+
+def _is_paragraph(who: str) -> bool:
+    """A `who` that holds transcript text rather than a name (53 items in the real files)."""
+    return len(who.split()) > 3 or who.endswith(("?", "!", ",")) or (len(who.split()) > 1 and who.endswith("."))
+
+
+def _transcript_items(transcript: list[Any], path: Path) -> list[TranscriptItem]:
+    raw_speakers = {
+        clean_text(entry["who"]).rstrip(":.").strip()
+        for entry in transcript
+        if isinstance(entry, dict) and entry.get("who") is not None
+    }
+    known_speakers = {name for name in raw_speakers if SPEAKER_NAME.match(name)}
+    items: list[TranscriptItem] = []
+    sec = 0
+    speaker = ""
+    # A line that is just a speaker's name switches the speaker until the next `who` change.
+    override: tuple[str, str] | None = None
+    for position, entry in enumerate(transcript, start=1):
+        if not isinstance(entry, dict):
+            raise EpisodeError(path, f"transcript item {position} is not a mapping: {entry!r:.60}")
+        if "header" in entry and "line" not in entry:
+            header = LEADING_TIMESTAMP.sub("", clean_text(entry["header"] or ""))
+            if header:
+                items.append(TranscriptItem(text=header, speaker="", sec=sec, is_header=True))
+            continue
+        if "line" not in entry:
+            raise EpisodeError(path, f"transcript item {position} has neither 'line' nor 'header'")
+        if entry.get("sec") is not None:
+            try:
+                sec = int(entry["sec"])
+            except (TypeError, ValueError):
+                raise EpisodeError(path, f"transcript item {position}: 'sec' must be whole seconds, not {entry['sec']!r}") from None
+        elif entry.get("time") is not None:
+            sec = _time_to_sec(entry["time"], sec)
+        text = clean_text(entry.get("line") if entry.get("line") is not None else "")
+        who = clean_text(entry["who"]).rstrip(":.").strip() if entry.get("who") is not None else ""
+        if who and _is_paragraph(clean_text(entry["who"])):
+            text = f"{clean_text(entry['who'])} {text.lstrip('= ')}".strip()
+            who = ""
+        if who and who != speaker:
+            speaker, override = who, None
+        name = LEADING_TIMESTAMP.sub("", text).strip()
+        if name in known_speakers:
+            override = (speaker, name) if name != speaker else None
+            continue
+        if not text:
+            continue
+        effective = override[1] if override and override[0] == speaker else speaker
+        items.append(TranscriptItem(text=text.lstrip("= ").strip() or text, speaker=effective, sec=sec))
+    return items
+
+
+def _time_to_sec(value: Any, fallback: int) -> int:
+    parts = re.findall(r"\d+", str(value))
+    if not 2 <= len(parts) <= 3 or len(parts[-1]) != 2:
+        return fallback
+    seconds = 0
+    for part in parts:
+        seconds = seconds * 60 + int(part)
+    return seconds

@@ -1,0 +1,205 @@
+"""Measure retrieval quality on a question file: hit@k, MRR, refusals and latency per retriever.
+
+A hit at k: one of the top k moments is from the expected episode and its time span contains the
+answer second, with `SLACK_SEC` of slack on each side. A multi-episode question is a hit only
+when every listed episode is found that way.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import yaml
+
+from retrieval.search import MODES, Mode, Moment, Searcher
+
+SLACK_SEC = 30
+
+
+class QuestionFileError(ValueError):
+    """The question file is malformed; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    kind: str
+    targets: tuple[tuple[str, int], ...]
+    answer: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.targets)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    question: Question
+    rank: int | None
+    refused: bool
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class Metrics:
+    hit_at_1: float
+    hit_at_3: float
+    hit_at_5: float
+    mrr: float
+    refusal_accuracy: float | None
+    false_refusal_rate: float | None
+    p50_ms: float
+    p95_ms: float
+
+    def to_dict(self) -> dict[str, float | None]:
+        names = {"hit_at_1": "hit@1", "hit_at_3": "hit@3", "hit_at_5": "hit@5"}
+        return {names.get(key, key): value for key, value in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    metrics: dict[str, Metrics]
+    outcomes: dict[str, list[Outcome]]
+
+    def to_dict(self) -> dict[str, Any]:
+        questions = []
+        first = next(iter(self.outcomes.values()), [])
+        for n, outcome in enumerate(first):
+            questions.append(
+                {
+                    "id": outcome.question.id,
+                    "kind": outcome.question.kind,
+                    "rank": {mode: self.outcomes[mode][n].rank for mode in self.outcomes},
+                    "refused": {mode: self.outcomes[mode][n].refused for mode in self.outcomes},
+                }
+            )
+        return {"retrievers": {mode: m.to_dict() for mode, m in self.metrics.items()}, "questions": questions}
+
+
+def _episode_id(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise QuestionFileError(f"{where}: episode must be a file name such as s01e03-building-ds-team.md")
+    return Path(value.strip()).stem
+
+
+def _second(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise QuestionFileError(f"{where}: answer second must be a number, not {value!r}")
+    return int(value)
+
+
+def load_questions(path: Path | str) -> list[Question]:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise QuestionFileError(f"{path}: cannot read ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise QuestionFileError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, list):
+        raise QuestionFileError(f"{path}: expected a list of questions at the top level")
+    questions, seen = [], set()
+    for n, entry in enumerate(data, start=1):
+        where = f"{path}, entry {n}"
+        if not isinstance(entry, dict):
+            raise QuestionFileError(f"{where}: expected a mapping with id, question, episode, answer_sec")
+        qid = str(entry.get("id") or "").strip()
+        where = f"{path}, entry {n} (id {qid or '?'})"
+        if not qid:
+            raise QuestionFileError(f"{where}: missing 'id'")
+        if qid in seen:
+            raise QuestionFileError(f"{where}: duplicate id")
+        seen.add(qid)
+        text = entry.get("question")
+        if not isinstance(text, str) or not text.strip():
+            raise QuestionFileError(f"{where}: missing 'question' text")
+        if "episodes" in entry:
+            episodes, seconds = entry.get("episodes"), entry.get("answer_secs")
+            if not isinstance(episodes, list) or not isinstance(seconds, list) or len(episodes) != len(seconds) or not episodes:
+                raise QuestionFileError(f"{where}: 'episodes' and 'answer_secs' must be lists of the same length")
+            targets = tuple((_episode_id(e, where), _second(s, where)) for e, s in zip(episodes, seconds))
+        elif entry.get("episode") is None:
+            if entry.get("answer_sec") is not None:
+                raise QuestionFileError(f"{where}: 'answer_sec' given but 'episode' is null")
+            targets = ()
+        else:
+            if "answer_sec" not in entry:
+                raise QuestionFileError(f"{where}: missing 'answer_sec'")
+            targets = ((_episode_id(entry["episode"], where), _second(entry["answer_sec"], where)),)
+        questions.append(Question(qid, text.strip(), str(entry.get("kind") or ""), targets, str(entry.get("answer") or "")))
+    return questions
+
+
+def _covers(moment: Moment, episode_id: str, second: int) -> bool:
+    return (
+        moment.section.episode_id == episode_id
+        and moment.start_sec - SLACK_SEC <= second <= moment.end_sec + SLACK_SEC
+    )
+
+
+def first_hit_rank(moments: list[Moment], question: Question) -> int | None:
+    """1-based rank at which every target of `question` has been found, or None."""
+    if not question.answerable:
+        return None
+    ranks = []
+    for episode_id, second in question.targets:
+        rank = next((n for n, m in enumerate(moments, start=1) if _covers(m, episode_id, second)), None)
+        if rank is None:
+            return None
+        ranks.append(rank)
+    return max(ranks)
+
+
+def compute_metrics(outcomes: list[Outcome]) -> Metrics:
+    answerable = [o for o in outcomes if o.question.answerable]
+    unanswerable = [o for o in outcomes if not o.question.answerable]
+
+    def hit_at(k: int) -> float:
+        return sum(1 for o in answerable if o.rank is not None and o.rank <= k) / len(answerable) if answerable else 0.0
+
+    latencies = np.array([o.latency_ms for o in outcomes]) if outcomes else np.zeros(1)
+    return Metrics(
+        hit_at_1=hit_at(1),
+        hit_at_3=hit_at(3),
+        hit_at_5=hit_at(5),
+        mrr=sum(1.0 / o.rank for o in answerable if o.rank) / len(answerable) if answerable else 0.0,
+        refusal_accuracy=sum(o.refused for o in unanswerable) / len(unanswerable) if unanswerable else None,
+        false_refusal_rate=sum(o.refused for o in answerable) / len(answerable) if answerable else None,
+        p50_ms=float(np.percentile(latencies, 50)),
+        p95_ms=float(np.percentile(latencies, 95)),
+    )
+
+
+def evaluate(searcher: Searcher, questions: list[Question], k: int = 5, modes: Iterable[Mode] = MODES) -> EvalReport:
+    searcher.refresh()
+    searcher.embedder.embed_query("warm-up")
+    metrics, outcomes = {}, {}
+    for mode in modes:
+        results = []
+        for question in questions:
+            started = time.perf_counter()
+            result = searcher.search(question.question, k=k, mode=mode)
+            elapsed = (time.perf_counter() - started) * 1000
+            results.append(Outcome(question, first_hit_rank(result.moments, question), not result.relevant, elapsed))
+        outcomes[mode] = results
+        metrics[mode] = compute_metrics(results)
+    return EvalReport(metrics, outcomes)
+
+
+def format_table(report: EvalReport) -> str:
+    columns = ["hit@1", "hit@3", "hit@5", "mrr", "refusal_accuracy", "false_refusal_rate", "p50_ms", "p95_ms"]
+    header = f"{'retriever':<10}" + "".join(f"{c:>20}" for c in columns)
+    lines = [header, "-" * len(header)]
+    for mode, metrics in report.metrics.items():
+        values = metrics.to_dict()
+        cells = []
+        for column in columns:
+            value = values[column]
+            cells.append(f"{'n/a':>20}" if value is None else f"{value:>20.1f}" if column.endswith("_ms") else f"{value:>20.3f}")
+        lines.append(f"{mode:<10}" + "".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""The offline embedding model: verified weights, normalised vectors, padding that does not change them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retrieval import embedding
+from retrieval.embedding import EmbeddingModelError, MiniLMEmbedder, ModelFile, make_embedder, verified_path
+
+
+def test_vectors_are_normalised_and_similar_texts_are_close(embedder):
+    vectors = embedder.embed_documents(
+        ["How do I find my first freelance client?", "Getting the first customers as a freelancer", "Kubernetes pod autoscaling"]
+    )
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+
+def test_dynamic_padding_gives_the_same_vector_alone_or_in_a_batch(embedder):
+    short = "data community"
+    batch = embedder.embed_documents([short, "a much longer text " * 30])
+    assert float(batch[0] @ embedder.embed_query(short)) > 0.999
+
+
+def test_a_tampered_model_file_is_refused(tmp_path, monkeypatch):
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"not the model")
+    monkeypatch.setattr(ModelFile, "locate", lambda self: fake)
+    with pytest.raises(EmbeddingModelError, match="sha256"):
+        verified_path(embedding.MINILM_ONNX)
+
+
+def test_a_missing_model_package_says_what_to_install():
+    with pytest.raises(EmbeddingModelError, match="pip install"):
+        ModelFile("no_such_model_package", "model.onnx", "0" * 64).locate()
+
+
+def test_model_choice_by_name():
+    assert isinstance(make_embedder("all-MiniLM-L6-v2"), MiniLMEmbedder)
+    with pytest.raises(EmbeddingModelError, match="OPENAI_API_KEY"):
+        make_embedder("openai:text-embedding-3-small")
+    with pytest.raises(EmbeddingModelError, match="unknown embedding model"):
+        make_embedder("word2vec")

@@ -1,0 +1,154 @@
+"""Ingest: offline index of the bundled episode, incremental and idempotent, crash-safe, model-checked."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from retrieval.index import ModelMismatchError, SectionIndex, StoreConfig, StoreError
+from retrieval.ingest import ingest
+from retrieval.episodes import parse_episode_file
+from retrieval.sections import build_sections
+from tests.conftest import BUNDLED, ROOT, copy_episode, small_episode
+
+
+def section_ids(index: SectionIndex) -> list[str]:
+    return sorted(section.id for section in index.all_sections())
+
+
+def test_ingest_builds_an_index_with_metadata(index, embedder, tmp_path):
+    folder = tmp_path / "episodes"
+    copy_episode(BUNDLED, folder)
+    report = ingest([folder], index, embedder, progress=False)
+    assert report.ingested == ["s07e01-datatalksclub-behind-the-scenes"] and not report.failed
+    sections = index.all_sections()
+    assert len(sections) == report.sections == index.section_count() > 50
+    section = min(sections, key=lambda s: s.position)
+    assert section.episode_title == "DataTalks.Club Behind the Scenes"
+    assert (section.season, section.number, section.guests) == (7, 1, ("eugeneyan", "alexeygrigorev"))
+    assert section.url.startswith("https://www.youtube.com/watch?v=IxTyq96juVE&t=")
+    record = index.episodes()["s07e01-datatalksclub-behind-the-scenes"]
+    assert record.section_count == len(sections)
+
+
+def test_reingest_is_idempotent_and_incremental(index, embedder, tmp_path):
+    folder = tmp_path / "episodes"
+    path = small_episode(folder, "s07e01-small.md")
+    small_episode(folder, "s99e01-copy.md")
+    ingest([folder], index, embedder, progress=False)
+    before = section_ids(index)
+    version = index.version()
+
+    again = ingest([folder], index, embedder, progress=False)
+    assert again.ingested == [] and len(again.skipped) == 2
+    assert section_ids(index) == before and index.version() == version
+
+    path.write_text(path.read_text(encoding="utf-8").replace("Something between that.", "Roughly two years."), encoding="utf-8")
+    changed = ingest([folder], index, embedder, progress=False)
+    assert changed.ingested == [path.stem] and changed.skipped == ["s99e01-copy"]
+    after = section_ids(index)
+    assert len(after) == len(before) and after != before
+    assert any("Roughly two years." in s.text for s in index.all_sections())
+    assert not any("Something between that." in s.text for s in index.all_sections() if s.episode_id == path.stem)
+
+    (folder / "s99e01-copy.md").unlink()
+    removed = ingest([folder], index, embedder, progress=False)
+    assert removed.deleted == ["s99e01-copy"]
+    assert {s.episode_id for s in index.all_sections()} == {path.stem}
+    assert set(index.episodes()) == {path.stem}
+
+
+def test_bad_files_are_reported_and_good_ones_ingested(tmp_path, capsys):
+    folder = tmp_path / "episodes"
+    small_episode(folder, "s07e01-small.md")
+    (folder / "notes.md").write_text("# just notes\n", encoding="utf-8")
+    (folder / "broken.md").write_text("---\ntitle: [oops\n---\n", encoding="utf-8")
+    index_dir = tmp_path / "index"
+    assert main(["ingest", str(folder), "--index", str(index_dir)]) == 0
+    out, err = capsys.readouterr()
+    assert "1 episodes ingested" in out and "2 failed" in out
+    assert f"{folder / 'notes.md'}: no YAML front matter" in err
+    assert f"{folder / 'broken.md'}: front matter is not valid YAML" in err
+    assert "Traceback" not in err
+
+    assert main(["ingest", str(folder), "--index", str(index_dir), "--strict"]) == 1
+    assert main(["ingest", str(folder / "notes.md"), "--index", str(index_dir)]) == 1
+    assert main(["ingest", str(tmp_path / "missing"), "--index", str(index_dir)]) == 1
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_a_different_embedding_model_is_refused_until_rebuild(store, index, embedder, tmp_path):
+    ingest([small_episode(tmp_path, "small.md")], index, embedder, progress=False)
+    with pytest.raises(ModelMismatchError, match="ingest --rebuild"):
+        SectionIndex(store, "openai:text-embedding-3-small")
+    rebuilt = SectionIndex.rebuild(store, "openai:text-embedding-3-small")
+    assert rebuilt.section_count() == 0 and rebuilt.episodes() == {}
+
+
+def test_corrupt_index_folder_gives_a_rebuild_hint(tmp_path, capsys):
+    folder = tmp_path / "index"
+    folder.mkdir()
+    (folder / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    assert main(["search", "community", "--index", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "podcast-bot ingest --rebuild" in err and "Traceback" not in err
+    assert main(["ingest", str(small_episode(tmp_path, "small.md")), "--index", str(folder), "--rebuild"]) == 0
+
+
+def test_rebuild_refuses_to_delete_a_folder_that_is_not_an_index(tmp_path):
+    folder = tmp_path / "precious"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("do not delete", encoding="utf-8")
+    with pytest.raises(StoreError, match="not a Chroma index folder"):
+        SectionIndex.rebuild(StoreConfig(index_dir=folder), "all-MiniLM-L6-v2")
+    assert (folder / "thesis.txt").exists()
+
+
+def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path, embedder):
+    folder = tmp_path / "episodes"
+    names = [f"s0{n}e01-copy.md" for n in range(1, 4)]
+    for name in names:
+        copy_episode(BUNDLED, folder, name)
+    index_dir = tmp_path / "killed-index"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PODCAST_BOT_LOG_LEVEL": "INFO"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "ingest", str(folder), "--index", str(index_dir)],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
+    )
+    assert process.stderr is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if "ingested s01e01-copy" in line:
+            break
+    time.sleep(0.3)  # now inside the second episode
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    killed = SectionIndex(StoreConfig(index_dir=index_dir), embedder.model_id)
+    assert 1 <= len(killed.episodes()) < len(names)
+    report = ingest([folder], killed, embedder, progress=False)
+    assert len(report.ingested) + len(report.skipped) == len(names)
+    ids = [s.id for s in killed.all_sections()]
+    assert len(ids) == len(set(ids))
+    per_episode = {}
+    for section in killed.all_sections():
+        per_episode[section.episode_id] = per_episode.get(section.episode_id, 0) + 1
+    reference = len(build_sections(parse_episode_file(BUNDLED)))
+    assert per_episode == {Path(name).stem: reference for name in names}
+
+
+def test_first_use_builds_the_index_from_the_bundled_episodes(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    index_dir = tmp_path / "fresh"
+    assert main(["search", "how did the community start", "--index", str(index_dir), "--k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "DataTalks.Club Behind the Scenes" in out and "youtube.com/watch?v=IxTyq96juVE&t=" in out
+    assert (index_dir / "chroma.sqlite3").exists()

@@ -1,0 +1,102 @@
+"""Hybrid search over a real index: relevant moments, filters, refusals, merging, and staying in sync."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from bot.cli import main
+from retrieval.index import SectionIndex, StoreConfig
+from retrieval.ingest import ingest
+from retrieval.retriever import PodcastRetriever
+from retrieval.search import FilterError, SearchConfig, SearchFilters, Searcher
+from tests.conftest import small_episode
+
+
+@pytest.fixture(scope="module")
+def searcher(bundled_index_dir, embedder) -> Searcher:
+    return Searcher(SectionIndex(StoreConfig(index_dir=bundled_index_dir), embedder.model_id), embedder)
+
+
+def test_finds_the_moment_and_links_to_its_second(searcher):
+    result = searcher.search("How did Alexey start the DataTalks.Club community? What was the first step?")
+    assert result.relevant and result.moments
+    top = result.moments[0]
+    assert top.section.episode_id == "s07e01-datatalksclub-behind-the-scenes"
+    assert top.url == f"https://www.youtube.com/watch?v=IxTyq96juVE&t={top.section.start_sec}s"
+    assert top.start_sec <= top.section.start_sec and top.end_sec >= top.section.end_sec
+    assert "Alexey" in top.section.speakers
+
+
+def test_off_topic_questions_find_nothing(searcher):
+    for question in ("Did anyone predict earthquakes from seismic sensor data?", "What are data science salaries in Tokyo?"):
+        assert not searcher.search(question).relevant
+
+
+def test_overlapping_windows_of_one_moment_are_merged(searcher):
+    moments = searcher.search("community events and book of the week", k=10, per_episode=0).moments
+    for n, a in enumerate(moments):
+        for b in moments[n + 1 :]:
+            adjacent = abs(a.section.position - b.section.position) <= 1
+            assert not (adjacent and a.start_sec <= b.end_sec and b.start_sec <= a.end_sec)
+
+
+def test_at_most_n_moments_per_episode(searcher):
+    assert len(searcher.search("community", k=10, per_episode=2).moments) == 2
+    assert len(searcher.search("community", k=10, per_episode=0).moments) > 2
+
+
+def test_filters_by_speaker_season_episode_and_guest(searcher):
+    moments = searcher.search("machine learning", k=5, filters=SearchFilters(speaker="alexey")).moments
+    assert moments and all("Alexey" in m.section.speakers for m in moments)
+    assert searcher.search("machine learning", filters=SearchFilters(season=7, episode="1", guest="Eugene Yan")).moments
+    assert searcher.search("machine learning", filters=SearchFilters(episode="s07e01")).moments
+    with pytest.raises(FilterError, match="no indexed season matches '3'"):
+        searcher.search("machine learning", filters=SearchFilters(season=3))
+    with pytest.raises(FilterError, match="guest"):
+        searcher.search("machine learning", filters=SearchFilters(guest="Nobody Known"))
+
+
+def test_which_episode_questions_rank_episodes(searcher):
+    matches = searcher.search_episodes("Which episode talks about running a data community?")
+    assert matches[0].episode_id == "s07e01-datatalksclub-behind-the-scenes"
+    assert 1 <= len(matches[0].moments) <= 3
+
+
+def test_keyword_index_follows_ingests_by_another_writer(tmp_path, embedder):
+    store = StoreConfig(index_dir=tmp_path / "index")
+    folder = tmp_path / "episodes"
+    first = small_episode(folder, "s07e01-small.md")
+    index = SectionIndex(store, embedder.model_id)
+    ingest([first], index, embedder, progress=False)
+    searcher = Searcher(index, embedder, replace(SearchConfig(), refresh_seconds=0))
+    assert {m.section.episode_id for m in searcher.search("grilling him with questions", per_episode=0).moments} == {"s07e01-small"}
+
+    other_writer = SectionIndex(store, embedder.model_id)
+    ingest([small_episode(folder, "s42e01-another.md")], other_writer, embedder, progress=False)
+    found = {m.section.episode_id for m in searcher.search("grilling him with questions", k=10, per_episode=0).moments}
+    assert found == {"s07e01-small", "s42e01-another"}
+
+
+def test_langchain_retriever_returns_citable_documents(searcher):
+    retriever = PodcastRetriever(searcher=searcher, k=3)
+    documents = retriever.invoke("What events does DataTalks.Club run?")
+    assert 1 <= len(documents) <= 3
+    assert documents[0].metadata["url"].startswith("https://www.youtube.com/watch?v=IxTyq96juVE&t=")
+    assert documents[0].metadata["episode_title"] == "DataTalks.Club Behind the Scenes"
+    assert retriever.invoke("seismic sensors for earthquake prediction") == []
+
+
+def test_cli_search_prints_moments_and_json(bundled_index_dir, capsys):
+    assert main(["search", "book of the week", "--index", str(bundled_index_dir), "--k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1. ") and "DataTalks.Club Behind the Scenes" in out and "&t=" in out
+    assert main(["search", "book of the week", "--index", str(bundled_index_dir), "--json", "--speaker", "Alexey"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["relevant"] and all("Alexey" in m["speakers"] for m in data["moments"])
+    assert main(["search", "salaries in Tokyo", "--index", str(bundled_index_dir)]) == 0
+    assert "Nothing relevant found" in capsys.readouterr().out
+    assert main(["search", "x", "--index", str(bundled_index_dir), "--season", "99"]) == 1
+    assert "no indexed season matches '99'" in capsys.readouterr().err
