@@ -13,7 +13,9 @@ from typing import Callable, Sequence
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.runtime import Runtime
-from bot.terminal import format_episodes, format_moments
+from bot.repl import run_repl
+from bot.terminal import format_answer, format_episodes, format_moments
+from retrieval.answering import PromptError
 from retrieval.embedding import EmbeddingModelError
 from retrieval.episodes import EpisodeError
 from retrieval.evaluation import QuestionFileError, evaluate, format_table, load_questions
@@ -23,7 +25,7 @@ from retrieval.search import FilterError, SearchFilters
 log = logging.getLogger("podcast_bot")
 
 # Errors whose message is written for the user; anything else is a bug and keeps its traceback.
-USER_ERRORS = (ConfigError, StoreError, EpisodeError, EmbeddingModelError, QuestionFileError, FilterError)
+USER_ERRORS = (ConfigError, StoreError, EpisodeError, EmbeddingModelError, QuestionFileError, FilterError, PromptError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -140,10 +142,28 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
+    if not args.question.strip():
+        print('usage: podcast-bot ask "QUESTION" [--json]  (the question is empty)', file=sys.stderr)
+        return 2
+    answer = runtime.answerer.answer(args.question, filters=_filters(args))
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def cmd_repl(runtime: Runtime, args: argparse.Namespace) -> int:
+    return run_repl(runtime.answerer)
+
+
 COMMANDS: dict[str, Callable[[Runtime, argparse.Namespace], int]] = {
     "ingest": cmd_ingest,
     "search": cmd_search,
     "eval": cmd_eval,
+    "ask": cmd_ask,
+    "repl": cmd_repl,
 }
 
 

@@ -13,6 +13,9 @@ from retrieval.index import StoreConfig
 from retrieval.search import SearchConfig
 
 
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
@@ -25,6 +28,7 @@ class LLMConfig:
     timeout: float = 20.0
     max_retries: int = 1
     temperature: float = 0.0
+    streaming: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -61,6 +65,7 @@ class SlackConfig:
 class Settings:
     store: StoreConfig = field(default_factory=StoreConfig)
     episodes_dir: Path = Path("data/episodes")
+    prompts_dir: Path = PROMPTS_DIR
     embedding_model: str = MINILM_MODEL_ID
     search: SearchConfig = field(default_factory=SearchConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
@@ -121,6 +126,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         model=env.get("PODCAST_BOT_LLM_MODEL") or LLMConfig.model,
         timeout=_float(env, "PODCAST_BOT_LLM_TIMEOUT", LLMConfig.timeout),
         max_retries=_int(env, "PODCAST_BOT_LLM_RETRIES", LLMConfig.max_retries),
+        streaming=_bool(env, "PODCAST_BOT_LLM_STREAMING"),
     )
     visibility = env.get("PODCAST_BOT_ASK_VISIBILITY") or "in_channel"
     if visibility not in {"in_channel", "ephemeral"}:
@@ -138,6 +144,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         store=store,
         episodes_dir=Path(env.get("PODCAST_BOT_EPISODES") or "data/episodes"),
+        prompts_dir=Path(env.get("PODCAST_BOT_PROMPTS") or PROMPTS_DIR),
         embedding_model=env.get("PODCAST_BOT_EMBEDDING_MODEL") or MINILM_MODEL_ID,
         search=search,
         llm=llm,

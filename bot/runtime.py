@@ -10,7 +10,10 @@ import logging
 import threading
 from functools import cached_property
 
+from langchain_core.language_models import BaseChatModel
+
 from bot.config import Settings
+from retrieval.answering import Answerer, load_prompts
 from retrieval.embedding import Embedder, make_embedder
 from retrieval.index import SectionIndex
 from retrieval.ingest import IngestReport, ingest
@@ -46,6 +49,7 @@ class Runtime:
         with self._lock:
             self._index = None
             self.__dict__.pop("searcher", None)
+            self.__dict__.pop("answerer", None)
 
     def ingest(self, paths, rebuild: bool = False) -> IngestReport:  # type: ignore[no-untyped-def]
         with self._lock:
@@ -62,3 +66,20 @@ class Runtime:
     @cached_property
     def searcher(self) -> Searcher:
         return Searcher(self.index(), self.embedder, self.settings.search)
+
+    @cached_property
+    def chat_model(self) -> BaseChatModel | None:
+        """The configured chat model, or None for the offline mode (no OPENAI_API_KEY)."""
+        llm = self.settings.llm
+        if not llm.enabled:
+            return None
+        from langchain.chat_models import init_chat_model
+
+        return init_chat_model(
+            llm.model, api_key=llm.api_key, base_url=llm.base_url, timeout=llm.timeout,
+            max_retries=llm.max_retries, temperature=llm.temperature, streaming=llm.streaming,
+        )
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        return Answerer(self.searcher, load_prompts(self.settings.prompts_dir), self.chat_model, k=self.settings.search.k)

@@ -7,6 +7,7 @@ import sys
 import textwrap
 from typing import TextIO
 
+from retrieval.answering import Answer, Source
 from retrieval.search import EpisodeMatch, Moment
 from retrieval.sections import timestamp
 
@@ -51,3 +52,19 @@ def format_episodes(matches: list[EpisodeMatch], stream: TextIO = sys.stdout) ->
             lines.append(f"   {link(moment.url, label, stream)} · {', '.join(moment.section.speakers)}: {snippet(moment.section.text, 120)}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def format_answer(answer: Answer, stream: TextIO = sys.stdout) -> str:
+    """The answer text, an optional note, then the cited sources with their links."""
+    parts = [answer.text]
+    if answer.note:
+        parts.append(f"({answer.note})")
+    if answer.sources:
+        parts.append("Sources:\n" + format_sources(answer.sources, stream))
+    return "\n\n".join(parts)
+
+
+def format_sources(sources: list[Source], stream: TextIO = sys.stdout) -> str:
+    return "\n".join(
+        f"[{s.number}] {link(s.url, '▶ ' + s.time, stream)} · {s.episode_title} — {s.speaker}" for s in sources
+    )

@@ -69,13 +69,17 @@ class Episode:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def url_at(self, sec: int) -> str:
-        """The YouTube link that starts playing at `sec`."""
-        return f"https://www.youtube.com/watch?v={self.youtube_id}&t={max(0, int(sec))}s"
+        return youtube_url(self.youtube_id, sec)
 
     @property
     def speakers(self) -> tuple[str, ...]:
         seen = dict.fromkeys(item.speaker for item in self.items if item.speaker)
         return tuple(seen)
+
+
+def youtube_url(video_id: str, sec: int) -> str:
+    """The YouTube link that starts playing at `sec`."""
+    return f"https://www.youtube.com/watch?v={video_id}&t={max(0, int(sec))}s"
 
 
 def clean_text(value: Any) -> str:

@@ -300,6 +300,8 @@ def section_metadata(section: Section) -> dict[str, Any]:
         metadata["speakers"] = list(section.speakers)
     if section.guests:
         metadata["guests"] = list(section.guests)
+    if section.line_secs:
+        metadata["line_secs"] = list(section.line_secs)
     return metadata
 
 
@@ -318,6 +320,7 @@ def section_from_record(section_id: str, document: str, metadata: dict[str, Any]
         end_sec=int(metadata.get("end_sec", 0)),
         position=int(metadata.get("position", 0)),
         text=document,
+        line_secs=tuple(metadata.get("line_secs") or ()),
     )
 
 

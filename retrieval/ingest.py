@@ -23,7 +23,7 @@ from retrieval.sections import build_sections
 log = logging.getLogger(__name__)
 
 # Bump when sectioning changes, so every episode is re-cut on the next ingest.
-SECTIONING_VERSION = "1"
+SECTIONING_VERSION = "2"
 
 
 @dataclass

@@ -10,6 +10,7 @@ answers gets "nothing found" instead of the least bad guess.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -38,8 +39,6 @@ class SearchConfig:
     keyword_weight: float = 2.0
     # Cosine similarity of the best dense match below which we say nothing relevant was found.
     min_similarity: float = 0.45
-    # This many content words of a question that occur in no indexed text mean it is off-topic.
-    max_unknown_words: int = 1
     # How often (seconds) to check whether another process changed the index.
     refresh_seconds: float = 5.0
 
@@ -124,6 +123,7 @@ class Searcher:
         self._bm25: Any = None
         self._stemmer: Any = None
         self._vocabulary: set[str] = set()
+        self._idf: dict[str, float] = {}
 
     # BM25 corpus, kept in step with the index ------------------------------------------------
 
@@ -159,9 +159,21 @@ class Searcher:
         if not sections:
             return None
         retriever = bm25s.BM25()
-        retriever.index(self._tokenize([s.keyword_text for s in sections]), show_progress=False)
+        corpus = self._tokenize([s.keyword_text for s in sections])
+        retriever.index(corpus, show_progress=False)
         self._vocabulary = set(retriever.vocab_dict)
+        document_frequency: dict[str, int] = {}
+        for tokens in corpus:
+            for token in set(tokens):
+                document_frequency[token] = document_frequency.get(token, 0) + 1
+        self._idf = {t: math.log(1 + len(corpus) / n) for t, n in document_frequency.items()}
         return retriever
+
+    def term_weights(self, text: str) -> dict[str, float]:
+        """The keyword terms of `text` with their inverse document frequency in the index."""
+        self.refresh()
+        default = math.log(1 + max(len(self._sections), 1))
+        return {term: self._idf.get(term, default) for term in self._tokenize([text])[0]}
 
     @property
     def sections(self) -> list[Section]:
@@ -228,18 +240,17 @@ class Searcher:
         """False when no episode plausibly answers `query`.
 
         Calibrated on the dev questions: the best dense match is weak (unless a short query's
-        words all occur together in one section, like "book of the week"), or the question
-        hinges on words that no transcript contains — a name (a capitalised word that is not an
-        acronym, like "Tokyo" or "Clojure") or several content words.
+        words all occur together in one section, like "book of the week"), or the question names
+        something no transcript mentions (a capitalised word that is not an acronym, like "Tokyo"
+        or "Clojure").
         """
         if best_similarity is not None and best_similarity < self.config.min_similarity:
             terms = set(self._tokenize([query])[0])
             covered = top_keyword is not None and len(terms) >= 2 and terms <= set(self._tokenize([top_keyword.keyword_text])[0])
             if not covered or best_similarity < self.config.min_similarity - 0.1:
                 return False
-        unknown = [word for word in _content_words(query) if self._tokenize([word])[0] and not set(self._tokenize([word])[0]) & self._vocabulary]
-        names = [word for word in unknown if word[:1].isupper() and not word.isupper()]
-        return not names and len(unknown) <= self.config.max_unknown_words
+        names = [word for word in _content_words(query) if word[:1].isupper() and not word.isupper()]
+        return all(set(self._tokenize([name])[0]) & self._vocabulary for name in names if self._tokenize([name])[0])
 
     def _dense(self, query: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         vector = self.embedder.embed_query(query)
@@ -317,7 +328,7 @@ def _cap_per_episode(moments: list[Moment], per_episode: int) -> list[Moment]:
 
 
 def _content_words(query: str) -> list[str]:
-    """The words of a question, without the first (capitalised only by position) ."""
+    """The words of a question, without a first word that is capitalised only by its position."""
     words = re.findall(r"[A-Za-z][A-Za-z0-9'+#.-]*[A-Za-z0-9+#]|[A-Za-z]", query)
     return [w for n, w in enumerate(words) if len(w) > 2 and (n > 0 or not w[:1].isupper() or w.isupper())]
 

@@ -12,7 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from retrieval.episodes import Episode, TranscriptItem
+from retrieval.episodes import Episode, TranscriptItem, youtube_url
 
 MAX_WORDS = 150
 OVERLAP_WORDS = 30
@@ -35,10 +35,18 @@ class Section:
     end_sec: int
     position: int
     text: str
+    # The second each line of `text` starts at (one line per transcript paragraph), for exact quotes.
+    line_secs: tuple[int, ...] = ()
+
+    def sec_of_line(self, line: int) -> int:
+        return self.line_secs[line] if 0 <= line < len(self.line_secs) else self.start_sec
 
     @property
     def url(self) -> str:
-        return f"https://www.youtube.com/watch?v={self.youtube_id}&t={self.start_sec}s"
+        return self.url_at(self.start_sec)
+
+    def url_at(self, sec: int) -> str:
+        return youtube_url(self.youtube_id, sec)
 
     @property
     def search_text(self) -> str:
@@ -72,7 +80,7 @@ def build_sections(episode: Episode, max_words: int = MAX_WORDS, overlap_words: 
         for chunk in _pack(units, max_words, overlap_words):
             start = chunk[0].sec
             end = max(max(unit.sec for unit in chunk), next_sec.get(chunk[-1].item, start))
-            text = _render(chunk)
+            text, line_secs = _render(chunk)
             digest = hashlib.sha256(f"{episode.id}\x1f{header}\x1f{start}\x1f{text}".encode()).hexdigest()[:24]
             sections.append(
                 Section(
@@ -89,6 +97,7 @@ def build_sections(episode: Episode, max_words: int = MAX_WORDS, overlap_words: 
                     end_sec=end,
                     position=len(sections),
                     text=text,
+                    line_secs=line_secs,
                 )
             )
     return sections
@@ -149,16 +158,20 @@ def _pack(units: list[_Unit], max_words: int, overlap_words: int) -> list[list[_
     return [units[start:end] for start, end in spans]
 
 
-def _render(chunk: list[_Unit]) -> str:
-    parts: list[str] = []
-    speaker = None
+def _render(chunk: list[_Unit]) -> tuple[str, tuple[int, ...]]:
+    """One line per transcript paragraph, prefixed `Speaker: ` when the speaker changes."""
+    lines: list[str] = []
+    secs: list[int] = []
+    speaker, item = None, None
     for unit in chunk:
-        if unit.speaker != speaker:
-            speaker = unit.speaker
-            parts.append(f"{speaker}: {unit.text}" if speaker else unit.text)
+        if unit.item != item:
+            label = f"{unit.speaker}: " if unit.speaker and unit.speaker != speaker else ""
+            lines.append(label + unit.text)
+            secs.append(unit.sec)
+            speaker, item = unit.speaker, unit.item
         else:
-            parts[-1] += " " + unit.text
-    return "\n".join(parts)
+            lines[-1] += " " + unit.text
+    return "\n".join(lines), tuple(secs)
 
 
 def _next_item_secs(items: tuple[TranscriptItem, ...]) -> dict[int, int]:

@@ -1,0 +1,82 @@
+"""`podcast-bot repl`: ask questions in a loop with follow-ups — the local stand-in for Slack."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, TextIO
+
+from bot.terminal import format_answer, format_sources
+from retrieval.answering import Answer, Answerer
+
+HELP = """Ask anything about the DataTalks.Club podcast. Follow-up questions use the conversation so far.
+Commands: /sources (links of the last answer), /reset (forget the conversation), /help, /quit"""
+MAX_HISTORY_TURNS = 6
+
+
+@dataclass
+class Conversation:
+    """One REPL session: the running history and the last answer."""
+
+    answerer: Answerer
+    history: list[tuple[str, str]] = field(default_factory=list)
+    last: Answer | None = None
+
+    def handle(self, line: str, stream: TextIO = sys.stdout) -> str | None:
+        """The reply to one input line, or None to quit."""
+        line = line.strip()
+        if not line:
+            return ""
+        if line.startswith("/"):
+            command = line.split()[0].lower()
+            if command in ("/quit", "/exit", "/q"):
+                return None
+            if command == "/reset":
+                self.history.clear()
+                self.last = None
+                return "Conversation cleared."
+            if command == "/sources":
+                if not self.last or not self.last.sources:
+                    return "No sources yet: ask a question first."
+                return format_sources(self.last.sources, stream)
+            return HELP
+        answer = self.answerer.answer(line, history=self.history[-2 * MAX_HISTORY_TURNS :])
+        self.last = answer
+        self.history += [("user", line), ("assistant", answer.text)]
+        return format_answer(answer, stream)
+
+
+def _interactive_lines(history_file: Path) -> Iterable[str]:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    try:
+        history_file.parent.mkdir(parents=True, exist_ok=True)
+        history = FileHistory(str(history_file))
+    except OSError:
+        history = InMemoryHistory()
+    session: PromptSession[str] = PromptSession(history=history)
+    while True:
+        try:
+            yield session.prompt("ask> ")
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            return
+
+
+def run_repl(answerer: Answerer, lines: Iterable[str] | None = None, out: TextIO = sys.stdout,
+             history_file: Path = Path.home() / ".podcast_bot_history") -> int:
+    """Read questions from `lines` (default: an interactive prompt with arrow-key history)."""
+    if lines is None:
+        lines = _interactive_lines(history_file) if sys.stdin.isatty() else sys.stdin
+        print(HELP, file=out)
+    conversation = Conversation(answerer)
+    for line in lines:
+        reply = conversation.handle(line, out)
+        if reply is None:
+            break
+        if reply:
+            print(reply + "\n", file=out, flush=True)
+    return 0
