@@ -10,6 +10,7 @@ from typing import Callable
 from retrieval.sections import SENTENCE_END, Section
 
 MAX_QUOTE_WORDS = 55
+CONTEXT_WORDS = 40
 
 
 @dataclass(frozen=True)
@@ -35,24 +36,26 @@ def _sentences(section: Section) -> list[tuple[str, str, int]]:
 
 
 def best_excerpt(section: Section, weights: Callable[[str], dict[str, float]], query_weights: dict[str, float]) -> Excerpt:
-    """The one or two consecutive sentences of one speaker that share the most weighted terms with the query."""
+    """The sentence sharing the most weighted terms with the query, widened with its neighbours
+    (same speaker) up to about `CONTEXT_WORDS`, so the quote reads on its own."""
     sentences = _sentences(section)
     if not sentences:
         return Excerpt("", textwrap.shorten(section.text, 300, placeholder=" …"), section.start_sec)
     scores = [sum(query_weights.get(term, 0.0) for term in set(weights(sentence))) for _, sentence, _ in sentences]
-    best, best_score = (0, 1), -1.0
-    for start in range(len(sentences)):
-        for length in (1, 2):
-            end = start + length
-            if end > len(sentences) or len({speaker for speaker, _, _ in sentences[start:end]}) > 1:
-                continue
-            # A second sentence must add matching terms (or context to a very short first one).
-            score = sum(scores[start:end]) + (0.01 if length == 1 else 0.0)
-            if length == 2 and scores[start + 1] == 0 and len(sentences[start][1].split()) > 12:
-                continue
-            if score > best_score:
-                best, best_score = (start, end), score
-    speaker, _, sec = sentences[best[0]]
-    words = " ".join(sentence for _, sentence, _ in sentences[best[0] : best[1]]).split()
-    text = " ".join(words[:MAX_QUOTE_WORDS]) + (" …" if len(words) > MAX_QUOTE_WORDS else "")
-    return Excerpt(speaker, re.sub(r"\s+", " ", text).strip(), sec)
+    best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+    speaker = sentences[best][0]
+    start, end = best, best + 1
+
+    def words(a: int, b: int) -> int:
+        return sum(len(sentence.split()) for _, sentence, _ in sentences[a:b])
+
+    while True:
+        if end < len(sentences) and sentences[end][0] == speaker and words(start, end + 1) <= CONTEXT_WORDS:
+            end += 1
+        elif start > 0 and sentences[start - 1][0] == speaker and words(start - 1, end) <= CONTEXT_WORDS:
+            start -= 1
+        else:
+            break
+    quoted = " ".join(sentence for _, sentence, _ in sentences[start:end]).split()
+    text = " ".join(quoted[:MAX_QUOTE_WORDS]) + (" …" if len(quoted) > MAX_QUOTE_WORDS else "")
+    return Excerpt(speaker, re.sub(r"\s+", " ", text).strip(), sentences[start][2])
