@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     mode = serve.add_mutually_exclusive_group()
     mode.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
     mode.add_argument("--http", action="store_true", help="HTTP mode on --port (default)")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP mode: address to bind (0.0.0.0 for all)")
     serve.add_argument("--port", type=int, default=3000)
 
     commands.add_parser("doctor", parents=[common], help="show the configuration in effect and check connections")
@@ -158,12 +159,32 @@ def cmd_repl(runtime: Runtime, args: argparse.Namespace) -> int:
     return run_repl(runtime.answerer)
 
 
+def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.server import serve_http, serve_socket_mode
+
+    if args.socket:
+        serve_socket_mode(runtime.settings)
+    else:
+        serve_http(runtime.settings, args.host, args.port)
+    return 0
+
+
+def cmd_doctor(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.doctor import report
+
+    text, healthy = report(runtime)
+    print(text)
+    return 0 if healthy else 1
+
+
 COMMANDS: dict[str, Callable[[Runtime, argparse.Namespace], int]] = {
     "ingest": cmd_ingest,
     "search": cmd_search,
     "eval": cmd_eval,
     "ask": cmd_ask,
     "repl": cmd_repl,
+    "serve": cmd_serve,
+    "doctor": cmd_doctor,
 }
 
 

@@ -44,7 +44,8 @@ class SlackConfig:
     ask_visibility: str = "in_channel"
     rate_limit_per_minute: int = 5
     allowed_channels: frozenset[str] = frozenset()
-    feedback_path: Path = Path("data/feedback.jsonl")
+    # SQLite file for answered events, rate limits and feedback on answers.
+    state_path: Path = Path("data/bot-state.sqlite3")
 
     def require(self, *names: str) -> None:
         """Stop start-up with a clear message when a needed token or secret is absent or malformed."""
@@ -139,7 +140,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ask_visibility=visibility,
         rate_limit_per_minute=_int(env, "PODCAST_BOT_RATE_LIMIT", SlackConfig.rate_limit_per_minute),
         allowed_channels=frozenset(c.strip() for c in env.get("PODCAST_BOT_CHANNELS", "").split(",") if c.strip()),
-        feedback_path=Path(env.get("PODCAST_BOT_FEEDBACK") or SlackConfig.feedback_path),
+        state_path=Path(env.get("PODCAST_BOT_STATE") or SlackConfig.state_path),
     )
     return Settings(
         store=store,

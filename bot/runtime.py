@@ -63,6 +63,14 @@ class Runtime:
             self.searcher.refresh(force=True)
         return report
 
+    def warm_up(self) -> None:
+        """Open the index, build the keyword index and load the model now, not on the first question."""
+        try:
+            self.searcher.refresh()
+            self.embedder.embed_query("warm-up")
+        except Exception as error:  # the first question will report it properly
+            log.warning("warm-up failed: %s", error)
+
     @cached_property
     def searcher(self) -> Searcher:
         return Searcher(self.index(), self.embedder, self.settings.search)

@@ -82,7 +82,7 @@ class MiniLMEmbedder:
 
     model_id = MINILM_MODEL_ID
 
-    def __init__(self, batch_size: int = 32, threads: int = 0):
+    def __init__(self, batch_size: int = 8, threads: int = 0):
         self.batch_size = batch_size
         self.threads = threads
 

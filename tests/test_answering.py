@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -84,7 +85,10 @@ def test_llm_failures_fall_back_to_the_offline_answer(runtime, failure, caplog):
     with FakeOpenAI(reply="unused [1]") as server:
         for key, value in failure.items():
             setattr(server, key, value)
+        started = time.perf_counter()
         answer = llm_runtime(runtime, server).answerer.answer(QUESTION)
+        elapsed = time.perf_counter() - started
+    assert elapsed < 2.0 + 1.0  # the configured 2 s timeout, plus retrieval
     assert answer.mode == "offline" and answer.sources
     assert "language model is unavailable" in answer.note
     assert "LLM call failed" in caplog.text

@@ -1,0 +1,96 @@
+"""Helpers shared by the benchmark scripts: corpus arguments, index building, latency and memory figures."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from retrieval.embedding import Embedder
+from retrieval.evaluation import load_questions
+from retrieval.index import SectionIndex, StoreConfig
+from retrieval.ingest import IngestReport, ingest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+
+
+def quiet() -> None:
+    """Silence the project's per-episode INFO logging so only the figures are printed."""
+    logging.disable(logging.INFO)
+
+
+def make_parser(description: str, questions: bool = False) -> argparse.ArgumentParser:
+    """Arguments every benchmark takes; with `questions`, also --questions, --rounds and --index."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--episodes", type=Path, default=CORPUS / "episodes", help="folder of episode .md files")
+    parser.add_argument("--limit", type=int, help="use only the first N episode files (sorted), for quick runs")
+    if questions:
+        parser.add_argument("--questions", type=Path, default=CORPUS / "dev_questions.yaml", help="question YAML file")
+        parser.add_argument("--rounds", type=int, default=3, help="times each question is asked")
+        parser.add_argument(
+            "--index", type=Path,
+            help="keep the index in this folder and reuse it on later runs (default: a temporary folder)",
+        )
+    return parser
+
+
+def episode_files(folder: Path, limit: int | None) -> list[Path]:
+    """The sorted episode files of `folder` (the first `limit`); exits with a message if there are none."""
+    if not folder.is_dir():
+        sys.exit(f"episodes folder {folder} not found; pass --episodes DIR")
+    files = sorted(folder.glob("*.md"))[:limit]
+    if not files:
+        sys.exit(f"no .md episode files in {folder}")
+    return files
+
+
+def questions(path: Path) -> list[str]:
+    if not path.is_file():
+        sys.exit(f"question file {path} not found; pass --questions FILE")
+    return [q.question for q in load_questions(path)]
+
+
+@contextmanager
+def index_folder(chosen: Path | None) -> Iterator[Path]:
+    """`chosen`, or else a temporary folder deleted afterwards."""
+    if chosen is not None:
+        yield chosen
+        return
+    with tempfile.TemporaryDirectory(prefix="podcast-bench-") as folder:
+        yield Path(folder)
+
+
+def build_index(index_dir: Path, files: list[Path], embedder: Embedder) -> tuple[SectionIndex, IngestReport]:
+    """Open (or create) the index in `index_dir` and ingest `files`; unchanged episodes are skipped."""
+    index = SectionIndex(StoreConfig(index_dir=index_dir), embedder.model_id)
+    return index, ingest(files, index, embedder, progress=False)
+
+
+@dataclass(frozen=True)
+class Latency:
+    p50_ms: float
+    p95_ms: float
+    mean_ms: float
+    count: int
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> "Latency":
+        ms = np.asarray(seconds) * 1000
+        return cls(float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(ms.mean()), len(ms))
+
+    def __str__(self) -> str:
+        return f"p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms, mean {self.mean_ms:.1f} ms (n={self.count})"
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,0 +1,82 @@
+"""Search latency: `Searcher.search` (query embedding included) on the corpus index and on a 5x index.
+
+Every question of the question file is searched `--rounds` times; each call is timed alone after
+one untimed warm-up search. Targets on the 1x (40-episode) index: p50 <= 30 ms, p95 <= 80 ms.
+
+The 5x index holds the episodes plus four renamed copies of each (`copy1-` ... `copy4-`; another
+file stem is another episode id). It is not re-embedded: the 1x index's stored vectors, documents
+and metadata are copied under the new ids with `SectionIndex.replace_episode`, which gives the same
+index an ingest of the copied files would. Printed: p50/p95 for 1x and 5x, their growth ratio,
+section counts, and the peak RSS of the process once it holds both indexes.
+
+Run from the repository root (drop --limit for the full corpus):
+    .venv/bin/python -m benchmarks.search [--episodes DIR] [--limit N] [--rounds 3] [--index DIR]
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from benchmarks.common import (
+    Latency, build_index, episode_files, index_folder, make_parser, peak_rss_mib, questions, quiet,
+)
+from retrieval.embedding import Embedder, MiniLMEmbedder
+from retrieval.index import SectionIndex, StoreConfig, section_from_record
+from retrieval.search import Searcher
+
+COPIES = ("copy1-", "copy2-", "copy3-", "copy4-")
+
+
+def time_searches(index: SectionIndex, embedder: Embedder, queries: list[str], rounds: int) -> Latency:
+    searcher = Searcher(index, embedder)
+    searcher.refresh()
+    searcher.search(queries[0])
+    seconds = []
+    for _ in range(rounds):
+        for query in queries:
+            started = time.perf_counter()
+            searcher.search(query)
+            seconds.append(time.perf_counter() - started)
+    return Latency.of(seconds)
+
+
+def copy_with_renamed_episodes(source: SectionIndex, target: SectionIndex) -> None:
+    """Store every episode of `source` in `target` once as is and once per prefix in COPIES."""
+    found = source._sections.get(include=["embeddings", "documents", "metadatas"])
+    by_episode: dict[str, list[int]] = {}
+    for row, metadata in enumerate(found["metadatas"]):
+        by_episode.setdefault(metadata["episode_id"], []).append(row)
+    for episode_id, record in source.episodes().items():
+        rows = by_episode.get(episode_id, [])
+        sections = [section_from_record(found["ids"][r], found["documents"][r], found["metadatas"][r]) for r in rows]
+        vectors = found["embeddings"][rows]
+        for prefix in ("", *COPIES):
+            renamed = [replace(s, id=prefix + s.id, episode_id=prefix + s.episode_id) for s in sections]
+            target.replace_episode(replace(record, episode_id=prefix + episode_id), renamed, vectors)
+
+
+def main() -> None:
+    args = make_parser(__doc__.splitlines()[0], questions=True).parse_args()
+    quiet()
+    files = episode_files(args.episodes, args.limit)
+    queries = questions(args.questions)
+    embedder = MiniLMEmbedder()
+    embedder.load()
+
+    with index_folder(args.index) as folder, index_folder(None) as big_folder:
+        index = build_index(folder, files, embedder)[0]
+        one = time_searches(index, embedder, queries, args.rounds)
+        big = SectionIndex(StoreConfig(index_dir=big_folder), embedder.model_id)
+        copy_with_renamed_episodes(index, big)
+        five = time_searches(big, embedder, queries, args.rounds)
+        print(f"1x index: {index.section_count()} sections, {len(index.episodes())} episodes")
+        print(f"  search {one}  (targets p50 <= 30 ms, p95 <= 80 ms)")
+        print(f"5x index: {big.section_count()} sections, {len(big.episodes())} episodes")
+        print(f"  search {five}")
+        print(f"growth 5x/1x: p50 x{five.p50_ms / one.p50_ms:.2f}, p95 x{five.p95_ms / one.p95_ms:.2f}")
+        print(f"peak RSS with both indexes loaded: {peak_rss_mib():.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

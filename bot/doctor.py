@@ -1,0 +1,93 @@
+"""`podcast-bot doctor`: the configuration in effect (secrets masked) and checks of every connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from bot.config import Settings
+from bot.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # "ok", "fail" or "skip"
+    detail: str
+
+
+def mask(secret: str | None) -> str:
+    """Enough of a secret to recognise which one is set, never enough to use it."""
+    if not secret:
+        return "(not set)"
+    prefix = secret.split("-", 1)[0] + "-" if secret[:5].count("-") == 1 else ""
+    return f"{prefix}…{len(secret)} chars"
+
+
+def configuration(settings: Settings) -> list[tuple[str, str]]:
+    store, llm, slack = settings.store, settings.llm, settings.slack
+    return [
+        ("index", f"Chroma server {store.location}" if store.is_server else f"{store.location} (embedded Chroma)"),
+        ("chroma auth", "bearer token set" if store.chroma_headers else "(none)"),
+        ("episodes", str(settings.episodes_dir)),
+        ("embedding model", settings.embedding_model),
+        ("answers", f"LLM {llm.model} at {llm.base_url or 'the OpenAI API'}" if llm.enabled else "offline (quotes; OPENAI_API_KEY not set)"),
+        ("OPENAI_API_KEY", mask(llm.api_key)),
+        ("llm timeout / retries", f"{llm.timeout:g} s / {llm.max_retries}"),
+        ("search", f"k={settings.search.k}, per episode={settings.search.per_episode}, min similarity={settings.search.min_similarity}"),
+        ("SLACK_BOT_TOKEN", mask(slack.bot_token)),
+        ("SLACK_SIGNING_SECRET", mask(slack.signing_secret)),
+        ("SLACK_APP_TOKEN", mask(slack.app_token)),
+        ("Slack API", slack.api_url),
+        ("/ask answers", slack.ask_visibility),
+        ("rate limit", f"{slack.rate_limit_per_minute} questions/minute per user"),
+        ("channels", ", ".join(sorted(slack.allowed_channels)) or "all"),
+        ("bot state", str(slack.state_path)),
+    ]
+
+
+def _guard(name: str, check: Callable[[], str]) -> Check:
+    try:
+        return Check(name, "ok", check())
+    except Exception as error:  # a doctor reports every failure instead of stopping at the first
+        return Check(name, "fail", str(error).splitlines()[0] if str(error) else type(error).__name__)
+
+
+def run_checks(runtime: Runtime) -> list[Check]:
+    settings = runtime.settings
+
+    def index() -> str:
+        opened = runtime.index(build_if_empty=False)
+        return f"{len(opened.episodes())} episodes, {opened.section_count()} sections at {settings.store.location}"
+
+    def model() -> str:
+        runtime.embedder.embed_query("doctor")
+        return f"{runtime.embedder.model_id} loads and embeds"
+
+    def slack() -> str:
+        from slack_sdk import WebClient
+
+        reply = WebClient(token=settings.slack.bot_token, base_url=settings.slack.api_url, timeout=10).auth_test()
+        return f"auth.test ok: bot {reply.get('user')} in team {reply.get('team_id')}"
+
+    def llm() -> str:
+        from openai import OpenAI
+
+        client = OpenAI(api_key=settings.llm.api_key, base_url=settings.llm.base_url, timeout=settings.llm.timeout, max_retries=0)
+        models = [model.id for model in client.models.list()]
+        return f"{settings.llm.base_url or 'OpenAI API'} answers; {len(models)} models listed"
+
+    checks = [_guard("index", index), _guard("embedding model", model)]
+    checks.append(_guard("slack", slack) if settings.slack.bot_token else Check("slack", "skip", "SLACK_BOT_TOKEN not set"))
+    checks.append(_guard("llm", llm) if settings.llm.enabled else Check("llm", "skip", "OPENAI_API_KEY not set (offline answers)"))
+    return checks
+
+
+def report(runtime: Runtime) -> tuple[str, bool]:
+    """The printable report and whether every check passed (skips count as passing)."""
+    rows = configuration(runtime.settings)
+    width = max(len(key) for key, _ in rows)
+    lines = ["Configuration:"] + [f"  {key:<{width}}  {value}" for key, value in rows]
+    checks = run_checks(runtime)
+    lines += ["", "Checks:"] + [f"  [{c.status:>4}] {c.name}: {c.detail}" for c in checks]
+    return "\n".join(lines), all(c.status != "fail" for c in checks)

@@ -1,0 +1,184 @@
+"""The Slack Bolt app: mentions (with thread follow-ups), direct messages, `/ask` and feedback buttons.
+
+Handlers only acknowledge, delegate to the answerer and format. Slack sees an ack within
+milliseconds; the answer follows in the thread (a placeholder is updated), in the DM, or through
+the slash command's `response_url`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.formatting import (
+    APOLOGY, FEEDBACK_DOWN, FEEDBACK_UP, THINKING, USAGE, SlackMessage, answer_messages, escape, notice,
+)
+from bot.runtime import Runtime
+from bot.state import BotState
+from retrieval.answering import Answer
+from retrieval.index import StoreError
+
+log = logging.getLogger(__name__)
+
+MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
+MAX_THREAD_HISTORY = 10
+
+
+def strip_mentions(text: str) -> str:
+    return " ".join(MENTION.sub(" ", text or "").split())
+
+
+class PodcastSlackBot:
+    """What the handlers delegate to: answering a question and posting the result."""
+
+    def __init__(self, settings: Settings, runtime: Runtime, state: BotState):
+        self.settings = settings
+        self.runtime = runtime
+        self.state = state
+
+    # Guards ---------------------------------------------------------------------------------
+
+    def first_delivery(self, body: dict[str, Any]) -> bool:
+        """False for a Slack retry of an event we already took (same event_id)."""
+        event_id = body.get("event_id")
+        return not event_id or self.state.claim_event(event_id)
+
+    def refusal(self, user: str, channel: str, is_dm: bool) -> str | None:
+        """Why this question is not answered now, or None when it is."""
+        allowed = self.settings.slack.allowed_channels
+        if allowed and not is_dm and channel not in allowed:
+            return "I only answer questions in a few channels here; send me a direct message instead."
+        limit = self.settings.slack.rate_limit_per_minute
+        if not self.state.allow_question(user, limit):
+            return f"You're asking faster than I can look things up: up to {limit} questions a minute. Please try again shortly."
+        return None
+
+    # Answering ------------------------------------------------------------------------------
+
+    def answer(self, question: str, history: list[tuple[str, str]]) -> Answer | None:
+        """The answer, or None after logging the failure (the caller apologises)."""
+        try:
+            return self.runtime.answerer.answer(question, history=history)
+        except StoreError:
+            log.exception("the index is unavailable; will reconnect on the next question")
+            self.runtime.reset_index()
+        except Exception:
+            log.exception("answering %r failed", question)
+        return None
+
+    def messages_for(self, answer: Answer | None, user: str, channel: str, asked_by: str | None = None) -> list[SlackMessage]:
+        if answer is None:
+            return [notice(APOLOGY)]
+        return answer_messages(answer, self.state.record_answer(answer, user, channel), asked_by=asked_by)
+
+    def reply_in_conversation(self, client: WebClient, channel: str, thread_ts: str | None, user: str,
+                              question: str, history: list[tuple[str, str]], is_dm: bool = False) -> None:
+        """Answer in a thread or DM: show a placeholder at once, then replace it with the answer."""
+        if not question:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=USAGE)
+            return
+        refusal = self.refusal(user, channel, is_dm)
+        if refusal:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=refusal)
+            return
+        placeholder = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)
+        messages = self.messages_for(self.answer(question, history), user, channel)
+        first, rest = messages[0], messages[1:]
+        try:
+            client.chat_update(channel=channel, ts=placeholder["ts"], text=first.text, blocks=first.blocks)
+            for message in rest:
+                client.chat_postMessage(channel=channel, thread_ts=thread_ts or placeholder["ts"], text=message.text, blocks=message.blocks)
+        except SlackApiError as error:
+            log.error("posting the answer failed: %s", error.response.get("error"))
+            client.chat_update(channel=channel, ts=placeholder["ts"], text=APOLOGY, blocks=[])
+
+    def thread_history(self, client: WebClient, channel: str, thread_ts: str, current_ts: str, bot_user_id: str | None) -> list[tuple[str, str]]:
+        """Earlier messages of the thread as (role, text), so follow-up questions have context."""
+        try:
+            replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)
+        except SlackApiError as error:
+            log.warning("cannot read thread history: %s", error.response.get("error"))
+            return []
+        history = []
+        for message in replies.get("messages", []):
+            if message.get("ts") == current_ts:
+                continue
+            from_bot = bool(message.get("bot_id")) or (bot_user_id is not None and message.get("user") == bot_user_id)
+            text = message.get("text", "") if from_bot else strip_mentions(message.get("text", ""))
+            if text and text != THINKING:
+                history.append(("assistant" if from_bot else "user", text))
+        return history[-MAX_THREAD_HISTORY:]
+
+    # Handlers -------------------------------------------------------------------------------
+
+    def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if event.get("bot_id") or event.get("edited") or not self.first_delivery(body):
+            return
+        thread_ts = event.get("thread_ts")
+        history = self.thread_history(client, event["channel"], thread_ts, event["ts"], context.bot_user_id) if thread_ts else []
+        self.reply_in_conversation(client, event["channel"], thread_ts or event["ts"], event.get("user", ""),
+                                   strip_mentions(event.get("text", "")), history)
+
+    def on_message(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        # Only direct messages; edits, deletions and bot posts carry a subtype or a bot_id.
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        if not self.first_delivery(body):
+            return
+        thread_ts = event.get("thread_ts")
+        history = self.thread_history(client, event["channel"], thread_ts, event["ts"], context.bot_user_id) if thread_ts else []
+        self.reply_in_conversation(client, event["channel"], thread_ts, event.get("user", ""),
+                                   strip_mentions(event.get("text", "")), history, is_dm=True)
+
+    def on_ask(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        question = strip_mentions(command.get("text", ""))
+        if question.lower() in ("", "help", "?"):
+            ack(text=USAGE, response_type="ephemeral")
+            return
+        user, channel = command.get("user_id", ""), command.get("channel_id", "")
+        refusal = self.refusal(user, channel, is_dm=channel.startswith("D"))
+        if refusal:
+            ack(text=refusal, response_type="ephemeral")
+            return
+        ack(text=f"Looking it up: _{escape(question)}_ :mag:", response_type="ephemeral")
+        answer = self.answer(question, [])
+        visibility = self.settings.slack.ask_visibility if answer else "ephemeral"
+        for message in self.messages_for(answer, user, channel, asked_by=user):
+            respond(text=message.text, blocks=message.blocks, response_type=visibility, replace_original=False)
+
+    def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        vote = "up" if action.get("action_id") == FEEDBACK_UP else "down"
+        stored = self.state.record_feedback(action.get("value", ""), body.get("user", {}).get("id", ""), vote)
+        text = "Thanks for the feedback!" if stored else "Sorry, I no longer know that answer, so I couldn't save your feedback."
+        respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def create_app(settings: Settings, runtime: Runtime, state: BotState | None = None, socket_mode: bool = False) -> App:
+    """The Bolt app. HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; Socket Mode SLACK_BOT_TOKEN and SLACK_APP_TOKEN."""
+    slack = settings.slack
+    slack.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+    bot = PodcastSlackBot(settings, runtime, state or BotState(slack.state_path))
+    app = App(
+        client=WebClient(token=slack.bot_token, base_url=slack.api_url),
+        signing_secret=slack.signing_secret,
+        request_verification_enabled=not socket_mode,
+    )
+    app.event("app_mention")(bot.on_mention)
+    app.event("message")(bot.on_message)
+    app.command("/ask")(bot.on_ask)
+    app.action(FEEDBACK_UP)(bot.on_feedback)
+    app.action(FEEDBACK_DOWN)(bot.on_feedback)
+    app.error(_log_error)
+    return app
+
+
+def _log_error(error: Exception, body: dict[str, Any]) -> None:
+    log.error("unhandled error for a %s request: %s", body.get("type", "?"), error, exc_info=error)
+

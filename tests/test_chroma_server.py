@@ -1,0 +1,161 @@
+"""Server mode: every command and the Slack app against a real `chroma run`, and its failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import yaml
+
+from bot.cli import main
+from bot.config import load_settings
+from bot.runtime import Runtime
+from retrieval.episodes import parse_episode_file
+from retrieval.index import SectionIndex, StoreConfig
+from retrieval.ingest import ingest
+from retrieval.search import SearchConfig, Searcher
+from retrieval.sections import build_sections
+from tests.chroma_server import ChromaServer
+from tests.conftest import BUNDLED, ROOT, copy_episode, small_episode
+from tests.fakes.slack_server import FakeSlack
+from tests.test_slack import QUESTION, SlackHarness, settings_for
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChromaServer]:
+    chroma = ChromaServer(tmp_path / "chroma-data").start()
+    for key, value in chroma.env.items():
+        monkeypatch.setenv(key, value)
+    yield chroma
+    chroma.stop()
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **env}, timeout=300)
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def server_store(chroma: ChromaServer) -> StoreConfig:
+    return StoreConfig(chroma_host="127.0.0.1", chroma_port=chroma.port)
+
+
+def test_ingest_search_ask_and_eval_use_the_server(server, tmp_path, capsys):
+    folder = tmp_path / "episodes"
+    small_episode(folder, "s07e01-small.md", items=30)
+    embedded = tmp_path / "embedded-index"
+    assert main(["ingest", str(folder), "--index", str(embedded)]) == 0
+    assert "1 episodes ingested" in capsys.readouterr().out
+    assert not embedded.exists()  # the server holds the index, not a local folder
+
+    assert main(["search", "How did Alexey move from Java to machine learning?", "--json"]) == 0
+    moments = json.loads(capsys.readouterr().out)["moments"]
+    assert moments and moments[0]["episode_id"] == "s07e01-small"
+
+    assert main(["ask", "How did Alexey get into machine learning from Java?", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["mode"] == "offline" and answer["sources"][0]["url"].startswith("https://www.youtube.com/watch?v=IxTyq96juVE")
+
+    questions = tmp_path / "questions.yaml"
+    questions.write_text(yaml.safe_dump([
+        {"id": "q1", "question": "How did Alexey move from Java to machine learning?", "episode": "s07e01-small.md", "answer_sec": 86},
+        {"id": "q2", "question": "What are salaries like in Tokyo?", "episode": None, "answer_sec": None},
+    ]))
+    assert main(["eval", str(questions), "--episodes", str(folder), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["retrievers"]["hybrid"]["hit@5"] == 1.0 and report["retrievers"]["hybrid"]["refusal_accuracy"] == 1.0
+
+
+def test_an_unreachable_server_is_one_clear_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("CHROMA_PORT", "9")
+    assert main(["ingest", str(small_episode(tmp_path, "small.md"))]) == 1
+    assert main(["search", "anything"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("cannot reach the Chroma server at 127.0.0.1:9") == 2 and "Traceback" not in err
+
+
+def test_keyword_index_follows_an_ingest_by_another_process(server, tmp_path, embedder):
+    folder = tmp_path / "episodes"
+    index = SectionIndex(server_store(server), embedder.model_id)
+    ingest([small_episode(folder, "s07e01-small.md")], index, embedder, progress=False)
+    searcher = Searcher(index, embedder, replace(SearchConfig(), refresh_seconds=0))
+    assert {m.section.episode_id for m in searcher.search("grilling him", per_episode=0).moments} == {"s07e01-small"}
+
+    result = run_cli("ingest", str(small_episode(tmp_path / "more", "s42e01-other.md")), env=server.env)
+    assert result.returncode == 0, result.stderr
+    found = {m.section.episode_id for m in searcher.search("grilling him", k=10, per_episode=0).moments}
+    assert found == {"s07e01-small", "s42e01-other"}
+
+
+def test_server_killed_mid_ingest_then_rerun_completes_without_duplicates(server, tmp_path, embedder):
+    folder = tmp_path / "episodes"
+    names = ["s01e01-a.md", "s02e01-b.md", "s03e01-c.md"]
+    for name in names:
+        copy_episode(BUNDLED, folder, name)
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "ingest", str(folder)], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "PYTHONPATH": str(ROOT), **server.env})
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "ingested s01e01-a" in line:
+            break
+    server.stop(kill=True)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert f"127.0.0.1:{server.port}" in err and "Traceback" not in err
+
+    server.start()
+    rerun = run_cli("ingest", str(folder), env=server.env)
+    assert rerun.returncode == 0, rerun.stderr
+    index = SectionIndex(server_store(server), embedder.model_id)
+    ids = [s.id for s in index.all_sections()]
+    assert len(ids) == len(set(ids))
+    expected = len(build_sections(parse_episode_file(BUNDLED)))
+    counts = {name: 0 for name in (Path(n).stem for n in names)}
+    for section in index.all_sections():
+        counts[section.episode_id] += 1
+    assert counts == dict.fromkeys(counts, expected)
+    assert set(index.episodes()) == set(counts)
+
+
+def test_slack_app_apologises_while_the_server_is_down_and_recovers(server, tmp_path, embedder):
+    ingest([small_episode(tmp_path / "episodes", "s07e01-small.md", items=30)],
+           SectionIndex(server_store(server), embedder.model_id), embedder, progress=False)
+    with FakeSlack() as fake:
+        settings = replace(settings_for(fake, tmp_path / "unused", tmp_path / "state.sqlite3"), store=server_store(server))
+        runtime = Runtime(settings)
+        runtime.__dict__["embedder"] = embedder
+        harness = SlackHarness(fake, runtime)
+        question = "How did Alexey move from Java to machine learning?"
+        harness.mention(question, "Ev1", ts="1.1")
+        assert "Sorry" not in fake.wait_for("chat.update", 1)[0]["args"]["text"]
+
+        server.stop(kill=True)
+        harness.mention(question, "Ev2", ts="2.2")
+        assert "Sorry, something went wrong" in fake.wait_for("chat.update", 2)[1]["args"]["text"]
+        status, body = get_json(f"{harness.url}/healthz")
+        assert status == 503 and body["status"] == "unavailable" and str(server.port) in body["error"]
+
+        server.start()
+        harness.mention(question, "Ev3", ts="3.3")
+        recovered = fake.wait_for("chat.update", 3)[2]["args"]
+        status, body = get_json(f"{harness.url}/healthz")
+        harness.close()
+    assert "Sorry" not in recovered["text"] and "youtube.com" in json.dumps(recovered["blocks"])
+    assert status == 200 and body["episodes"] == 1 and body["sections"] > 0

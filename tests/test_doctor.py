@@ -1,0 +1,34 @@
+"""`podcast-bot doctor`: configuration with secrets masked, and real connection checks."""
+
+from __future__ import annotations
+
+from bot.cli import main
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack_server import FakeSlack
+
+BOT_TOKEN = "xoxb-1234567890-secretpart"
+API_KEY = "sk-test-verysecretkey"
+SIGNING = "0123456789abcdef0123456789abcdef"
+
+
+def test_doctor_masks_secrets_and_checks_every_connection(bundled_index_dir, monkeypatch, capsys):
+    with FakeSlack() as slack, FakeOpenAI() as openai:
+        for key, value in {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING, "SLACK_API_URL": slack.api_url,
+                           "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": openai.base_url}.items():
+            monkeypatch.setenv(key, value)
+        assert main(["doctor", "--index", str(bundled_index_dir)]) == 0
+        assert slack.calls_to("auth.test") and any(r["path"] == "/v1/models" for r in openai.requests)
+    out = capsys.readouterr().out
+    for secret in (BOT_TOKEN, API_KEY, SIGNING, "secretpart", "verysecret"):
+        assert secret not in out
+    assert "xoxb-…26 chars" in out and "sk-…21 chars" in out
+    assert "[  ok] index: 1 episodes" in out and "[  ok] slack: auth.test ok" in out and "[  ok] llm:" in out
+
+
+def test_doctor_fails_when_a_service_is_down(bundled_index_dir, monkeypatch, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("PODCAST_BOT_LLM_TIMEOUT", "2")
+    assert main(["doctor", "--index", str(bundled_index_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "[fail] llm:" in out and "[  ok] index" in out and "[skip] slack" in out
