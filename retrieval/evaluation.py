@@ -138,7 +138,7 @@ def load_questions(path: Path | str) -> list[Question]:
 def _covers(moment: Moment, episode_id: str, second: int) -> bool:
     return (
         moment.section.episode_id == episode_id
-        and moment.start_sec - SLACK_SEC <= second <= moment.end_sec + SLACK_SEC
+        and moment.span_start - SLACK_SEC <= second <= moment.span_end + SLACK_SEC
     )
 
 

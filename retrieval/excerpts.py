@@ -41,7 +41,11 @@ def best_excerpt(section: Section, weights: Callable[[str], dict[str, float]], q
     sentences = _sentences(section)
     if not sentences:
         return Excerpt("", textwrap.shorten(section.text, 300, placeholder=" …"), section.start_sec)
-    scores = [sum(query_weights.get(term, 0.0) for term in set(weights(sentence))) for _, sentence, _ in sentences]
+    # A question (usually the host's) rarely is the answer, so it counts half.
+    scores = [
+        sum(query_weights.get(term, 0.0) for term in set(weights(sentence))) * (0.5 if sentence.rstrip().endswith("?") else 1.0)
+        for _, sentence, _ in sentences
+    ]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     speaker = sentences[best][0]
     start, end = best, best + 1

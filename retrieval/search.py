@@ -17,13 +17,17 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import bm25s
 import numpy as np
+import Stemmer
 
 from retrieval.embedding import Embedder
 from retrieval.index import SectionIndex
 from retrieval.sections import Section
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG on import; its index-building chatter is not ours to show.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
@@ -56,13 +60,21 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class Moment:
-    """A retrieved section, with the span it covers after merging overlapping neighbours."""
+    """A retrieved section; its span grows when overlapping neighbours are merged into it.
+
+    The link (and `start_sec`) stay at the best-matching section's start; the span is what the
+    moment covers, e.g. for judging whether it contains an answer.
+    """
 
     section: Section
     score: float
     similarity: float | None
-    start_sec: int
-    end_sec: int
+    span_start: int
+    span_end: int
+
+    @property
+    def start_sec(self) -> int:
+        return self.section.start_sec
 
     @property
     def url(self) -> str:
@@ -78,7 +90,7 @@ class Moment:
             "speakers": list(s.speakers),
             "header": s.header,
             "start_sec": self.start_sec,
-            "end_sec": self.end_sec,
+            "span": [self.span_start, self.span_end],
             "url": self.url,
             "score": round(self.score, 6),
             "similarity": None if self.similarity is None else round(self.similarity, 4),
@@ -143,19 +155,14 @@ class Searcher:
             self._sections = sections
             self._positions = {section.id: i for i, section in enumerate(sections)}
             self._version = version
-            log.info("keyword index built over %d sections", len(sections))
+            log.debug("keyword index built over %d sections", len(sections))
 
     def _tokenize(self, texts: list[str]) -> list[list[str]]:
-        import bm25s
-        import Stemmer
-
         if self._stemmer is None:
             self._stemmer = Stemmer.Stemmer("english")
         return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer.stemWords, return_ids=False, show_progress=False)
 
     def _build_bm25(self, sections: list[Section]) -> Any:
-        import bm25s
-
         if not sections:
             return None
         retriever = bm25s.BM25()
@@ -306,8 +313,9 @@ def _merge_overlaps(moments: list[Moment]) -> list[Moment]:
     for moment in moments:
         for n, other in enumerate(kept):
             a, b = moment.section, other.section
-            if a.episode_id == b.episode_id and abs(a.position - b.position) <= 1 and a.start_sec <= other.end_sec and other.start_sec <= a.end_sec:
-                kept[n] = replace(other, start_sec=min(other.start_sec, moment.start_sec), end_sec=max(other.end_sec, moment.end_sec))
+            overlapping = moment.span_start <= other.span_end and other.span_start <= moment.span_end
+            if a.episode_id == b.episode_id and abs(a.position - b.position) <= 1 and overlapping:
+                kept[n] = replace(other, span_start=min(other.span_start, moment.span_start), span_end=max(other.span_end, moment.span_end))
                 break
         else:
             kept.append(moment)
