@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from retrieval.embedding import MINILM_MODEL_ID
 from retrieval.index import StoreConfig
@@ -79,24 +79,15 @@ class Settings:
         return replace(self, store=replace(self.store, index_dir=Path(index_dir)))
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _number(env: Mapping[str, str], name: str, default: float, kind: type = int) -> Any:
     value = env.get(name, "").strip()
     if not value:
         return default
     try:
-        return int(value)
+        return kind(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    value = env.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what}, not {value!r}") from None
 
 
 def _bool(env: Mapping[str, str], name: str) -> bool:
@@ -111,22 +102,22 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     store = StoreConfig(
         index_dir=Path(env.get("PODCAST_BOT_INDEX") or "data/index"),
         chroma_host=env.get("CHROMA_HOST") or None,
-        chroma_port=_int(env, "CHROMA_PORT", 8000),
+        chroma_port=_number(env, "CHROMA_PORT", 8000),
         chroma_ssl=_bool(env, "CHROMA_SSL"),
         chroma_headers=headers,
     )
     defaults = SearchConfig()
     search = SearchConfig(
-        k=_int(env, "PODCAST_BOT_K", defaults.k),
-        per_episode=_int(env, "PODCAST_BOT_PER_EPISODE", defaults.per_episode),
-        min_similarity=_float(env, "PODCAST_BOT_MIN_SIMILARITY", defaults.min_similarity),
+        k=_number(env, "PODCAST_BOT_K", defaults.k),
+        per_episode=_number(env, "PODCAST_BOT_PER_EPISODE", defaults.per_episode),
+        min_similarity=_number(env, "PODCAST_BOT_MIN_SIMILARITY", defaults.min_similarity, float),
     )
     llm = LLMConfig(
         api_key=env.get("OPENAI_API_KEY") or None,
         base_url=env.get("OPENAI_BASE_URL") or None,
         model=env.get("PODCAST_BOT_LLM_MODEL") or LLMConfig.model,
-        timeout=_float(env, "PODCAST_BOT_LLM_TIMEOUT", LLMConfig.timeout),
-        max_retries=_int(env, "PODCAST_BOT_LLM_RETRIES", LLMConfig.max_retries),
+        timeout=_number(env, "PODCAST_BOT_LLM_TIMEOUT", LLMConfig.timeout, float),
+        max_retries=_number(env, "PODCAST_BOT_LLM_RETRIES", LLMConfig.max_retries),
         streaming=_bool(env, "PODCAST_BOT_LLM_STREAMING"),
     )
     visibility = env.get("PODCAST_BOT_ASK_VISIBILITY") or "in_channel"
@@ -138,7 +129,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         app_token=env.get("SLACK_APP_TOKEN") or None,
         api_url=env.get("SLACK_API_URL") or SlackConfig.api_url,
         ask_visibility=visibility,
-        rate_limit_per_minute=_int(env, "PODCAST_BOT_RATE_LIMIT", SlackConfig.rate_limit_per_minute),
+        rate_limit_per_minute=_number(env, "PODCAST_BOT_RATE_LIMIT", SlackConfig.rate_limit_per_minute),
         allowed_channels=frozenset(c.strip() for c in env.get("PODCAST_BOT_CHANNELS", "").split(",") if c.strip()),
         state_path=Path(env.get("PODCAST_BOT_STATE") or SlackConfig.state_path),
     )

@@ -178,17 +178,22 @@ class Answerer:
         return Answer(x["question"], NOT_FOUND, [], "not_found", grounded=False, query=x["query"])
 
     def _offline_answer(self, x: dict[str, Any], note: str = "") -> Answer:
-        moments: list[Moment] = x["moments"][:OFFLINE_QUOTES]
         query_weights = self.searcher.term_weights(x["query"])
-        sources, lines = [], []
-        for n, moment in enumerate(moments, start=1):
+        sources: list[Source] = []
+        quoted: list[Moment] = []
+        for moment in x["moments"]:
             excerpt = best_excerpt(moment.section, self.searcher.term_weights, query_weights)
-            source = self._source(n, moment, excerpt)
-            sources.append(source)
-            lines.append(f"[{n}] {source.speaker} ({source.episode_title}, {source.time}): “{excerpt.text}”")
-        episodes = len({m.section.episode_id for m in moments})
+            # Overlapping sections can yield the same paragraph twice; quote each one once.
+            if any(s.episode_id == moment.section.episode_id and s.start_sec == excerpt.sec for s in sources):
+                continue
+            sources.append(self._source(len(sources) + 1, moment, excerpt))
+            quoted.append(moment)
+            if len(sources) == OFFLINE_QUOTES:
+                break
+        lines = [f"[{s.number}] {s.speaker} ({s.episode_title}, {s.time}): “{s.quote}”" for s in sources]
+        episodes = len({m.section.episode_id for m in quoted})
         lead = (
-            f"Here is what was said about this on the podcast ({len(moments)} moment{'s' * (len(moments) != 1)}"
+            f"Here is what was said about this on the podcast ({len(quoted)} moment{'s' * (len(quoted) != 1)}"
             f" from {episodes} episode{'s' * (episodes != 1)}):"
         )
         return Answer(x["question"], "\n".join([lead, *lines]), sources, "offline", grounded=True,

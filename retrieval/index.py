@@ -292,17 +292,10 @@ def section_metadata(section: Section) -> dict[str, Any]:
         "end_sec": section.end_sec,
         "position": section.position,
         "url": section.url,
-        "season": section.season if section.season is not None else -1,
-        "episode_number": section.number if section.number is not None else -1,
+        "season": _storable(section.season),
+        "episode_number": _storable(section.number),
     }
-    # Chroma rejects empty lists, so absent lists are left out rather than stored empty.
-    if section.speakers:
-        metadata["speakers"] = list(section.speakers)
-    if section.guests:
-        metadata["guests"] = list(section.guests)
-    if section.line_secs:
-        metadata["line_secs"] = list(section.line_secs)
-    return metadata
+    return _with_lists(metadata, speakers=section.speakers, guests=section.guests, line_secs=section.line_secs)
 
 
 def section_from_record(section_id: str, document: str, metadata: dict[str, Any]) -> Section:
@@ -324,8 +317,18 @@ def section_from_record(section_id: str, document: str, metadata: dict[str, Any]
     )
 
 
+def _storable(value: int | None) -> int:
+    """Chroma metadata cannot hold None; -1 stands for "unknown" (season and episode numbers)."""
+    return -1 if value is None else value
+
+
 def _optional(value: Any) -> int | None:
     return None if value is None or value == -1 else int(value)
+
+
+def _with_lists(metadata: dict[str, Any], **lists: tuple[Any, ...]) -> dict[str, Any]:
+    """Add the non-empty lists: Chroma rejects empty ones, and absent reads back as empty."""
+    return metadata | {key: list(values) for key, values in lists.items() if values}
 
 
 def _record_metadata(record: EpisodeRecord) -> dict[str, Any]:
@@ -334,12 +337,10 @@ def _record_metadata(record: EpisodeRecord) -> dict[str, Any]:
         "source_path": record.source_path,
         "section_count": record.section_count,
         "title": record.title,
-        "season": record.season if record.season is not None else -1,
-        "episode_number": record.number if record.number is not None else -1,
+        "season": _storable(record.season),
+        "episode_number": _storable(record.number),
     }
-    if record.guests:
-        metadata["guests"] = list(record.guests)
-    return metadata
+    return _with_lists(metadata, guests=record.guests)
 
 
 def _record_from_metadata(episode_id: str, metadata: dict[str, Any]) -> EpisodeRecord:

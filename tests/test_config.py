@@ -1,0 +1,56 @@
+"""Configuration from the environment: defaults, parsing, and clear errors naming the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, load_settings
+
+
+def test_defaults_work_offline_with_an_embedded_index():
+    settings = load_settings({})
+    assert settings.store.index_dir == Path("data/index") and not settings.store.is_server
+    assert settings.embedding_model == "all-MiniLM-L6-v2"
+    assert not settings.llm.enabled and settings.llm.model == "openai:gpt-4o-mini"
+    assert settings.slack.ask_visibility == "in_channel" and settings.slack.rate_limit_per_minute == 5
+
+
+def test_environment_switches_server_mode_llm_and_slack_options():
+    settings = load_settings({
+        "CHROMA_HOST": "chroma.internal", "CHROMA_PORT": "9000", "CHROMA_SSL": "true", "CHROMA_AUTH_TOKEN": "t0k",
+        "OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1", "PODCAST_BOT_LLM_TIMEOUT": "7.5",
+        "PODCAST_BOT_CHANNELS": "C1, C2", "PODCAST_BOT_ASK_VISIBILITY": "ephemeral", "PODCAST_BOT_PER_EPISODE": "0",
+    })
+    assert settings.store.location == "https://chroma.internal:9000"
+    assert settings.store.chroma_headers == {"Authorization": "Bearer t0k"}
+    assert settings.llm.enabled and settings.llm.timeout == 7.5 and settings.llm.base_url == "http://127.0.0.1:8080/v1"
+    assert settings.slack.allowed_channels == {"C1", "C2"} and settings.slack.ask_visibility == "ephemeral"
+    assert settings.search.per_episode == 0
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"CHROMA_PORT": "eighty"}, "CHROMA_PORT must be a whole number, not 'eighty'"),
+        ({"PODCAST_BOT_MIN_SIMILARITY": "high"}, "PODCAST_BOT_MIN_SIMILARITY must be a number"),
+        ({"PODCAST_BOT_ASK_VISIBILITY": "public"}, "PODCAST_BOT_ASK_VISIBILITY must be in_channel or ephemeral"),
+    ],
+)
+def test_malformed_values_name_the_variable(env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env)
+
+
+def test_cli_reports_configuration_errors_without_traceback(monkeypatch, capsys):
+    monkeypatch.setenv("PODCAST_BOT_K", "many")
+    assert main(["search", "anything"]) == 2
+    err = capsys.readouterr().err
+    assert "PODCAST_BOT_K must be a whole number" in err and "Traceback" not in err
+
+
+def test_no_command_prints_usage(capsys):
+    assert main([]) == 2
+    assert "ingest" in capsys.readouterr().out
