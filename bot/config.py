@@ -43,6 +43,7 @@ class SlackConfig:
     api_url: str = "https://slack.com/api/"
     ask_visibility: str = "in_channel"
     rate_limit_per_minute: int = 5
+    answer_threads: int = 2
     allowed_channels: frozenset[str] = frozenset()
     # SQLite file for answered events, rate limits and feedback on answers.
     state_path: Path = Path("data/bot-state.sqlite3")
@@ -130,6 +131,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_url=env.get("SLACK_API_URL") or SlackConfig.api_url,
         ask_visibility=visibility,
         rate_limit_per_minute=_number(env, "PODCAST_BOT_RATE_LIMIT", SlackConfig.rate_limit_per_minute),
+        answer_threads=max(1, _number(env, "PODCAST_BOT_ANSWER_THREADS", SlackConfig.answer_threads)),
         allowed_channels=frozenset(c.strip() for c in env.get("PODCAST_BOT_CHANNELS", "").split(",") if c.strip()),
         state_path=Path(env.get("PODCAST_BOT_STATE") or SlackConfig.state_path),
     )

@@ -8,8 +8,11 @@ the slash command's `response_url`.
 from __future__ import annotations
 
 import logging
+import os
 import re
-from typing import Any
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -41,6 +44,10 @@ class PodcastSlackBot:
         self.settings = settings
         self.runtime = runtime
         self.state = state
+        # Answering is CPU work; a small pool keeps it from starving the threads that ack Slack.
+        self._answering = ThreadPoolExecutor(
+            max_workers=settings.slack.answer_threads, thread_name_prefix="answer", initializer=_lower_priority
+        )
 
     # Guards ---------------------------------------------------------------------------------
 
@@ -78,8 +85,9 @@ class PodcastSlackBot:
         return answer_messages(answer, self.state.record_answer(answer, user, channel), asked_by=asked_by)
 
     def reply_in_conversation(self, client: WebClient, channel: str, thread_ts: str | None, user: str,
-                              question: str, history: list[tuple[str, str]], is_dm: bool = False) -> None:
-        """Answer in a thread or DM: show a placeholder at once, then replace it with the answer."""
+                              question: str, history_from: str | None, bot_user_id: str | None, is_dm: bool = False) -> None:
+        """Answer in a thread or DM: post a placeholder at once, answer in the background, then
+        replace the placeholder. `history_from` is the ts of the message asking, when in a thread."""
         if not question:
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=USAGE)
             return
@@ -87,18 +95,34 @@ class PodcastSlackBot:
         if refusal:
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=refusal)
             return
-        placeholder = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)
-        messages = self.messages_for(self.answer(question, history), user, channel)
-        first, rest = messages[0], messages[1:]
-        try:
-            client.chat_update(channel=channel, ts=placeholder["ts"], text=first.text, blocks=first.blocks)
-            for message in rest:
-                client.chat_postMessage(channel=channel, thread_ts=thread_ts or placeholder["ts"], text=message.text, blocks=message.blocks)
-        except SlackApiError as error:
-            log.error("posting the answer failed: %s", error.response.get("error"))
-            client.chat_update(channel=channel, ts=placeholder["ts"], text=APOLOGY, blocks=[])
+        placeholder = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
 
-    def thread_history(self, client: WebClient, channel: str, thread_ts: str, current_ts: str, bot_user_id: str | None) -> list[tuple[str, str]]:
+        def work() -> None:
+            history = self.thread_history(client, channel, thread_ts, history_from, bot_user_id) if thread_ts and history_from else []
+            messages = self.messages_for(self.answer(question, history), user, channel)
+            first, rest = messages[0], messages[1:]
+            try:
+                client.chat_update(channel=channel, ts=placeholder, text=first.text, blocks=first.blocks)
+                for message in rest:
+                    client.chat_postMessage(channel=channel, thread_ts=thread_ts or placeholder, text=message.text, blocks=message.blocks)
+            except SlackApiError as error:
+                log.error("posting the answer failed: %s", error.response.get("error"))
+                client.chat_update(channel=channel, ts=placeholder, text=APOLOGY, blocks=[])
+
+        self.in_background(work)
+
+    def in_background(self, work: Callable[[], None]) -> None:
+        """Run answering work on the bounded answering pool, so acks never wait behind it."""
+        def guarded() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("answering work failed")
+
+        self._answering.submit(guarded)
+
+    def thread_history(self, client: WebClient, channel: str, thread_ts: str, current_ts: str,
+                       bot_user_id: str | None) -> list[tuple[str, str]]:
         """Earlier messages of the thread as (role, text), so follow-up questions have context."""
         try:
             replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)
@@ -121,9 +145,8 @@ class PodcastSlackBot:
         if event.get("bot_id") or event.get("edited") or not self.first_delivery(body):
             return
         thread_ts = event.get("thread_ts")
-        history = self.thread_history(client, event["channel"], thread_ts, event["ts"], context.bot_user_id) if thread_ts else []
         self.reply_in_conversation(client, event["channel"], thread_ts or event["ts"], event.get("user", ""),
-                                   strip_mentions(event.get("text", "")), history)
+                                   strip_mentions(event.get("text", "")), event["ts"] if thread_ts else None, context.bot_user_id)
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         # Only direct messages; edits, deletions and bot posts carry a subtype or a bot_id.
@@ -132,25 +155,37 @@ class PodcastSlackBot:
         if not self.first_delivery(body):
             return
         thread_ts = event.get("thread_ts")
-        history = self.thread_history(client, event["channel"], thread_ts, event["ts"], context.bot_user_id) if thread_ts else []
         self.reply_in_conversation(client, event["channel"], thread_ts, event.get("user", ""),
-                                   strip_mentions(event.get("text", "")), history, is_dm=True)
+                                   strip_mentions(event.get("text", "")), event["ts"] if thread_ts else None,
+                                   context.bot_user_id, is_dm=True)
 
-    def on_ask(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    @staticmethod
+    def ack_ask(ack: Ack, command: dict[str, Any]) -> None:
+        """Acknowledge `/ask` at once, in the request thread: usage, or "looking it up"."""
         question = strip_mentions(command.get("text", ""))
         if question.lower() in ("", "help", "?"):
             ack(text=USAGE, response_type="ephemeral")
+        else:
+            ack(text=f"Looking it up: _{escape(question)}_ :mag:", response_type="ephemeral")
+
+    def answer_ask(self, command: dict[str, Any], respond: Respond) -> None:
+        """After the ack: check limits, answer, and post through the command's response_url."""
+        question = strip_mentions(command.get("text", ""))
+        if question.lower() in ("", "help", "?"):
             return
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
         refusal = self.refusal(user, channel, is_dm=channel.startswith("D"))
         if refusal:
-            ack(text=refusal, response_type="ephemeral")
+            respond(text=refusal, response_type="ephemeral", replace_original=False)
             return
-        ack(text=f"Looking it up: _{escape(question)}_ :mag:", response_type="ephemeral")
-        answer = self.answer(question, [])
-        visibility = self.settings.slack.ask_visibility if answer else "ephemeral"
-        for message in self.messages_for(answer, user, channel, asked_by=user):
-            respond(text=message.text, blocks=message.blocks, response_type=visibility, replace_original=False)
+
+        def work() -> None:
+            answer = self.answer(question, [])
+            visibility = self.settings.slack.ask_visibility if answer else "ephemeral"
+            for message in self.messages_for(answer, user, channel, asked_by=user):
+                respond(text=message.text, blocks=message.blocks, response_type=visibility, replace_original=False)
+
+        self.in_background(work)
 
     def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
@@ -158,6 +193,14 @@ class PodcastSlackBot:
         stored = self.state.record_feedback(action.get("value", ""), body.get("user", {}).get("id", ""), vote)
         text = "Thanks for the feedback!" if stored else "Sorry, I no longer know that answer, so I couldn't save your feedback."
         respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def _lower_priority() -> None:
+    """Let the OS run request threads (acks) before answering threads when the CPU is busy (Linux)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
 
 
 def create_app(settings: Settings, runtime: Runtime, state: BotState | None = None, socket_mode: bool = False) -> App:
@@ -172,7 +215,8 @@ def create_app(settings: Settings, runtime: Runtime, state: BotState | None = No
     )
     app.event("app_mention")(bot.on_mention)
     app.event("message")(bot.on_message)
-    app.command("/ask")(bot.on_ask)
+    # A lazy listener: Slack gets the ack from the request thread, the answer follows via response_url.
+    app.command("/ask")(ack=bot.ack_ask, lazy=[bot.answer_ask])
     app.action(FEEDBACK_UP)(bot.on_feedback)
     app.action(FEEDBACK_DOWN)(bot.on_feedback)
     app.error(_log_error)

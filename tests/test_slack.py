@@ -278,10 +278,11 @@ def test_rate_limit_answers_politely(fake, bundled_index_dir, tmp_path, embedder
     for n in range(3):
         harness.mention(QUESTION, f"EvRate{n}", ts=f"17000000{n}.000100")
         fake.wait_for("chat.postMessage", count=n + 1)
-    status, body, _ = harness.command(QUESTION)
+    harness.command(QUESTION)
+    refused = fake.wait_for("response_url")[0]["args"]
     harness.close()
     assert "up to 2 questions a minute" in fake.calls_to("chat.postMessage")[2]["args"]["text"]
-    assert "up to 2 questions a minute" in json.loads(body)["text"]
+    assert "up to 2 questions a minute" in refused["text"] and refused["response_type"] == "ephemeral"
 
 
 def test_channel_allow_list(fake, bundled_index_dir, tmp_path, embedder):

@@ -1,0 +1,67 @@
+"""Search latency, embedded Chroma vs Chroma server mode: `Searcher.search` on the same index, in one run.
+
+The embedded index of the episodes is built (or reused with --index); a `chroma run` server
+(tests.chroma_server.ChromaServer) is started on a free 127.0.0.1 port with a temporary folder,
+and the embedded index's episode manifest, sections and stored vectors are copied into it with
+`SectionIndex.replace_episode` (no re-embedding). Every question of the question file is
+searched `--rounds` times against each, query embedding included, each call timed alone after one
+untimed warm-up search; the embedded index is timed before the server starts, so the server's
+own work (it persists the copied sections in the background) cannot slow the embedded figures. Printed: p50/p95 for embedded and server mode and the server/embedded
+ratios. The server is stopped at the end.
+
+Run from the repository root (drop --limit for the full 40-episode corpus):
+    .venv/bin/python -m benchmarks.server_mode [--episodes DIR] [--limit N] [--rounds 3] [--index DIR]
+"""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks.common import build_index, episode_files, index_folder, make_parser, questions, quiet
+from benchmarks.search import time_searches
+from retrieval.embedding import MiniLMEmbedder
+from retrieval.index import SectionIndex, StoreConfig, section_from_record
+from tests.chroma_server import ChromaServer
+
+
+def copy_index(source: SectionIndex, target: SectionIndex) -> None:
+    """Store every episode of `source` in `target` with its sections and stored vectors."""
+    found = source._sections.get(include=["embeddings", "documents", "metadatas"])
+    by_episode: dict[str, list[int]] = {}
+    for row, metadata in enumerate(found["metadatas"]):
+        by_episode.setdefault(metadata["episode_id"], []).append(row)
+    for episode_id, record in source.episodes().items():
+        rows = by_episode.get(episode_id, [])
+        sections = [section_from_record(found["ids"][r], found["documents"][r], found["metadatas"][r]) for r in rows]
+        target.replace_episode(record, sections, found["embeddings"][rows])
+
+
+def main() -> None:
+    args = make_parser(__doc__.splitlines()[0], questions=True).parse_args()
+    quiet()
+    files = episode_files(args.episodes, args.limit)
+    queries = questions(args.questions)
+    embedder = MiniLMEmbedder()
+    embedder.load()
+
+    with index_folder(args.index) as folder, index_folder(None) as server_folder:
+        embedded = build_index(folder, files, embedder)[0]
+        sections, episodes = embedded.section_count(), len(embedded.episodes())
+        local = time_searches(embedded, embedder, queries, args.rounds)
+        server = ChromaServer(server_folder).start()
+        try:
+            remote = SectionIndex(StoreConfig(chroma_host="127.0.0.1", chroma_port=server.port), embedder.model_id)
+            copy_index(embedded, remote)
+            if remote.section_count() != sections:
+                sys.exit(f"copied {remote.section_count()} of {sections} sections into the server")
+            served = time_searches(remote, embedder, queries, args.rounds)
+        finally:
+            server.stop()
+    print(f"index: {sections} sections, {episodes} episodes")
+    print(f"embedded: search {local}")
+    print(f"server:   search {served}  (chroma run on 127.0.0.1)")
+    print(f"server/embedded: p50 x{served.p50_ms / local.p50_ms:.2f}, p95 x{served.p95_ms / local.p95_ms:.2f}")
+
+
+if __name__ == "__main__":
+    main()
