@@ -8,7 +8,7 @@ import resource
 import sys
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -94,3 +94,12 @@ class Latency:
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (ru_maxrss is in KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def copy_index(source: SectionIndex, target: SectionIndex, prefixes: tuple[str, ...] = ("",)) -> None:
+    """Store every episode of `source` in `target` with its stored vectors, once per id prefix."""
+    for episode_id, record in source.episodes().items():
+        sections, vectors = source.stored_episode(episode_id)
+        for prefix in prefixes:
+            renamed = [replace(s, id=prefix + s.id, episode_id=prefix + s.episode_id) for s in sections]
+            target.replace_episode(replace(record, episode_id=prefix + episode_id), renamed, vectors)

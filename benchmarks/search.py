@@ -16,13 +16,12 @@ Run from the repository root (drop --limit for the full corpus):
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from benchmarks.common import (
-    Latency, build_index, episode_files, index_folder, make_parser, peak_rss_mib, questions, quiet,
+    Latency, build_index, copy_index, episode_files, index_folder, make_parser, peak_rss_mib, questions, quiet,
 )
 from retrieval.embedding import Embedder, MiniLMEmbedder
-from retrieval.index import SectionIndex, StoreConfig, section_from_record
+from retrieval.index import SectionIndex, StoreConfig
 from retrieval.search import Searcher
 
 COPIES = ("copy1-", "copy2-", "copy3-", "copy4-")
@@ -41,21 +40,6 @@ def time_searches(index: SectionIndex, embedder: Embedder, queries: list[str], r
     return Latency.of(seconds)
 
 
-def copy_with_renamed_episodes(source: SectionIndex, target: SectionIndex) -> None:
-    """Store every episode of `source` in `target` once as is and once per prefix in COPIES."""
-    found = source._sections.get(include=["embeddings", "documents", "metadatas"])
-    by_episode: dict[str, list[int]] = {}
-    for row, metadata in enumerate(found["metadatas"]):
-        by_episode.setdefault(metadata["episode_id"], []).append(row)
-    for episode_id, record in source.episodes().items():
-        rows = by_episode.get(episode_id, [])
-        sections = [section_from_record(found["ids"][r], found["documents"][r], found["metadatas"][r]) for r in rows]
-        vectors = found["embeddings"][rows]
-        for prefix in ("", *COPIES):
-            renamed = [replace(s, id=prefix + s.id, episode_id=prefix + s.episode_id) for s in sections]
-            target.replace_episode(replace(record, episode_id=prefix + episode_id), renamed, vectors)
-
-
 def main() -> None:
     args = make_parser(__doc__.splitlines()[0], questions=True).parse_args()
     quiet()
@@ -68,7 +52,7 @@ def main() -> None:
         index = build_index(folder, files, embedder)[0]
         one = time_searches(index, embedder, queries, args.rounds)
         big = SectionIndex(StoreConfig(index_dir=big_folder), embedder.model_id)
-        copy_with_renamed_episodes(index, big)
+        copy_index(index, big, ("", *COPIES))
         five = time_searches(big, embedder, queries, args.rounds)
         print(f"1x index: {index.section_count()} sections, {len(index.episodes())} episodes")
         print(f"  search {one}  (targets p50 <= 30 ms, p95 <= 80 ms)")

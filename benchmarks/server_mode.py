@@ -17,23 +17,11 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.common import build_index, episode_files, index_folder, make_parser, questions, quiet
+from benchmarks.common import build_index, copy_index, episode_files, index_folder, make_parser, questions, quiet
 from benchmarks.search import time_searches
 from retrieval.embedding import MiniLMEmbedder
-from retrieval.index import SectionIndex, StoreConfig, section_from_record
+from retrieval.index import SectionIndex, StoreConfig
 from tests.chroma_server import ChromaServer
-
-
-def copy_index(source: SectionIndex, target: SectionIndex) -> None:
-    """Store every episode of `source` in `target` with its sections and stored vectors."""
-    found = source._sections.get(include=["embeddings", "documents", "metadatas"])
-    by_episode: dict[str, list[int]] = {}
-    for row, metadata in enumerate(found["metadatas"]):
-        by_episode.setdefault(metadata["episode_id"], []).append(row)
-    for episode_id, record in source.episodes().items():
-        rows = by_episode.get(episode_id, [])
-        sections = [section_from_record(found["ids"][r], found["documents"][r], found["metadatas"][r]) for r in rows]
-        target.replace_episode(record, sections, found["embeddings"][rows])
 
 
 def main() -> None:

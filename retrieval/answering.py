@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 Mode = Literal["llm", "offline", "not_found"]
 History = Sequence[tuple[str, str]]  # ("user" | "assistant", text), oldest first
 CITATION = re.compile(r"\[(\d{1,2})\]")
+# "Which episode…", "Was there a podcast about…", "Did any guest…": one moment per episode answers best.
+EPISODE_QUESTION = re.compile(
+    r"\b(which|what|any)\s+(episodes?|podcasts?|guests?)\b|\bwas there an?\s+(episode|podcast)\b|\bdid any(one| guest)\b",
+    re.IGNORECASE,
+)
 NOT_FOUND = "I couldn't find anything about that in the podcast episodes I know."
 OFFLINE_QUOTES = 3
 
@@ -115,6 +120,11 @@ def format_moments(moments: Sequence[Moment]) -> str:
     return "\n\n".join(blocks)
 
 
+def _offline_followup_query(x: dict[str, Any]) -> str:
+    earlier = [text for role, text in x["history"] if role == "user"]
+    return f"{earlier[-1]} {x['question']}" if earlier else x["question"]
+
+
 class Answerer:
     """Answers questions; `model=None` means the offline mode (quotes, no LLM)."""
 
@@ -146,7 +156,8 @@ class Answerer:
 
     def _condense_step(self) -> Runnable:
         if self.model is None:
-            return RunnableLambda(lambda x: x["question"])
+            # Without a model, a follow-up is searched together with the question before it.
+            return RunnableLambda(_offline_followup_query)
         rewrite = (
             RunnableLambda(lambda x: {"question": x["question"], "history": _history_messages(x["history"])})
             | self.prompts.condense
@@ -162,7 +173,8 @@ class Answerer:
 
     def _retrieve(self, x: dict[str, Any]) -> dict[str, Any]:
         query = x["query"] or x["question"]
-        result = self.searcher.search(query, k=self.k, filters=x["filters"])
+        per_episode = 1 if EPISODE_QUESTION.search(x["question"]) else None
+        result = self.searcher.search(query, k=self.k, filters=x["filters"], per_episode=per_episode)
         return {**x, "query": query, "moments": result.moments if result.relevant else []}
 
     # Answer builders --------------------------------------------------------------------------
@@ -192,10 +204,13 @@ class Answerer:
                 break
         lines = [f"[{s.number}] {s.speaker} ({s.episode_title}, {s.time}): “{s.quote}”" for s in sources]
         episodes = len({m.section.episode_id for m in quoted})
-        lead = (
-            f"Here is what was said about this on the podcast ({len(quoted)} moment{'s' * (len(quoted) != 1)}"
-            f" from {episodes} episode{'s' * (episodes != 1)}):"
-        )
+        if EPISODE_QUESTION.search(x["question"]) and episodes == len(quoted):
+            lead = f"{'These episodes talk' if episodes > 1 else 'This episode talks'} about it:"
+        else:
+            lead = (
+                f"Here is what was said about this on the podcast ({len(quoted)} moment{'s' * (len(quoted) != 1)}"
+                f" from {episodes} episode{'s' * (episodes != 1)}):"
+            )
         return Answer(x["question"], "\n".join([lead, *lines]), sources, "offline", grounded=True,
                       query=x["query"], note=note, moments=x["moments"])
 

@@ -13,7 +13,7 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -251,17 +251,14 @@ class SectionIndex:
             for section_id, document, metadata in zip(found["ids"], found["documents"], found["metadatas"])
         ]
 
-    def sections_at(self, episode_id: str, positions: Iterable[int]) -> list[Section]:
-        wanted = sorted(set(positions))
+    def stored_episode(self, episode_id: str) -> tuple[list[Section], np.ndarray]:
+        """An episode's sections with their stored vectors, e.g. to copy an index without re-embedding."""
         try:
-            found = self._sections.get(
-                where={"$and": [{"episode_id": episode_id}, {"position": {"$in": wanted}}]},
-                include=["documents", "metadatas"],
-            )
+            found = self._sections.get(where={"episode_id": episode_id}, include=["embeddings", "documents", "metadatas"])
         except Exception as exc:
             raise self._wrap(exc, "read sections") from exc
         sections = [section_from_record(*row) for row in zip(found["ids"], found["documents"], found["metadatas"])]
-        return sorted(sections, key=lambda section: section.position)
+        return sections, np.asarray(found["embeddings"], dtype=np.float32)
 
     def query(self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None) -> list[Hit]:
         """The `k` nearest sections, optionally only among `ids`."""

@@ -117,7 +117,19 @@ class EpisodeMatch:
 
 
 class FilterError(ValueError):
-    """A filter matches nothing that is indexed; the message lists what exists."""
+    """A filter matches nothing that is indexed."""
+
+
+@dataclass(frozen=True)
+class _Corpus:
+    """Everything a search reads, built together and swapped in one assignment (thread-safe)."""
+
+    version: str | None = None
+    sections: tuple[Section, ...] = ()
+    positions: dict[str, int] = field(default_factory=dict)
+    bm25: Any = None
+    vocabulary: frozenset[str] = frozenset()
+    idf: dict[str, float] = field(default_factory=dict)
 
 
 class Searcher:
@@ -128,88 +140,78 @@ class Searcher:
         self.embedder = embedder
         self.config = config
         self._lock = threading.Lock()
-        self._version: str | None = None
         self._checked_at = 0.0
-        self._sections: list[Section] = []
-        self._positions: dict[str, int] = {}
-        self._bm25: Any = None
-        self._stemmer: Any = None
-        self._vocabulary: set[str] = set()
-        self._idf: dict[str, float] = {}
+        self._corpus = _Corpus()
+        self._local = threading.local()
 
     # BM25 corpus, kept in step with the index ------------------------------------------------
 
     def refresh(self, force: bool = False) -> None:
         """Rebuild the keyword index if the stored episodes changed since it was built."""
         now = time.monotonic()
-        if not force and self._version is not None and now - self._checked_at < self.config.refresh_seconds:
+        if not force and self._corpus.version is not None and now - self._checked_at < self.config.refresh_seconds:
             return
         with self._lock:
             version = self.index.version()
             self._checked_at = now
-            if version == self._version and not force:
+            if version == self._corpus.version and not force:
                 return
-            sections = self.index.all_sections()
-            sections.sort(key=lambda s: (s.episode_id, s.position))
-            self._bm25 = self._build_bm25(sections)
-            self._sections = sections
-            self._positions = {section.id: i for i, section in enumerate(sections)}
-            self._version = version
-            log.debug("keyword index built over %d sections", len(sections))
+            self._corpus = self._build_corpus(version, sorted(self.index.all_sections(), key=lambda s: (s.episode_id, s.position)))
+            log.debug("keyword index built over %d sections", len(self._corpus.sections))
 
     def _tokenize(self, texts: list[str]) -> list[list[str]]:
-        if self._stemmer is None:
-            self._stemmer = Stemmer.Stemmer("english")
-        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer.stemWords, return_ids=False, show_progress=False)
+        # PyStemmer objects cache internally and are not thread-safe: one per thread.
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:
+            stemmer = self._local.stemmer = Stemmer.Stemmer("english")
+        return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer.stemWords, return_ids=False, show_progress=False)
 
-    def _build_bm25(self, sections: list[Section]) -> Any:
+    def _build_corpus(self, version: str, sections: list[Section]) -> _Corpus:
         if not sections:
-            return None
-        retriever = bm25s.BM25()
-        corpus = self._tokenize([s.keyword_text for s in sections])
-        retriever.index(corpus, show_progress=False)
-        self._vocabulary = set(retriever.vocab_dict)
+            return _Corpus(version=version)
+        tokens = self._tokenize([s.keyword_text for s in sections])
+        bm25 = bm25s.BM25()
+        bm25.index(tokens, show_progress=False)
         document_frequency: dict[str, int] = {}
-        for tokens in corpus:
-            for token in set(tokens):
+        for document in tokens:
+            for token in set(document):
                 document_frequency[token] = document_frequency.get(token, 0) + 1
-        self._idf = {t: math.log(1 + len(corpus) / n) for t, n in document_frequency.items()}
-        return retriever
+        return _Corpus(
+            version=version,
+            sections=tuple(sections),
+            positions={section.id: i for i, section in enumerate(sections)},
+            bm25=bm25,
+            vocabulary=frozenset(bm25.vocab_dict),
+            idf={t: math.log(1 + len(tokens) / n) for t, n in document_frequency.items()},
+        )
 
     def term_weights(self, text: str) -> dict[str, float]:
         """The keyword terms of `text` with their inverse document frequency in the index."""
         self.refresh()
-        default = math.log(1 + max(len(self._sections), 1))
-        return {term: self._idf.get(term, default) for term in self._tokenize([text])[0]}
-
-    @property
-    def sections(self) -> list[Section]:
-        self.refresh()
-        return self._sections
+        corpus = self._corpus
+        default = math.log(1 + max(len(corpus.sections), 1))
+        return {term: corpus.idf.get(term, default) for term in self._tokenize([text])[0]}
 
     # Filters ----------------------------------------------------------------------------------
 
-    def _allowed(self, filters: SearchFilters) -> np.ndarray | None:
-        """A 0/1 mask over `self._sections`, or None when nothing is filtered."""
+    @staticmethod
+    def _allowed(sections: tuple[Section, ...], filters: SearchFilters) -> np.ndarray | None:
+        """A boolean mask over `sections`, or None when nothing is filtered."""
         if not filters:
             return None
-        sections = self._sections
         mask = np.ones(len(sections), dtype=bool)
-        if filters.season is not None:
-            mask &= self._match(sections, "season", str(filters.season), lambda s, wanted: s.season == int(wanted))
-        if filters.episode:
-            mask &= self._match(sections, "episode", filters.episode, _episode_matches)
-        if filters.guest:
-            mask &= self._match(sections, "guest", filters.guest, _guest_matches)
-        if filters.speaker:
-            mask &= self._match(sections, "speaker", filters.speaker, _speaker_matches)
-        return mask
-
-    @staticmethod
-    def _match(sections: list[Section], what: str, wanted: str, test) -> np.ndarray:  # type: ignore[no-untyped-def]
-        mask = np.array([test(s, wanted) for s in sections], dtype=bool)
-        if sections and not mask.any():
-            raise FilterError(f"no indexed {what} matches {wanted!r}")
+        tests = [
+            ("season", None if filters.season is None else str(filters.season), lambda s, wanted: s.season == int(wanted)),
+            ("episode", filters.episode, _episode_matches),
+            ("guest", filters.guest, _guest_matches),
+            ("speaker", filters.speaker, _speaker_matches),
+        ]
+        for what, wanted, test in tests:
+            if wanted:
+                matches = np.array([test(s, wanted) for s in sections], dtype=bool)
+                if sections and not matches.any():
+                    raise FilterError(f"no indexed {what} matches {wanted!r}")
+                mask &= matches
         return mask
 
     # Search -----------------------------------------------------------------------------------
@@ -219,31 +221,28 @@ class Searcher:
         per_episode: int | None = None,
     ) -> SearchResult:
         self.refresh()
+        corpus = self._corpus
         k = k or self.config.k
         per_episode = self.config.per_episode if per_episode is None else per_episode
         query = query.strip()
-        if not query or not self._sections:
+        if not query or not corpus.sections:
             return SearchResult(query, [], relevant=False)
-        allowed = self._allowed(filters)
-        dense: list[tuple[int, float]] = []
-        keyword: list[tuple[int, float]] = []
-        if mode in ("hybrid", "dense"):
-            dense = self._dense(query, allowed)
-        if mode in ("hybrid", "bm25"):
-            keyword = self._keyword(query, allowed)
+        allowed = self._allowed(corpus.sections, filters)
+        dense = self._dense(corpus, query, allowed) if mode in ("hybrid", "dense") else []
+        keyword = self._keyword(corpus, query, allowed) if mode in ("hybrid", "bm25") else []
         fused = self._fuse((dense, 1.0), (keyword, self.config.keyword_weight))
-        similarity = {i: sim for i, sim in dense}
+        similarity = dict(dense)
         best = max(similarity.values(), default=None)
         moments = [
-            Moment(self._sections[i], score, similarity.get(i), self._sections[i].start_sec, self._sections[i].end_sec)
+            Moment(corpus.sections[i], score, similarity.get(i), corpus.sections[i].start_sec, corpus.sections[i].end_sec)
             for i, score in fused
         ]
         moments = _cap_per_episode(_merge_overlaps(moments), per_episode)[:k]
-        top_keyword = self._sections[keyword[0][0]] if keyword else None
-        relevant = bool(moments) and self._on_topic(query, best, top_keyword)
+        top_keyword = corpus.sections[keyword[0][0]] if keyword else None
+        relevant = bool(moments) and self._on_topic(corpus, query, best, top_keyword)
         return SearchResult(query, moments, relevant, best)
 
-    def _on_topic(self, query: str, best_similarity: float | None, top_keyword: Section | None) -> bool:
+    def _on_topic(self, corpus: _Corpus, query: str, best_similarity: float | None, top_keyword: Section | None) -> bool:
         """False when no episode plausibly answers `query`.
 
         Calibrated on the dev questions: the best dense match is weak (unless a short query's
@@ -257,22 +256,20 @@ class Searcher:
             if not covered or best_similarity < self.config.min_similarity - 0.1:
                 return False
         names = [word for word in _content_words(query) if word[:1].isupper() and not word.isupper()]
-        return all(set(self._tokenize([name])[0]) & self._vocabulary for name in names if self._tokenize([name])[0])
+        name_terms = [set(terms) for terms in self._tokenize(names) if terms] if names else []
+        return all(terms & corpus.vocabulary for terms in name_terms)
 
-    def _dense(self, query: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    def _dense(self, corpus: _Corpus, query: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         vector = self.embedder.embed_query(query)
-        ids = None if allowed is None else [self._sections[i].id for i in np.flatnonzero(allowed)]
+        ids = None if allowed is None else [corpus.sections[i].id for i in np.flatnonzero(allowed)]
         hits = self.index.query(vector, self.config.candidates, ids=ids)
-        position = self._positions
-        return [(position[hit.section.id], 1.0 - hit.distance) for hit in hits if hit.section.id in position]
+        return [(corpus.positions[hit.section.id], 1.0 - hit.distance) for hit in hits if hit.section.id in corpus.positions]
 
-    def _keyword(self, query: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        if self._bm25 is None:
-            return []
+    def _keyword(self, corpus: _Corpus, query: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         tokens = self._tokenize([query])[0]
-        if not tokens:
+        if corpus.bm25 is None or not tokens:
             return []
-        scores = self._bm25.get_scores(tokens)
+        scores = corpus.bm25.get_scores(tokens)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         top = np.argsort(-scores)[: self.config.candidates]
@@ -301,11 +298,6 @@ class Searcher:
             for m in matches.values()
         ]
         return sorted(ranked, key=lambda m: -m.score)[:k]
-
-    def neighbourhood(self, moment: Moment, radius: int = 1) -> list[Section]:
-        """The section and its neighbours in the same episode, in order, for a fuller context."""
-        p = moment.section.position
-        return self.index.sections_at(moment.section.episode_id, range(max(0, p - radius), p + radius + 1))
 
 
 def _merge_overlaps(moments: list[Moment]) -> list[Moment]:

@@ -43,3 +43,22 @@ def test_model_choice_by_name():
         make_embedder("openai:text-embedding-3-small")
     with pytest.raises(EmbeddingModelError, match="unknown embedding model"):
         make_embedder("word2vec")
+
+
+def test_openai_embeddings_through_a_local_compatible_server(tmp_path):
+    from retrieval.index import ModelMismatchError, SectionIndex, StoreConfig
+    from retrieval.ingest import ingest
+    from tests.conftest import small_episode
+    from tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI(embedding_dim=16) as server:
+        embedder = make_embedder("openai:text-embedding-3-small", api_key="sk-test", base_url=server.base_url)
+        store = StoreConfig(index_dir=tmp_path / "index")
+        index = SectionIndex(store, embedder.model_id)
+        report = ingest([small_episode(tmp_path / "episodes", "s07e01-small.md")], index, embedder, progress=False)
+        vector = embedder.embed_query("community")
+        paths = {request["path"] for request in server.requests}
+    assert report.ingested == ["s07e01-small"] and index.section_count() == report.sections
+    assert vector.shape == (16,) and paths == {"/v1/embeddings"}
+    with pytest.raises(ModelMismatchError, match="openai:text-embedding-3-small"):
+        SectionIndex(store, "all-MiniLM-L6-v2")
