@@ -13,7 +13,10 @@ from retrieval.index import StoreConfig
 from retrieval.search import SearchConfig
 
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+# Defaults are anchored at the project folder, so commands and gunicorn work from any directory.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROMPTS_DIR = PROJECT_DIR / "prompts"
+DATA_DIR = PROJECT_DIR / "data"
 
 
 class ConfigError(ValueError):
@@ -46,7 +49,7 @@ class SlackConfig:
     answer_threads: int = 2
     allowed_channels: frozenset[str] = frozenset()
     # SQLite file for answered events, rate limits and feedback on answers.
-    state_path: Path = Path("data/bot-state.sqlite3")
+    state_path: Path = DATA_DIR / "bot-state.sqlite3"
 
     def require(self, *names: str) -> None:
         """Stop start-up with a clear message when a needed token or secret is absent or malformed."""
@@ -66,7 +69,7 @@ class SlackConfig:
 @dataclass(frozen=True)
 class Settings:
     store: StoreConfig = field(default_factory=StoreConfig)
-    episodes_dir: Path = Path("data/episodes")
+    episodes_dir: Path = DATA_DIR / "episodes"
     prompts_dir: Path = PROMPTS_DIR
     embedding_model: str = MINILM_MODEL_ID
     search: SearchConfig = field(default_factory=SearchConfig)
@@ -101,7 +104,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if env.get("CHROMA_AUTH_TOKEN"):
         headers["Authorization"] = f"Bearer {env['CHROMA_AUTH_TOKEN']}"
     store = StoreConfig(
-        index_dir=Path(env.get("PODCAST_BOT_INDEX") or "data/index"),
+        index_dir=Path(env.get("PODCAST_BOT_INDEX") or DATA_DIR / "index"),
         chroma_host=env.get("CHROMA_HOST") or None,
         chroma_port=_number(env, "CHROMA_PORT", 8000),
         chroma_ssl=_bool(env, "CHROMA_SSL"),
@@ -137,7 +140,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     return Settings(
         store=store,
-        episodes_dir=Path(env.get("PODCAST_BOT_EPISODES") or "data/episodes"),
+        episodes_dir=Path(env.get("PODCAST_BOT_EPISODES") or DATA_DIR / "episodes"),
         prompts_dir=Path(env.get("PODCAST_BOT_PROMPTS") or PROMPTS_DIR),
         embedding_model=env.get("PODCAST_BOT_EMBEDDING_MODEL") or MINILM_MODEL_ID,
         search=search,

@@ -193,13 +193,15 @@ def evaluate(searcher: Searcher, questions: list[Question], k: int = 5, modes: I
 
 def format_table(report: EvalReport) -> str:
     columns = ["hit@1", "hit@3", "hit@5", "mrr", "refusal_accuracy", "false_refusal_rate", "p50_ms", "p95_ms"]
-    header = f"{'retriever':<10}" + "".join(f"{c:>20}" for c in columns)
+    titles = ["hit@1", "hit@3", "hit@5", "MRR", "refusal acc", "false refusal", "p50 ms", "p95 ms"]
+    widths = [max(len(title), 6) + 2 for title in titles]
+    header = f"{'retriever':<10}" + "".join(f"{t:>{w}}" for t, w in zip(titles, widths))
     lines = [header, "-" * len(header)]
     for mode, metrics in report.metrics.items():
         values = metrics.to_dict()
         cells = []
-        for column in columns:
+        for column, width in zip(columns, widths):
             value = values[column]
-            cells.append(f"{'n/a':>20}" if value is None else f"{value:>20.1f}" if column.endswith("_ms") else f"{value:>20.3f}")
+            cells.append(f"{'n/a':>{width}}" if value is None else f"{value:>{width}.1f}" if column.endswith("_ms") else f"{value:>{width}.3f}")
         lines.append(f"{mode:<10}" + "".join(cells))
     return "\n".join(lines)

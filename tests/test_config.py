@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.config import ConfigError, load_settings
+from bot.config import DATA_DIR, ConfigError, load_settings
 
 
 def test_defaults_work_offline_with_an_embedded_index():
     settings = load_settings({})
-    assert settings.store.index_dir == Path("data/index") and not settings.store.is_server
+    assert settings.store.index_dir == DATA_DIR / "index" and not settings.store.is_server
+    assert settings.episodes_dir == DATA_DIR / "episodes" and (settings.episodes_dir / "s07e01-datatalksclub-behind-the-scenes.md").exists()
     assert settings.embedding_model == "all-MiniLM-L6-v2"
     assert not settings.llm.enabled and settings.llm.model == "openai:gpt-4o-mini"
     assert settings.slack.ask_visibility == "in_channel" and settings.slack.rate_limit_per_minute == 5

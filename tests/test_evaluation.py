@@ -121,4 +121,4 @@ def test_end_to_end_eval_over_a_few_shared_episodes(tmp_path, capsys):
 
     assert main(["eval", str(questions), "--episodes", str(folder), "--index", str(tmp_path / "index")]) == 0
     table = capsys.readouterr().out
-    assert "hybrid" in table and "bm25" in table and "dense" in table and "hit@5" in table
+    assert "hybrid" in table and "bm25" in table and "dense" in table and "hit@5" in table and "false refusal" in table

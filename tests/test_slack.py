@@ -312,3 +312,41 @@ def test_socket_mode_needs_the_app_token(tmp_path):
     settings = replace(load_settings({}), slack=SlackConfig(bot_token="xoxb-1", state_path=tmp_path / "s.sqlite3"))
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN is not set"):
         create_app(settings, Runtime(settings), socket_mode=True)
+
+
+def test_serve_http_runs_the_app_under_gunicorn(fake, bundled_index_dir, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.chroma_server import free_port
+    from tests.conftest import ROOT
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": fake.api_url, "PODCAST_BOT_INDEX": str(bundled_index_dir),
+           "PODCAST_BOT_STATE": str(tmp_path / "state.sqlite3")}
+    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)], cwd=tmp_path,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        health = None
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                    health = json.loads(response.read())
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert health is not None and health["status"] == "ok" and health["episodes"] == 1
+        body = json.dumps({"type": "url_verification", "challenge": "from-gunicorn"}).encode()
+        timestamp = str(int(time.time()))
+        signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body, method="POST", headers={
+            "Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["challenge"] == "from-gunicorn"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert "Booting worker" in err or "Listening at" in err
