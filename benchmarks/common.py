@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from retrieval.embedding import Embedder
+from retrieval.embedding import Embedder, MiniLMEmbedder
 from retrieval.evaluation import load_questions
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import IngestReport, ingest
@@ -103,3 +103,20 @@ def copy_index(source: SectionIndex, target: SectionIndex, prefixes: tuple[str, 
         for prefix in prefixes:
             renamed = [replace(s, id=prefix + s.id, episode_id=prefix + s.episode_id) for s in sections]
             target.replace_episode(replace(record, episode_id=prefix + episode_id), renamed, vectors)
+
+
+@dataclass(frozen=True)
+class SearchSetup:
+    args: argparse.Namespace
+    files: list[Path]
+    queries: list[str]
+    embedder: MiniLMEmbedder
+
+
+def search_setup(doc: str) -> SearchSetup:
+    """Arguments, episode files, dev questions and a loaded model: what the search benchmarks share."""
+    args = make_parser(doc.splitlines()[0], questions=True).parse_args()
+    quiet()
+    embedder = MiniLMEmbedder()
+    embedder.load()
+    return SearchSetup(args, episode_files(args.episodes, args.limit), questions(args.questions), embedder)

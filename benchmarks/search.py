@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import time
 
-from benchmarks.common import (
-    Latency, build_index, copy_index, episode_files, index_folder, make_parser, peak_rss_mib, questions, quiet,
-)
-from retrieval.embedding import Embedder, MiniLMEmbedder
+from benchmarks.common import Latency, build_index, copy_index, index_folder, peak_rss_mib, search_setup
+from retrieval.embedding import Embedder
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.search import Searcher
 
@@ -41,12 +39,8 @@ def time_searches(index: SectionIndex, embedder: Embedder, queries: list[str], r
 
 
 def main() -> None:
-    args = make_parser(__doc__.splitlines()[0], questions=True).parse_args()
-    quiet()
-    files = episode_files(args.episodes, args.limit)
-    queries = questions(args.questions)
-    embedder = MiniLMEmbedder()
-    embedder.load()
+    setup = search_setup(__doc__)
+    args, files, queries, embedder = setup.args, setup.files, setup.queries, setup.embedder
 
     with index_folder(args.index) as folder, index_folder(None) as big_folder:
         index = build_index(folder, files, embedder)[0]

@@ -17,20 +17,15 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.common import build_index, copy_index, episode_files, index_folder, make_parser, questions, quiet
+from benchmarks.common import build_index, copy_index, index_folder, search_setup
 from benchmarks.search import time_searches
-from retrieval.embedding import MiniLMEmbedder
 from retrieval.index import SectionIndex, StoreConfig
 from tests.chroma_server import ChromaServer
 
 
 def main() -> None:
-    args = make_parser(__doc__.splitlines()[0], questions=True).parse_args()
-    quiet()
-    files = episode_files(args.episodes, args.limit)
-    queries = questions(args.questions)
-    embedder = MiniLMEmbedder()
-    embedder.load()
+    setup = search_setup(__doc__)
+    args, files, queries, embedder = setup.args, setup.files, setup.queries, setup.embedder
 
     with index_folder(args.index) as folder, index_folder(None) as server_folder:
         embedded = build_index(folder, files, embedder)[0]
