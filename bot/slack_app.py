@@ -44,7 +44,10 @@ class PodcastSlackBot:
         self.settings = settings
         self.runtime = runtime
         self.state = state
-        # Answering is CPU work; a small pool keeps it from starving the threads that ack Slack.
+        # Handlers run in the request thread and return at once; the work goes to two pools:
+        # Slack calls (placeholders, replies) and answering, which is CPU work kept small so that
+        # it cannot starve the threads that acknowledge Slack.
+        self._posting = ThreadPoolExecutor(max_workers=8, thread_name_prefix="post")
         self._answering = ThreadPoolExecutor(
             max_workers=settings.slack.answer_threads, thread_name_prefix="answer", initializer=_lower_priority
         )
@@ -109,17 +112,18 @@ class PodcastSlackBot:
                 log.error("posting the answer failed: %s", error.response.get("error"))
                 client.chat_update(channel=channel, ts=placeholder, text=APOLOGY, blocks=[])
 
-        self.in_background(work)
+        self.in_background(work, self._answering)
 
-    def in_background(self, work: Callable[[], None]) -> None:
-        """Run answering work on the bounded answering pool, so acks never wait behind it."""
+    @staticmethod
+    def in_background(work: Callable[[], None], pool: ThreadPoolExecutor) -> None:
+        """Run `work` on `pool` after the ack; failures are logged, never lost silently."""
         def guarded() -> None:
             try:
                 work()
             except Exception:
-                log.exception("answering work failed")
+                log.exception("background work failed")
 
-        self._answering.submit(guarded)
+        pool.submit(guarded)
 
     def thread_history(self, client: WebClient, channel: str, thread_ts: str, current_ts: str,
                        bot_user_id: str | None) -> list[tuple[str, str]]:
@@ -145,8 +149,10 @@ class PodcastSlackBot:
         if event.get("bot_id") or event.get("edited") or not self.first_delivery(body):
             return
         thread_ts = event.get("thread_ts")
-        self.reply_in_conversation(client, event["channel"], thread_ts or event["ts"], event.get("user", ""),
-                                   strip_mentions(event.get("text", "")), event["ts"] if thread_ts else None, context.bot_user_id)
+        self.in_background(lambda: self.reply_in_conversation(
+            client, event["channel"], thread_ts or event["ts"], event.get("user", ""),
+            strip_mentions(event.get("text", "")), event["ts"] if thread_ts else None, context.bot_user_id,
+        ), self._posting)
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         # Only direct messages; edits, deletions and bot posts carry a subtype or a bot_id.
@@ -155,9 +161,10 @@ class PodcastSlackBot:
         if not self.first_delivery(body):
             return
         thread_ts = event.get("thread_ts")
-        self.reply_in_conversation(client, event["channel"], thread_ts, event.get("user", ""),
-                                   strip_mentions(event.get("text", "")), event["ts"] if thread_ts else None,
-                                   context.bot_user_id, is_dm=True)
+        self.in_background(lambda: self.reply_in_conversation(
+            client, event["channel"], thread_ts, event.get("user", ""), strip_mentions(event.get("text", "")),
+            event["ts"] if thread_ts else None, context.bot_user_id, is_dm=True,
+        ), self._posting)
 
     @staticmethod
     def ack_ask(ack: Ack, command: dict[str, Any]) -> None:
@@ -185,14 +192,14 @@ class PodcastSlackBot:
             for message in self.messages_for(answer, user, channel, asked_by=user):
                 respond(text=message.text, blocks=message.blocks, response_type=visibility, replace_original=False)
 
-        self.in_background(work)
+        self.in_background(work, self._answering)
 
     def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         vote = "up" if action.get("action_id") == FEEDBACK_UP else "down"
         stored = self.state.record_feedback(action.get("value", ""), body.get("user", {}).get("id", ""), vote)
         text = "Thanks for the feedback!" if stored else "Sorry, I no longer know that answer, so I couldn't save your feedback."
-        respond(text=text, response_type="ephemeral", replace_original=False)
+        self.in_background(lambda: respond(text=text, response_type="ephemeral", replace_original=False), self._posting)
 
 
 def _lower_priority() -> None:
@@ -212,6 +219,9 @@ def create_app(settings: Settings, runtime: Runtime, state: BotState | None = No
         client=WebClient(token=slack.bot_token, base_url=slack.api_url),
         signing_secret=slack.signing_secret,
         request_verification_enabled=not socket_mode,
+        # Listeners run in the request thread and only hand work to our pools, so Slack gets its
+        # ack without waiting on Bolt's executor (which polls for acks every 10 ms).
+        process_before_response=True,
     )
     app.event("app_mention")(bot.on_mention)
     app.event("message")(bot.on_message)
