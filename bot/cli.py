@@ -21,6 +21,7 @@ from retrieval.embedding import EmbeddingModelError
 from retrieval.episodes import EpisodeError
 from retrieval.evaluation import QuestionFileError, evaluate, format_table, load_questions
 from retrieval.index import StoreError
+from retrieval.ingest import IngestReport
 from retrieval.search import FilterError, SearchFilters
 
 log = logging.getLogger("podcast_bot")
@@ -86,11 +87,15 @@ def _filters(args: argparse.Namespace) -> SearchFilters:
     return SearchFilters(season=args.season, episode=args.episode, guest=args.guest, speaker=args.speaker)
 
 
+def _print_failures(report: IngestReport) -> None:
+    for error in report.failed:
+        print(f"error: {error}", file=sys.stderr)
+
+
 def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
     paths = args.paths or [runtime.settings.episodes_dir]
     report = runtime.ingest(paths, rebuild=args.rebuild)
-    for error in report.failed:
-        print(f"error: {error}", file=sys.stderr)
+    _print_failures(report)
     print(report.summary())
     nothing = not (report.ingested or report.skipped)
     if nothing or (args.strict and report.failed):
@@ -134,6 +139,7 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
         settings = settings.with_index(eval_index_dir(settings, args.episodes))
     eval_runtime = Runtime(replace(settings, episodes_dir=args.episodes))
     report = eval_runtime.ingest([args.episodes])
+    _print_failures(report)
     log.info("%s", report.summary())
     result = evaluate(eval_runtime.searcher, questions, k=args.k)
     if args.json:

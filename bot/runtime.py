@@ -40,6 +40,8 @@ class Runtime:
                 if build_if_empty and not index.episodes():
                     log.info("the index at %s is empty; building it from %s", self.settings.store.location, self.settings.episodes_dir)
                     report = ingest([self.settings.episodes_dir], index, self.embedder)
+                    for error in report.failed:
+                        log.warning("not ingested: %s", error)
                     log.info("%s", report.summary())
                 self._index = index
             return self._index

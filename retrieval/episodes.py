@@ -93,7 +93,7 @@ def _fix_cyrillic(match: re.Match[str]) -> str:
     return match.group(0).translate(CYRILLIC_LOOKALIKES)
 
 
-def split_front_matter(text: str, path: Path | str) -> tuple[str, str]:
+def front_matter(text: str, path: Path | str) -> str:
     """Front matter is the text between the first two lines that are exactly `---`.
 
     One newer-format file lacks the opening `---`; then the front matter runs from the start of
@@ -107,7 +107,7 @@ def split_front_matter(text: str, path: Path | str) -> tuple[str, str]:
         start, end = 0, fences[0]
     else:
         raise EpisodeError(path, "no YAML front matter (expected it between two '---' lines)")
-    return "\n".join(lines[start:end]), "\n".join(lines[end + 1 :])
+    return "\n".join(lines[start:end])
 
 
 def parse_episode_file(path: Path | str) -> Episode:
@@ -125,9 +125,8 @@ def parse_episode_file(path: Path | str) -> Episode:
 
 def parse_episode_text(text: str, path: Path | str, content_hash: str = "") -> Episode:
     path = Path(path)
-    front, _body = split_front_matter(text, path)
     try:
-        meta = yaml.safe_load(front)
+        meta = yaml.safe_load(front_matter(text, path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

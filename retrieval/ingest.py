@@ -64,9 +64,9 @@ def record_hash(content_hash: str) -> str:
 
 
 def _unchanged(path: Path, known: dict[str, EpisodeRecord]) -> bool:
-    """True when the file's bytes match what was ingested; checked without parsing the YAML."""
+    """True when this very file was ingested with these bytes; checked without parsing the YAML."""
     record = known.get(path.stem)
-    if record is None:
+    if record is None or record.source_path != str(path.resolve()):
         return False
     try:
         return record.content_hash == record_hash(hashlib.sha256(path.read_bytes()).hexdigest())
@@ -91,7 +91,6 @@ def ingest(paths: Iterable[Path], index: SectionIndex, embedder: Embedder, progr
             episode = parse_episode_file(path)
         except EpisodeError as error:
             report.failed.append(error)
-            log.warning("skipping %s", error)
             continue
         if episode.id in seen:
             report.failed.append(EpisodeError(path, f"same episode id '{episode.id}' as {seen[episode.id]}"))

@@ -152,3 +152,15 @@ def test_first_use_builds_the_index_from_the_bundled_episodes(tmp_path, capsys, 
     out = capsys.readouterr().out
     assert "DataTalks.Club Behind the Scenes" in out and "youtube.com/watch?v=IxTyq96juVE&t=" in out
     assert (index_dir / "chroma.sqlite3").exists()
+
+
+def test_a_moved_file_keeps_its_episode(index, embedder, tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    path = small_episode(old, "s07e01-small.md")
+    ingest([old], index, embedder, progress=False)
+    moved = new / path.name
+    new.mkdir()
+    path.rename(moved)
+    assert ingest([new], index, embedder, progress=False).ingested == ["s07e01-small"]
+    assert ingest([old], index, embedder, progress=False).deleted == []
+    assert index.episodes()["s07e01-small"].source_path == str(moved.resolve())
