@@ -115,7 +115,7 @@ class PodcastSlackBot:
         self.in_background(work, self._answering)
 
     @staticmethod
-    def in_background(work: Callable[[], None], pool: ThreadPoolExecutor) -> None:
+    def in_background(work: Callable[[], object], pool: ThreadPoolExecutor) -> None:
         """Run `work` on `pool` after the ack; failures are logged, never lost silently."""
         def guarded() -> None:
             try:

@@ -178,7 +178,8 @@ def compute_metrics(outcomes: list[Outcome]) -> Metrics:
 def evaluate(searcher: Searcher, questions: list[Question], k: int = 5, modes: Iterable[Mode] = MODES) -> EvalReport:
     searcher.refresh()
     searcher.embedder.embed_query("warm-up")
-    metrics, outcomes = {}, {}
+    metrics: dict[str, Metrics] = {}
+    outcomes: dict[str, list[Outcome]] = {}
     for mode in modes:
         results = []
         for question in questions:

@@ -22,7 +22,7 @@ class Excerpt:
 
 def _sentences(section: Section) -> list[tuple[str, str, int]]:
     """(speaker, sentence, second) triples; a line starts with `Speaker: ` when the speaker changes."""
-    triples = []
+    triples: list[tuple[str, str, int]] = []
     speaker = section.speakers[0] if section.speakers else ""
     for number, line in enumerate(section.text.split("\n")):
         label, sep, said = line.partition(": ")

@@ -41,7 +41,7 @@ class ChromaServer:
                     return self
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"chroma run exited with {self.process.returncode}")
+                    raise RuntimeError(f"chroma run exited with {self.process.returncode}") from None
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"chroma run did not answer on port {self.port} within {timeout} s")

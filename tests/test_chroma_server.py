@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.config import load_settings
 from bot.runtime import Runtime
 from retrieval.episodes import parse_episode_file
 from retrieval.index import SectionIndex, StoreConfig
@@ -26,7 +25,7 @@ from retrieval.sections import build_sections
 from tests.chroma_server import ChromaServer
 from tests.conftest import BUNDLED, ROOT, copy_episode, small_episode
 from tests.fakes.slack_server import FakeSlack
-from tests.test_slack import QUESTION, SlackHarness, settings_for
+from tests.test_slack import SlackHarness, settings_for
 
 
 @pytest.fixture
