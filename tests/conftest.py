@@ -25,6 +25,16 @@ def shared_episode(name: str) -> Path:
     return EPISODES / name
 
 
+@pytest.fixture(autouse=True)
+def hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start from defaults: no keys, tokens or servers from the machine's environment."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "SLACK_", "CHROMA_", "PODCAST_BOT_")):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def embedder() -> MiniLMEmbedder:
     model = MiniLMEmbedder(batch_size=8)
