@@ -17,6 +17,7 @@ from retrieval.search import SearchConfig
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROMPTS_DIR = PROJECT_DIR / "prompts"
 DATA_DIR = PROJECT_DIR / "data"
+DEFAULT_INDEX = DATA_DIR / "index"
 
 
 class ConfigError(ValueError):
@@ -68,7 +69,7 @@ class SlackConfig:
 
 @dataclass(frozen=True)
 class Settings:
-    store: StoreConfig = field(default_factory=StoreConfig)
+    store: StoreConfig = field(default_factory=lambda: StoreConfig(index_dir=DEFAULT_INDEX))
     episodes_dir: Path = DATA_DIR / "episodes"
     prompts_dir: Path = PROMPTS_DIR
     embedding_model: str = MINILM_MODEL_ID
@@ -104,7 +105,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if env.get("CHROMA_AUTH_TOKEN"):
         headers["Authorization"] = f"Bearer {env['CHROMA_AUTH_TOKEN']}"
     store = StoreConfig(
-        index_dir=Path(env.get("PODCAST_BOT_INDEX") or DATA_DIR / "index"),
+        index_dir=Path(env.get("PODCAST_BOT_INDEX") or DEFAULT_INDEX),
         chroma_host=env.get("CHROMA_HOST") or None,
         chroma_port=_number(env, "CHROMA_PORT", 8000),
         chroma_ssl=_bool(env, "CHROMA_SSL"),

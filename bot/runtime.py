@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 from functools import cached_property
+from pathlib import Path
+from typing import Iterable
 
 from langchain_core.language_models import BaseChatModel
 
@@ -53,7 +55,7 @@ class Runtime:
             self.__dict__.pop("searcher", None)
             self.__dict__.pop("answerer", None)
 
-    def ingest(self, paths, rebuild: bool = False) -> IngestReport:  # type: ignore[no-untyped-def]
+    def ingest(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
         with self._lock:
             if rebuild:
                 self._index = SectionIndex.rebuild(self.settings.store, self.embedder.model_id)

@@ -82,9 +82,8 @@ class MiniLMEmbedder:
 
     model_id = MINILM_MODEL_ID
 
-    def __init__(self, batch_size: int = 8, threads: int = 0):
+    def __init__(self, batch_size: int = 8):
         self.batch_size = batch_size
-        self.threads = threads
 
     @cached_property
     def _tokenizer(self):  # type: ignore[no-untyped-def]
@@ -101,8 +100,6 @@ class MiniLMEmbedder:
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        if self.threads:
-            options.intra_op_num_threads = self.threads
         return onnxruntime.InferenceSession(
             str(verified_path(MINILM_ONNX)), sess_options=options, providers=["CPUExecutionProvider"]
         )
