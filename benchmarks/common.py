@@ -7,10 +7,10 @@ import logging
 import resource
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -37,7 +37,8 @@ def make_parser(description: str, questions: bool = False) -> argparse.ArgumentP
         parser.add_argument("--questions", type=Path, default=CORPUS / "dev_questions.yaml", help="question YAML file")
         parser.add_argument("--rounds", type=int, default=3, help="times each question is asked")
         parser.add_argument(
-            "--index", type=Path,
+            "--index",
+            type=Path,
             help="keep the index in this folder and reuse it on later runs (default: a temporary folder)",
         )
     return parser
@@ -83,7 +84,7 @@ class Latency:
     count: int
 
     @classmethod
-    def of(cls, seconds: list[float]) -> "Latency":
+    def of(cls, seconds: list[float]) -> Latency:
         ms = np.asarray(seconds) * 1000
         return cls(float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(ms.mean()), len(ms))
 

@@ -134,9 +134,7 @@ def compare(reference: Path, threshold: float) -> int:
     texts: list[str] = data["texts"]
     expected = np.asarray(data["vectors"], dtype=np.float32)
     actual = MiniLMEmbedder().embed_documents(texts)
-    cosines = np.sum(expected * actual, axis=1) / (
-        np.linalg.norm(expected, axis=1) * np.linalg.norm(actual, axis=1)
-    )
+    cosines = np.sum(expected * actual, axis=1) / (np.linalg.norm(expected, axis=1) * np.linalg.norm(actual, axis=1))
     below = int(np.sum(cosines < threshold))
     print(f"texts: {len(texts)}")
     print(f"cosine min:  {cosines.min():.5f}  ({texts[int(cosines.argmin())][:60]!r})")

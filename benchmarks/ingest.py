@@ -42,9 +42,14 @@ def main() -> None:
         again = build_index(folder, files, embedder)[1]
 
     print(f"episodes:        {len(files)} files, {len(first.ingested)} ingested, {len(first.failed)} failed")
-    print(f"ingest:          {first.seconds:.2f} s, {first.sections} chunks, {first.sections / first.seconds:.1f} chunks/s")
-    print(f"model alone:     {raw_seconds:.2f} s, {len(texts)} chunks, {len(texts) / raw_seconds:.1f} chunks/s "
-          f"(batch size {embedder.batch_size})")
+    print(
+        f"ingest:          {first.seconds:.2f} s, {first.sections} chunks, "
+        f"{first.sections / first.seconds:.1f} chunks/s"
+    )
+    print(
+        f"model alone:     {raw_seconds:.2f} s, {len(texts)} chunks, {len(texts) / raw_seconds:.1f} chunks/s "
+        f"(batch size {embedder.batch_size})"
+    )
     print(f"overhead:        {first.seconds / raw_seconds - 1:+.1%}  (target <= 15%)")
     print(f"re-ingest:       {again.seconds:.2f} s, {len(again.skipped)} unchanged  (target <= 3 s)")
     print(f"peak RSS:        {peak_rss_mib():.0f} MiB")

@@ -1,13 +1,13 @@
 """Search latency, embedded Chroma vs Chroma server mode: `Searcher.search` on the same index, in one run.
 
 The embedded index of the episodes is built (or reused with --index); a `chroma run` server
-(tests.chroma_server.ChromaServer) is started on a free 127.0.0.1 port with a temporary folder,
+(tests.support.chroma_server.ChromaServer) is started on a free 127.0.0.1 port with a temporary folder,
 and the embedded index's episode manifest, sections and stored vectors are copied into it with
 `SectionIndex.replace_episode` (no re-embedding). Every question of the question file is
 searched `--rounds` times against each, query embedding included, each call timed alone after one
 untimed warm-up search; the embedded index is timed before the server starts, so the server's
-own work (it persists the copied sections in the background) cannot slow the embedded figures. Printed: p50/p95 for embedded and server mode and the server/embedded
-ratios. The server is stopped at the end.
+own work (it persists the copied sections in the background) cannot slow the embedded figures.
+Printed: p50/p95 for embedded and server mode and the server/embedded ratios. The server is stopped at the end.
 
 Run from the repository root (drop --limit for the full 40-episode corpus):
     .venv/bin/python -m benchmarks.server_mode [--episodes DIR] [--limit N] [--rounds 3] [--index DIR]
@@ -18,9 +18,9 @@ from __future__ import annotations
 import sys
 
 from benchmarks.common import build_index, copy_index, index_folder, search_setup
+from benchmarks.local_services import chroma_server
 from benchmarks.search import time_searches
 from retrieval.index import SectionIndex, StoreConfig
-from tests.chroma_server import ChromaServer
 
 
 def main() -> None:
@@ -31,15 +31,12 @@ def main() -> None:
         embedded = build_index(folder, files, embedder)[0]
         sections, episodes = embedded.section_count(), len(embedded.episodes())
         local = time_searches(embedded, embedder, queries, args.rounds)
-        server = ChromaServer(server_folder).start()
-        try:
-            remote = SectionIndex(StoreConfig(chroma_host="127.0.0.1", chroma_port=server.port), embedder.model_id)
+        with chroma_server(server_folder) as port:
+            remote = SectionIndex(StoreConfig(chroma_host="127.0.0.1", chroma_port=port), embedder.model_id)
             copy_index(embedded, remote)
             if remote.section_count() != sections:
                 sys.exit(f"copied {remote.section_count()} of {sections} sections into the server")
             served = time_searches(remote, embedder, queries, args.rounds)
-        finally:
-            server.stop()
     print(f"index: {sections} sections, {episodes} episodes")
     print(f"embedded: search {local}")
     print(f"server:   search {served}  (chroma run on 127.0.0.1)")

@@ -1,9 +1,9 @@
 """Slack ack latency under load: signed `/ask` commands and `app_mention` events to the gunicorn-served app.
 
-The real WSGI app (`bot.wsgi:create_wsgi_app()`) runs under gunicorn (gthread, 8 threads, `--workers`
+The real WSGI app (`bot.slack.wsgi:create_wsgi_app()`) runs under gunicorn (gthread, 8 threads, `--workers`
 processes) on 127.0.0.1 with the offline answerer (no OPENAI_API_KEY), an index of the bundled
 episode (data/episodes) built once beforehand, a temporary SQLite state file, no rate limit, and
-a fake Slack Web API (tests.fakes.slack_server.FakeSlack) for the answers. After GET /healthz
+a recorder of Slack Web API calls (benchmarks.local_services.SlackRecorder) for the answers. After GET /healthz
 answers 200, a few untimed `/ask` commands warm the workers (model loaded, keyword index built).
 
 Then `--clients` concurrent clients send `--requests` signed `/ask` commands (one user id each),
@@ -40,19 +40,19 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 import numpy as np
 
 from benchmarks.common import REPO_ROOT, build_index, episode_files, quiet
-from bot.formatting import THINKING
+from benchmarks.local_services import RESPONSE_URL, SlackRecorder, free_port
+from bot.slack.blocks import THINKING
 from retrieval.embedding import MINILM_MODEL_ID, MiniLMEmbedder
-from tests.chroma_server import free_port
-from tests.fakes.slack_server import RESPONSE_URL_METHOD, FakeSlack
 
 EPISODES = REPO_ROOT / "data" / "episodes"
 QUESTIONS = (
@@ -88,28 +88,60 @@ class Mention:
 
 
 def ask_command(user: str, question: str, response_url: str) -> SlackRequest:
-    form = {"command": "/ask", "text": question, "user_id": user, "user_name": user.lower(), "channel_id": "C1",
-            "team_id": "T1", "response_url": response_url, "trigger_id": "1.2.3", "token": "legacy"}
+    form = {
+        "command": "/ask",
+        "text": question,
+        "user_id": user,
+        "user_name": user.lower(),
+        "channel_id": "C1",
+        "team_id": "T1",
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+        "token": "legacy",
+    }
     return SlackRequest("/ask", user, urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded")
 
 
 def mention_event(mention: Mention, question: str, retry: bool = False) -> SlackRequest:
-    event = {"type": "app_mention", "user": "U1", "text": f"<@UBOT> {question}", "channel": mention.channel, "ts": mention.ts}
-    payload = {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event": event,
-               "event_id": mention.event_id, "event_time": int(time.time()),
-               "authorizations": [{"user_id": "UBOT", "is_bot": True, "team_id": "T1"}]}
+    event = {
+        "type": "app_mention",
+        "user": "U1",
+        "text": f"<@UBOT> {question}",
+        "channel": mention.channel,
+        "ts": mention.ts,
+    }
+    payload = {
+        "type": "event_callback",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "event": event,
+        "event_id": mention.event_id,
+        "event_time": int(time.time()),
+        "authorizations": [{"user_id": "UBOT", "is_bot": True, "team_id": "T1"}],
+    }
     headers = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
-    return SlackRequest("retry" if retry else "event", mention.channel, json.dumps(payload).encode(), "application/json", headers)
+    return SlackRequest(
+        "retry" if retry else "event", mention.channel, json.dumps(payload).encode(), "application/json", headers
+    )
 
 
 def send(url: str, secret: str, request: SlackRequest) -> tuple[int, float]:
     """Sign and POST `request`; the HTTP status and the round-trip seconds."""
     timestamp = str(int(time.time()))
-    signature = "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + request.body, hashlib.sha256).hexdigest()
-    http = urllib.request.Request(f"{url}/slack/events", data=request.body, method="POST", headers={
-        "Content-Type": request.content_type, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature,
-        **request.headers,
-    })
+    signature = (
+        "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + request.body, hashlib.sha256).hexdigest()
+    )
+    http = urllib.request.Request(
+        f"{url}/slack/events",
+        data=request.body,
+        method="POST",
+        headers={
+            "Content-Type": request.content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+            **request.headers,
+        },
+    )
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(http, timeout=10) as response:
@@ -126,7 +158,7 @@ def send_all(url: str, secret: str, requests: list[SlackRequest], clients: int) 
         return list(pool.map(lambda request: send(url, secret, request), requests))
 
 
-def bot_environment(fake: FakeSlack, secret: str, index_dir: Path, state_path: Path) -> dict[str, str]:
+def bot_environment(fake: SlackRecorder, secret: str, index_dir: Path, state_path: Path) -> dict[str, str]:
     """This process's environment without any bot, Slack, Chroma or OpenAI settings, plus the benchmark's."""
     prefixes = ("PODCAST_BOT_", "SLACK_", "CHROMA_", "OPENAI_")
     env = {name: value for name, value in os.environ.items() if not name.startswith(prefixes)}
@@ -149,8 +181,21 @@ def gunicorn(env: dict[str, str], workers: int, log_path: Path, timeout: float =
     """Serve the app on a free 127.0.0.1 port until GET /healthz is 200; yield its URL; stop it afterwards."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
-               "--threads", "8", "--workers", str(workers), "bot.wsgi:create_wsgi_app()"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "8",
+        "--workers",
+        str(workers),
+        "--no-control-socket",
+        "bot.slack.wsgi:create_wsgi_app()",
+    ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -189,14 +234,20 @@ class Outcome:
         return any(n == 0 for n in self.asks.values()) or any(n == 0 for n in self.events.values())
 
 
-def outcome(fake: FakeSlack, users: list[str], mentions: list[Mention]) -> Outcome:
+def outcome(fake: SlackRecorder, users: list[str], mentions: list[Mention]) -> Outcome:
     """Answers so far: response_url posts naming each asker; for each event 0 until both its placeholder
     (in its thread) and a chat.update (in its channel) arrived, else the larger of the two counts."""
-    askers = Counter(name for call in fake.calls_to(RESPONSE_URL_METHOD)
-                     for name in ASKER.findall(json.dumps(call["args"].get("blocks", []), ensure_ascii=False)))
-    placeholders = Counter((call["args"].get("channel"), call["args"].get("thread_ts"))
-                           for call in fake.calls_to("chat.postMessage") if call["args"].get("text") == THINKING)
-    updates = Counter(call["args"].get("channel") for call in fake.calls_to("chat.update"))
+    askers = Counter(
+        name
+        for call in fake.calls_to(RESPONSE_URL)
+        for name in ASKER.findall(json.dumps(call.get("blocks", []), ensure_ascii=False))
+    )
+    placeholders = Counter(
+        (call.get("channel"), call.get("thread_ts"))
+        for call in fake.calls_to("chat.postMessage")
+        if call.get("text") == THINKING
+    )
+    updates = Counter(call.get("channel") for call in fake.calls_to("chat.update"))
     events: Counter[str] = Counter()
     for mention in mentions:
         placed, updated = placeholders[(mention.channel, mention.ts)], updates[mention.channel]
@@ -204,7 +255,7 @@ def outcome(fake: FakeSlack, users: list[str], mentions: list[Mention]) -> Outco
     return Outcome(Counter({user: askers[user] for user in users}), events)
 
 
-def wait_for_answers(fake: FakeSlack, users: list[str], mentions: list[Mention], timeout: float) -> Outcome:
+def wait_for_answers(fake: SlackRecorder, users: list[str], mentions: list[Mention], timeout: float) -> Outcome:
     deadline = time.monotonic() + timeout
     while outcome(fake, users, mentions).missing() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -241,7 +292,7 @@ def main() -> None:
     embedder.load()
     secret = secrets.token_hex(16)
 
-    with tempfile.TemporaryDirectory(prefix="podcast-bench-slack-") as temp, FakeSlack() as fake:
+    with tempfile.TemporaryDirectory(prefix="podcast-bench-slack-") as temp, SlackRecorder() as fake:
         folder = Path(temp)
         build_index(folder / "index", episode_files(EPISODES, None), embedder)
         env = bot_environment(fake, secret, folder / "index", folder / "state.sqlite3")
@@ -252,26 +303,36 @@ def main() -> None:
                 sys.exit(f"the warm-up commands were not answered within {args.timeout:.0f} s")
 
             users = [f"UASK{n:03d}" for n in range(args.requests)]
-            mentions = [Mention(f"EvBench{n:03d}", f"CBENCH{n:03d}", f"1700001000.{n:06d}") for n in range(args.requests)]
+            mentions = [
+                Mention(f"EvBench{n:03d}", f"CBENCH{n:03d}", f"1700001000.{n:06d}") for n in range(args.requests)
+            ]
             requests: list[SlackRequest] = []
-            for n, (user, mention) in enumerate(zip(users, mentions)):
+            for n, (user, mention) in enumerate(zip(users, mentions, strict=True)):
                 question = QUESTIONS[n % len(QUESTIONS)]
                 requests += [ask_command(user, question, fake.response_url), mention_event(mention, question)]
-            requests += [mention_event(m, QUESTIONS[n % len(QUESTIONS)], retry=True) for n, m in enumerate(mentions[:args.retries])]
+            requests += [
+                mention_event(m, QUESTIONS[n % len(QUESTIONS)], retry=True)
+                for n, m in enumerate(mentions[: args.retries])
+            ]
             results = send_all(url, secret, requests, args.clients)
             answers = wait_for_answers(fake, users, mentions, args.timeout)
 
     by_kind: dict[Kind, list[tuple[int, float]]] = {"/ask": [], "event": [], "retry": []}
-    for request, result in zip(requests, results):
+    for request, result in zip(requests, results, strict=True):
         by_kind[request.kind].append(result)
-    print(f"gunicorn: {args.workers} workers x 8 threads; {args.clients} concurrent clients (target ack p99 <= {ACK_TARGET_MS:.0f} ms)")
+    print(
+        f"gunicorn: {args.workers} workers x 8 threads; {args.clients} concurrent clients "
+        f"(target ack p99 <= {ACK_TARGET_MS:.0f} ms)"
+    )
     for kind, kind_results in by_kind.items():
         if kind_results:
             print(ack_line(kind, kind_results))
     print(count_line("/ask", by_kind["/ask"], answers.asks))
     print(count_line("events", by_kind["event"] + by_kind["retry"], answers.events))
     print(f"retries: sent {args.retries}; extra event answers {sum(n - 1 for n in answers.events.values() if n > 1)}")
-    failed = any(status != 200 for status, _ in results) or any(n != 1 for n in [*answers.asks.values(), *answers.events.values()])
+    failed = any(status != 200 for status, _ in results) or any(
+        n != 1 for n in [*answers.asks.values(), *answers.events.values()]
+    )
     sys.exit(1 if failed else 0)
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from retrieval.embedding import MINILM_MODEL_ID
+from retrieval.errors import UsageError
 from retrieval.index import StoreConfig
 from retrieval.search import SearchConfig
-
 
 # Defaults are anchored at the project folder, so commands and gunicorn work from any directory.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -20,7 +21,7 @@ DATA_DIR = PROJECT_DIR / "data"
 DEFAULT_INDEX = DATA_DIR / "index"
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A setting is missing or malformed; the message names the variable."""
 
 
@@ -77,11 +78,16 @@ class Settings:
     llm: LLMConfig = field(default_factory=LLMConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
     log_level: str = "INFO"
+    # Only the default index fills itself from the bundled episodes on first use; an index the user
+    # named (--index, PODCAST_BOT_INDEX, a Chroma server) that is empty is an error saying how to fill it.
+    build_on_first_use: bool = False
 
-    def with_index(self, index_dir: str | Path | None) -> "Settings":
+    def with_index(self, index_dir: str | Path | None) -> Settings:
         if index_dir is None:
             return self
-        return replace(self, store=replace(self.store, index_dir=Path(index_dir)))
+        path = Path(index_dir)
+        default = not self.store.is_server and path.resolve() == DEFAULT_INDEX.resolve()
+        return replace(self, store=replace(self.store, index_dir=path), build_on_first_use=default)
 
 
 def _number(env: Mapping[str, str], name: str, default: float, kind: type = int) -> Any:
@@ -148,4 +154,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         llm=llm,
         slack=slack,
         log_level=env.get("PODCAST_BOT_LOG_LEVEL") or "INFO",
+        build_on_first_use=not env.get("PODCAST_BOT_INDEX") and not store.is_server,
     )

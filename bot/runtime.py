@@ -1,22 +1,23 @@
 """The long-lived objects of one process (embedder, index, searcher, answerer), built once from Settings.
 
-The CLI, the REPL and the Slack app all share this wiring, so they answer the same way. An empty
-index is built from the bundled episodes on first use.
+The CLI, the REPL and the Slack app all share this wiring, so they answer the same way. Parts can
+be handed in (tests pass a loaded embedder or a fake chat model); the rest are built on first
+use, under one lock, so concurrent requests never build a part twice.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from functools import cached_property
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from langchain_core.language_models import BaseChatModel
 
 from bot.config import Settings
 from retrieval.answering import Answerer, load_prompts
 from retrieval.embedding import Embedder, make_embedder
+from retrieval.errors import StoreError
 from retrieval.index import SectionIndex
 from retrieval.ingest import IngestReport, ingest
 from retrieval.search import Searcher
@@ -25,46 +26,80 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
-    def __init__(self, settings: Settings):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        chat_model: BaseChatModel | None = None,
+    ):
         self.settings = settings
-        self._lock = threading.Lock()
+        # Re-entrant: building the answerer builds the searcher, which opens the index.
+        self._lock = threading.RLock()
+        self._embedder = embedder
+        self._chat_model = chat_model
+        self._chat_model_ready = chat_model is not None
         self._index: SectionIndex | None = None
+        self._searcher: Searcher | None = None
+        self._answerer: Answerer | None = None
 
-    @cached_property
+    @property
     def embedder(self) -> Embedder:
-        return make_embedder(self.settings.embedding_model, self.settings.llm.api_key, self.settings.llm.base_url)
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = make_embedder(
+                    self.settings.embedding_model, self.settings.llm.api_key, self.settings.llm.base_url
+                )
+            return self._embedder
 
     def index(self, build_if_empty: bool = True) -> SectionIndex:
-        """The index; opened lazily and, when empty, built from the bundled episodes."""
+        """The index, opened lazily. An empty default index is built from the bundled episodes;
+        any other empty index is an error that says how to fill it."""
         with self._lock:
             if self._index is None:
-                index = SectionIndex(self.settings.store, self.embedder.model_id)
+                store = self.settings.store
+                if not store.is_server and not store.index_dir.exists() and not self.settings.build_on_first_use:
+                    raise StoreError(
+                        f"there is no index at {store.index_dir}; build it with "
+                        f"`podcast-bot ingest --index {store.index_dir} [EPISODE FILES OR FOLDERS]`"
+                    )
+                index = SectionIndex(store, self.embedder.model_id)
                 if build_if_empty and not index.episodes():
-                    log.info("the index at %s is empty; building it from %s", self.settings.store.location, self.settings.episodes_dir)
-                    report = ingest([self.settings.episodes_dir], index, self.embedder)
-                    for error in report.failed:
-                        log.warning("not ingested: %s", error)
-                    log.info("%s", report.summary())
+                    self._fill_on_first_use(index)
                 self._index = index
             return self._index
+
+    def _fill_on_first_use(self, index: SectionIndex) -> None:
+        location = self.settings.store.location
+        if not self.settings.build_on_first_use:
+            flag = "" if self.settings.store.is_server else f" --index {location}"
+            raise StoreError(
+                f"the index at {location} is empty; fill it with `podcast-bot ingest{flag} [EPISODE FILES OR FOLDERS]`"
+            )
+        log.info("the index at %s is empty; building it from %s", location, self.settings.episodes_dir)
+        report = ingest([self.settings.episodes_dir], index, self.embedder)
+        for error in report.failed:
+            log.warning("not ingested: %s", error)
+        log.info("%s", report.summary())
 
     def reset_index(self) -> None:
         """Forget the open index so the next use reconnects (after a Chroma server outage)."""
         with self._lock:
             self._index = None
-            self.__dict__.pop("searcher", None)
-            self.__dict__.pop("answerer", None)
+            self._searcher = None
+            self._answerer = None
 
     def ingest(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
         with self._lock:
             if rebuild:
                 self._index = SectionIndex.rebuild(self.settings.store, self.embedder.model_id)
+                self._searcher = self._answerer = None
             elif self._index is None:
                 self._index = SectionIndex(self.settings.store, self.embedder.model_id)
-            index = self._index
+            index, searcher = self._index, self._searcher
         report = ingest(paths, index, self.embedder)
-        if "searcher" in self.__dict__:
-            self.searcher.refresh(force=True)
+        if searcher is not None:
+            searcher.refresh(force=True)
         return report
 
     def warm_up(self) -> None:
@@ -75,23 +110,43 @@ class Runtime:
         except Exception as error:  # the first question will report it properly
             log.warning("warm-up failed: %s", error)
 
-    @cached_property
+    @property
     def searcher(self) -> Searcher:
-        return Searcher(self.index(), self.embedder, self.settings.search)
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = Searcher(self.index(), self.embedder, self.settings.search)
+            return self._searcher
 
-    @cached_property
+    @property
     def chat_model(self) -> BaseChatModel | None:
         """The configured chat model, or None for the offline mode (no OPENAI_API_KEY)."""
+        with self._lock:
+            if not self._chat_model_ready:
+                self._chat_model = self._build_chat_model()
+                self._chat_model_ready = True
+            return self._chat_model
+
+    def _build_chat_model(self) -> BaseChatModel | None:
         llm = self.settings.llm
         if not llm.enabled:
             return None
         from langchain.chat_models import init_chat_model
 
         return init_chat_model(
-            llm.model, api_key=llm.api_key, base_url=llm.base_url, timeout=llm.timeout,
-            max_retries=llm.max_retries, temperature=llm.temperature, streaming=llm.streaming,
+            llm.model,
+            api_key=llm.api_key,
+            base_url=llm.base_url,
+            timeout=llm.timeout,
+            max_retries=llm.max_retries,
+            temperature=llm.temperature,
+            streaming=llm.streaming,
         )
 
-    @cached_property
+    @property
     def answerer(self) -> Answerer:
-        return Answerer(self.searcher, load_prompts(self.settings.prompts_dir), self.chat_model, k=self.settings.search.k)
+        with self._lock:
+            if self._answerer is None:
+                self._answerer = Answerer(
+                    self.searcher, load_prompts(self.settings.prompts_dir), self.chat_model, k=self.settings.search.k
+                )
+            return self._answerer

@@ -10,37 +10,36 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda
 
+from retrieval.citations import cited_numbers, keep_valid_citations
+from retrieval.errors import PromptError, UsageError
 from retrieval.excerpts import Excerpt, best_excerpt
-from retrieval.search import Moment, SearchFilters, Searcher
+from retrieval.search import NO_FILTERS, Moment, Searcher, SearchFilters
 from retrieval.sections import timestamp
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["llm", "offline", "not_found"]
 History = Sequence[tuple[str, str]]  # ("user" | "assistant", text), oldest first
-CITATION = re.compile(r"\[(\d{1,2})\]")
 # "Which episode…", "Was there a podcast about…", "Did any guest…": one moment per episode answers best.
 EPISODE_QUESTION = re.compile(
-    r"\b(which|what|any)\s+(episodes?|podcasts?|guests?)\b|\bwas there an?\s+(episode|podcast)\b|\bdid any(one| guest)\b",
+    r"\b(which|what|any)\s+(episodes?|podcasts?|guests?)\b"
+    r"|\bwas there an?\s+(episode|podcast)\b|\bdid any(one| guest)\b",
     re.IGNORECASE,
 )
 NOT_FOUND = "I couldn't find anything about that in the podcast episodes I know."
 OFFLINE_QUOTES = 3
-
-
-class PromptError(ValueError):
-    """A prompt file is missing or malformed; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("moments")
-        for source, raw in zip(data["sources"], self.sources):
+        for source, raw in zip(data["sources"], self.sources, strict=True):
             source["time"] = raw.time
         return data
 
@@ -109,20 +108,31 @@ def _speaker(moment: Moment) -> str:
     return ", ".join(moment.section.speakers) or "unknown speaker"
 
 
-def format_moments(moments: Sequence[Moment]) -> str:
+def format_context(moments: Sequence[Moment]) -> str:
     """The numbered context given to the model. Transcript text is quoted so it reads as data."""
     blocks = []
     for n, moment in enumerate(moments, start=1):
         s = moment.section
         text = s.text.replace("</moments>", "</ moments>")
         header = f" | section: {s.header}" if s.header else ""
-        blocks.append(f"[{n}] episode: {s.episode_title} | speakers: {_speaker(moment)} | time: {timestamp(moment.start_sec)}{header}\n\"\"\"\n{text}\n\"\"\"")
+        blocks.append(
+            f"[{n}] episode: {s.episode_title} | speakers: {_speaker(moment)} | "
+            f'time: {timestamp(moment.start_sec)}{header}\n"""\n{text}\n"""'
+        )
     return "\n\n".join(blocks)
 
 
-def _offline_followup_query(x: dict[str, Any]) -> str:
-    earlier = [text for role, text in x["history"] if role == "user"]
-    return f"{earlier[-1]} {x['question']}" if earlier else x["question"]
+@dataclass(frozen=True)
+class AnswerState:
+    """What flows between the chain's steps; each step returns a copy with its part filled in."""
+
+    question: str
+    history: tuple[tuple[str, str], ...] = ()
+    filters: SearchFilters = NO_FILTERS
+    query: str = ""
+    moments: tuple[Moment, ...] = ()
+    reply: str | None = None
+    error: Exception | None = None
 
 
 class Answerer:
@@ -137,63 +147,79 @@ class Answerer:
 
     # The chain -----------------------------------------------------------------------------
 
-    def _build_chain(self) -> Runnable:
-        retrieve = RunnablePassthrough.assign(query=self._condense_step()) | RunnableLambda(self._retrieve)
+    def _build_chain(self) -> Runnable[AnswerState, Answer]:
+        retrieve = RunnableLambda(self._condense) | RunnableLambda(self._retrieve)
+        generate: Runnable[AnswerState, Answer]
         if self.model is None:
-            generate: Runnable = RunnableLambda(self._offline_answer)
+            generate = RunnableLambda(self._offline_answer)
         else:
-            llm = RunnablePassthrough.assign(
-                reply=(
-                    RunnableLambda(lambda x: {"moments": format_moments(x["moments"]), "question": x["question"],
-                                              "history": _history_messages(x["history"])})
-                    | self.prompts.answer
-                    | self.model
-                    | StrOutputParser()
-                )
-            ) | RunnableLambda(self._cited_answer)
-            generate = llm.with_fallbacks([RunnableLambda(self._fallback_answer)], exception_key="error")
-        return retrieve | RunnableBranch((lambda x: not x["moments"], RunnableLambda(self._not_found)), generate)
+            generate = RunnableLambda(self._generate) | RunnableLambda(self._cited_answer)
+        return retrieve | RunnableBranch((lambda state: not state.moments, RunnableLambda(self._not_found)), generate)
 
-    def _condense_step(self) -> Runnable:
+    def _condense(self, state: AnswerState) -> AnswerState:
+        """The search query: the question itself, or for a follow-up a standalone version of it."""
+        if not state.history:
+            return replace(state, query=state.question)
         if self.model is None:
             # Without a model, a follow-up is searched together with the question before it.
-            return RunnableLambda(_offline_followup_query)
-        rewrite = (
-            RunnableLambda(lambda x: {"question": x["question"], "history": _history_messages(x["history"])})
-            | self.prompts.condense
-            | self.model
-            | StrOutputParser()
-            | RunnableLambda(lambda text: text.strip().strip('"') or None)
-        )
-        fallback = RunnableLambda(lambda x: x["question"])
-        return RunnableBranch(
-            (lambda x: bool(x["history"]), rewrite.with_fallbacks([fallback])),
-            fallback,
-        )
+            earlier = [text for role, text in state.history if role == "user"]
+            return replace(state, query=f"{earlier[-1]} {state.question}" if earlier else state.question)
+        rewrite = self.prompts.condense | self.model | StrOutputParser()
+        try:
+            query = rewrite.invoke({"question": state.question, "history": _history_messages(state.history)})
+        except Exception as error:  # a failed rewrite still leaves the question itself to search
+            log.warning("rewriting the follow-up failed, searching the question as asked: %s", error)
+            query = ""
+        return replace(state, query=query.strip().strip('"') or state.question)
 
-    def _retrieve(self, x: dict[str, Any]) -> dict[str, Any]:
-        query = x["query"] or x["question"]
-        per_episode = 1 if EPISODE_QUESTION.search(x["question"]) else None
-        result = self.searcher.search(query, k=self.k, filters=x["filters"], per_episode=per_episode)
-        return {**x, "query": query, "moments": result.moments if result.relevant else []}
+    def _retrieve(self, state: AnswerState) -> AnswerState:
+        per_episode = 1 if EPISODE_QUESTION.search(state.question) else None
+        result = self.searcher.search(state.query, k=self.k, filters=state.filters, per_episode=per_episode)
+        return replace(state, moments=tuple(result.moments) if result.relevant else ())
+
+    def _generate(self, state: AnswerState) -> AnswerState:
+        """The model's reply to the numbered moments, or the error that prevented one."""
+        assert self.model is not None
+        llm = self.prompts.answer | self.model | StrOutputParser()
+        try:
+            reply = llm.invoke(
+                {
+                    "moments": format_context(state.moments),
+                    "question": state.question,
+                    "history": _history_messages(state.history),
+                }
+            )
+        except Exception as error:  # timeouts, rate limits, server errors, malformed replies
+            return replace(state, error=error)
+        return replace(state, reply=reply)
 
     # Answer builders --------------------------------------------------------------------------
 
     def _source(self, number: int, moment: Moment, excerpt: Excerpt | None = None) -> Source:
         s = moment.section
         if excerpt is None:
-            return Source(number, s.episode_id, s.episode_title, _speaker(moment), moment.start_sec, moment.url, s.header)
-        return Source(number, s.episode_id, s.episode_title, excerpt.speaker or _speaker(moment), excerpt.sec,
-                      s.url_at(excerpt.sec), s.header, excerpt.text)
+            return Source(
+                number, s.episode_id, s.episode_title, _speaker(moment), moment.start_sec, moment.url, s.header
+            )
+        return Source(
+            number,
+            s.episode_id,
+            s.episode_title,
+            excerpt.speaker or _speaker(moment),
+            excerpt.sec,
+            s.url_at(excerpt.sec),
+            s.header,
+            excerpt.text,
+        )
 
-    def _not_found(self, x: dict[str, Any]) -> Answer:
-        return Answer(x["question"], NOT_FOUND, [], "not_found", grounded=False, query=x["query"])
+    def _not_found(self, state: AnswerState) -> Answer:
+        return Answer(state.question, NOT_FOUND, [], "not_found", grounded=False, query=state.query)
 
-    def _offline_answer(self, x: dict[str, Any], note: str = "") -> Answer:
-        query_weights = self.searcher.term_weights(x["query"])
+    def _offline_answer(self, state: AnswerState, note: str = "") -> Answer:
+        query_weights = self.searcher.term_weights(state.query)
         sources: list[Source] = []
         quoted: list[Moment] = []
-        for moment in x["moments"]:
+        for moment in state.moments:
             excerpt = best_excerpt(moment.section, self.searcher.term_weights, query_weights)
             # Overlapping sections can yield the same paragraph twice; quote each one once.
             if any(s.episode_id == moment.section.episode_id and s.start_sec == excerpt.sec for s in sources):
@@ -204,37 +230,47 @@ class Answerer:
                 break
         lines = [f"[{s.number}] {s.speaker} ({s.episode_title}, {s.time}): “{s.quote}”" for s in sources]
         episodes = len({m.section.episode_id for m in quoted})
-        if EPISODE_QUESTION.search(x["question"]) and episodes == len(quoted):
+        if EPISODE_QUESTION.search(state.question) and episodes == len(quoted):
             lead = f"{'These episodes talk' if episodes > 1 else 'This episode talks'} about it:"
         else:
             lead = (
                 f"Here is what was said about this on the podcast ({len(quoted)} moment{'s' * (len(quoted) != 1)}"
                 f" from {episodes} episode{'s' * (episodes != 1)}):"
             )
-        return Answer(x["question"], "\n".join([lead, *lines]), sources, "offline", grounded=True,
-                      query=x["query"], note=note, moments=x["moments"])
+        return Answer(
+            state.question,
+            "\n".join([lead, *lines]),
+            sources,
+            "offline",
+            grounded=True,
+            query=state.query,
+            note=note,
+            moments=list(state.moments),
+        )
 
-    def _fallback_answer(self, x: dict[str, Any]) -> Answer:
-        error = x.get("error")
-        log.warning("LLM call failed, answering offline: %s: %s", type(error).__name__, error)
-        return self._offline_answer(x, note="The language model is unavailable right now, so here are the most relevant moments.")
-
-    def _cited_answer(self, x: dict[str, Any]) -> Answer:
-        moments: list[Moment] = x["moments"]
-        valid = range(1, len(moments) + 1)
-        text = CITATION.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", x["reply"])
-        text = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
-        cited = sorted({int(n) for n in CITATION.findall(text)})
+    def _cited_answer(self, state: AnswerState) -> Answer:
+        if state.reply is None:
+            error = state.error
+            log.warning("LLM call failed, answering offline: %s: %s", type(error).__name__, error)
+            return self._offline_answer(
+                state, note="The language model is unavailable right now, so here are the most relevant moments."
+            )
+        text = keep_valid_citations(state.reply, range(1, len(state.moments) + 1))
+        cited = cited_numbers(text)
         if not cited:
-            log.info("model answer cited no moment; answering offline instead")
-            return self._offline_answer(x, note="The language model's answer cited no moment, so here are the moments themselves.")
-        sources = [self._source(n, moments[n - 1]) for n in cited]
-        return Answer(x["question"], text, sources, "llm", grounded=True, query=x["query"], moments=moments)
+            log.debug("model answer cited no moment; answering offline instead")
+            return self._offline_answer(
+                state, note="The language model's answer cited no moment, so here are the moments themselves."
+            )
+        sources = [self._source(n, state.moments[n - 1]) for n in cited]
+        return Answer(
+            state.question, text, sources, "llm", grounded=True, query=state.query, moments=list(state.moments)
+        )
 
     # Public API -------------------------------------------------------------------------------
 
-    def answer(self, question: str, history: History = (), filters: SearchFilters = SearchFilters()) -> Answer:
+    def answer(self, question: str, history: History = (), filters: SearchFilters = NO_FILTERS) -> Answer:
         question = question.strip()
         if not question:
-            raise ValueError("empty question")
-        return self.chain.invoke({"question": question, "history": list(history), "filters": filters})
+            raise UsageError("the question is empty")
+        return self.chain.invoke(AnswerState(question, tuple(history), filters))

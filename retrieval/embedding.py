@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
+
+from retrieval.errors import EmbeddingModelError
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +52,6 @@ MINILM_TOKENIZER = ModelFile(
     "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json",
     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 )
-
-
-class EmbeddingModelError(RuntimeError):
-    """The embedding model cannot be loaded or used; the message says what to do."""
 
 
 class Embedder(Protocol):
@@ -136,12 +135,18 @@ class MiniLMEmbedder:
 class OpenAIEmbedder:
     """OpenAI (or compatible) embeddings through langchain-openai's client."""
 
-    def __init__(self, model: str, api_key: str | None, base_url: str | None, timeout: float = 30.0):
+    def __init__(self, model: str, api_key: str, base_url: str | None, timeout: float = 30.0):
         from langchain_openai import OpenAIEmbeddings
+        from pydantic import SecretStr
 
         self.model_id = f"openai:{model}"
         self._client = OpenAIEmbeddings(
-            model=model, api_key=api_key, base_url=base_url, timeout=timeout, max_retries=2, check_embedding_ctx_length=False
+            model=model,
+            api_key=SecretStr(api_key),
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=2,
+            check_embedding_ctx_length=False,
         )
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:

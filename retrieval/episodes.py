@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from retrieval.errors import EpisodeError
+
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 # Zero-width and bidi control characters that render as nothing but break matching.
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u200e\u200f"))
@@ -23,15 +25,6 @@ LEADING_TIMESTAMP = re.compile(r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}\s*")
 # Cyrillic letters that look like Latin ones; the transcripts contain a few keyboard-layout typos.
 CYRILLIC_LOOKALIKES = str.maketrans("АВЕКМНОРСТХаеорсух", "ABEKMHOPCTXaeopcyx")
 SPEAKER_NAME = re.compile(r"^[A-Z][\w'-]*( [A-Z][\w'-]*)?$")
-
-
-class EpisodeError(ValueError):
-    """A file that cannot be read as an episode; the message names the file and the reason."""
-
-    def __init__(self, path: Path | str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = str(path)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -150,7 +143,9 @@ def parse_episode_text(text: str, path: Path | str, content_hash: str = "") -> E
         season=_optional_int(meta.get("season"), "season", path),
         number=_optional_int(meta.get("episode"), "episode", path),
         youtube_id=youtube_id,
-        links={str(k): str(v) for k, v in (meta.get("links") or {}).items()} if isinstance(meta.get("links"), dict) else {},
+        links={str(k): str(v) for k, v in (meta.get("links") or {}).items()}
+        if isinstance(meta.get("links"), dict)
+        else {},
         items=tuple(items),
         clips=_clips(meta.get("quotableClips")),
         source_path=str(path),
@@ -197,7 +192,9 @@ def _clips(value: Any) -> tuple[Clip, ...]:
     for clip in value or ():
         if isinstance(clip, dict) and clip.get("name") is not None:
             try:
-                clips.append(Clip(clean_text(clip["name"]), int(clip.get("startOffset", 0)), int(clip.get("endOffset", 0))))
+                clips.append(
+                    Clip(clean_text(clip["name"]), int(clip.get("startOffset", 0)), int(clip.get("endOffset", 0)))
+                )
             except (TypeError, ValueError):
                 continue
     return tuple(clips)
@@ -234,7 +231,9 @@ def _transcript_items(transcript: list[Any], path: Path) -> list[TranscriptItem]
             try:
                 sec = int(entry["sec"])
             except (TypeError, ValueError):
-                raise EpisodeError(path, f"transcript item {position}: 'sec' must be whole seconds, not {entry['sec']!r}") from None
+                raise EpisodeError(
+                    path, f"transcript item {position}: 'sec' must be whole seconds, not {entry['sec']!r}"
+                ) from None
         elif entry.get("time") is not None:
             sec = _time_to_sec(entry["time"], sec)
         text = clean_text(entry.get("line") if entry.get("line") is not None else "")

@@ -8,20 +8,18 @@ when every listed episode is found that way.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import yaml
 
+from retrieval.errors import QuestionFileError
 from retrieval.search import MODES, Mode, Moment, Searcher
 
 SLACK_SEC = 30
-
-
-class QuestionFileError(ValueError):
-    """The question file is malformed; the message names the file and the entry."""
 
 
 @dataclass(frozen=True)
@@ -120,9 +118,14 @@ def load_questions(path: Path | str) -> list[Question]:
             raise QuestionFileError(f"{where}: missing 'question' text")
         if "episodes" in entry:
             episodes, seconds = entry.get("episodes"), entry.get("answer_secs")
-            if not isinstance(episodes, list) or not isinstance(seconds, list) or len(episodes) != len(seconds) or not episodes:
+            if (
+                not isinstance(episodes, list)
+                or not isinstance(seconds, list)
+                or len(episodes) != len(seconds)
+                or not episodes
+            ):
                 raise QuestionFileError(f"{where}: 'episodes' and 'answer_secs' must be lists of the same length")
-            targets = tuple((_episode_id(e, where), _second(s, where)) for e, s in zip(episodes, seconds))
+            targets = tuple((_episode_id(e, where), _second(s, where)) for e, s in zip(episodes, seconds, strict=True))
         elif entry.get("episode") is None:
             if entry.get("answer_sec") is not None:
                 raise QuestionFileError(f"{where}: 'answer_sec' given but 'episode' is null")
@@ -131,7 +134,9 @@ def load_questions(path: Path | str) -> list[Question]:
             if "answer_sec" not in entry:
                 raise QuestionFileError(f"{where}: missing 'answer_sec'")
             targets = ((_episode_id(entry["episode"], where), _second(entry["answer_sec"], where)),)
-        questions.append(Question(qid, text.strip(), str(entry.get("kind") or ""), targets, str(entry.get("answer") or "")))
+        questions.append(
+            Question(qid, text.strip(), str(entry.get("kind") or ""), targets, str(entry.get("answer") or ""))
+        )
     return questions
 
 
@@ -196,13 +201,19 @@ def format_table(report: EvalReport) -> str:
     columns = ["hit@1", "hit@3", "hit@5", "mrr", "refusal_accuracy", "false_refusal_rate", "p50_ms", "p95_ms"]
     titles = ["hit@1", "hit@3", "hit@5", "MRR", "refusal acc", "false refusal", "p50 ms", "p95 ms"]
     widths = [max(len(title), 6) + 2 for title in titles]
-    header = f"{'retriever':<10}" + "".join(f"{t:>{w}}" for t, w in zip(titles, widths))
+    header = f"{'retriever':<10}" + "".join(f"{t:>{w}}" for t, w in zip(titles, widths, strict=True))
     lines = [header, "-" * len(header)]
     for mode, metrics in report.metrics.items():
         values = metrics.to_dict()
         cells = []
-        for column, width in zip(columns, widths):
+        for column, width in zip(columns, widths, strict=True):
             value = values[column]
-            cells.append(f"{'n/a':>{width}}" if value is None else f"{value:>{width}.1f}" if column.endswith("_ms") else f"{value:>{width}.3f}")
+            cells.append(
+                f"{'n/a':>{width}}"
+                if value is None
+                else f"{value:>{width}.1f}"
+                if column.endswith("_ms")
+                else f"{value:>{width}.3f}"
+            )
         lines.append(f"{mode:<10}" + "".join(cells))
     return "\n".join(lines)

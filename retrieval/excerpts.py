@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from retrieval.sections import SENTENCE_END, Section
 
@@ -35,7 +35,9 @@ def _sentences(section: Section) -> list[tuple[str, str, int]]:
     return triples
 
 
-def best_excerpt(section: Section, weights: Callable[[str], dict[str, float]], query_weights: dict[str, float]) -> Excerpt:
+def best_excerpt(
+    section: Section, weights: Callable[[str], dict[str, float]], query_weights: dict[str, float]
+) -> Excerpt:
     """The sentence sharing the most weighted terms with the query, widened with its neighbours
     (same speaker) up to about `CONTEXT_WORDS`, so the quote reads on its own."""
     sentences = _sentences(section)
@@ -43,7 +45,8 @@ def best_excerpt(section: Section, weights: Callable[[str], dict[str, float]], q
         return Excerpt("", textwrap.shorten(section.text, 300, placeholder=" …"), section.start_sec)
     # A question (usually the host's) rarely is the answer, so it counts half.
     scores = [
-        sum(query_weights.get(term, 0.0) for term in set(weights(sentence))) * (0.5 if sentence.rstrip().endswith("?") else 1.0)
+        sum(query_weights.get(term, 0.0) for term in set(weights(sentence)))
+        * (0.5 if sentence.rstrip().endswith("?") else 1.0)
         for _, sentence, _ in sentences
     ]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))

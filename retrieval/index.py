@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
+from retrieval.errors import IndexUnavailableError, ModelMismatchError, StoreError
 from retrieval.sections import Section
 
 log = logging.getLogger(__name__)
@@ -25,18 +28,7 @@ SECTIONS = "podcast-sections"
 EPISODES = "podcast-episodes"
 MODEL_KEY = "embedding_model"
 BATCH = 256
-
-
-class StoreError(RuntimeError):
-    """The index cannot be used as it is; the message tells the user what to do."""
-
-
-class IndexUnavailableError(StoreError):
-    """The Chroma server cannot be reached."""
-
-
-class ModelMismatchError(StoreError):
-    pass
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -65,13 +57,13 @@ class EpisodeRecord:
     """What the manifest remembers of an ingested episode."""
 
     episode_id: str
-    content_hash: str
-    source_path: str
-    section_count: int
-    title: str
-    season: int | None
-    number: int | None
-    guests: tuple[str, ...]
+    content_hash: str = ""
+    source_path: str = ""
+    section_count: int = 0
+    title: str = ""
+    season: int | None = None
+    number: int | None = None
+    guests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,13 +130,11 @@ class SectionIndex:
         self.config = config
         self.model_id = model_id
         self._client = open_client(config)
-        try:
+        with self._failing_to("open"):
             self._sections = self._client.get_or_create_collection(
                 SECTIONS, metadata={"hnsw:space": "cosine", MODEL_KEY: model_id}, embedding_function=None
             )
             self._episodes = self._client.get_or_create_collection(EPISODES, embedding_function=None)
-        except Exception as exc:
-            raise self._wrap(exc, "open") from exc
         built_with = (self._sections.metadata or {}).get(MODEL_KEY)
         if built_with != model_id:
             raise ModelMismatchError(
@@ -153,20 +143,24 @@ class SectionIndex:
                 f"`podcast-bot ingest --rebuild`, or set the model back to {built_with!r}."
             )
 
-    def _wrap(self, exc: Exception, action: str) -> StoreError:
-        if isinstance(exc, StoreError):
-            return exc
-        if self.config.is_server:
-            return IndexUnavailableError(
-                f"Chroma server at {self.config.chroma_host}:{self.config.chroma_port} failed to {action} ({_short(exc)})"
-            )
-        return StoreError(
-            f"the index at {self.config.index_dir} failed to {action} ({_short(exc)}); "
-            f"rebuild it with `podcast-bot ingest --rebuild`"
-        )
+    @contextmanager
+    def _failing_to(self, action: str) -> Iterator[None]:
+        """Turn any failure of Chroma inside the block into one StoreError saying what failed."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as exc:
+            if self.config.is_server:
+                where = f"{self.config.chroma_host}:{self.config.chroma_port}"
+                raise IndexUnavailableError(f"Chroma server at {where} failed to {action} ({_short(exc)})") from exc
+            raise StoreError(
+                f"the index at {self.config.index_dir} failed to {action} ({_short(exc)}); "
+                f"rebuild it with `podcast-bot ingest --rebuild`"
+            ) from exc
 
     @classmethod
-    def rebuild(cls, config: StoreConfig, model_id: str) -> "SectionIndex":
+    def rebuild(cls, config: StoreConfig, model_id: str) -> SectionIndex:
         """An empty index for `model_id`, dropping whatever was stored before."""
         try:
             client = open_client(config)
@@ -188,13 +182,11 @@ class SectionIndex:
     # Manifest -----------------------------------------------------------------------------
 
     def episodes(self) -> dict[str, EpisodeRecord]:
-        try:
+        with self._failing_to("read the episode list"):
             found = self._episodes.get(include=["metadatas"])
-        except Exception as exc:
-            raise self._wrap(exc, "read the episode list") from exc
         return {
-            episode_id: _record_from_metadata(episode_id, metadata or {})
-            for episode_id, metadata in zip(found["ids"], found["metadatas"] or [])
+            episode_id: from_metadata(EpisodeRecord, metadata, episode_id=episode_id)
+            for episode_id, metadata in zip(found["ids"], found["metadatas"] or [], strict=False)
         }
 
     def version(self) -> str:
@@ -203,16 +195,14 @@ class SectionIndex:
         return hashlib.sha256(repr(records).encode()).hexdigest()[:16]
 
     def section_count(self) -> int:
-        try:
+        with self._failing_to("count sections"):
             return self._sections.count()
-        except Exception as exc:
-            raise self._wrap(exc, "count sections") from exc
 
     # Writing ------------------------------------------------------------------------------
 
     def replace_episode(self, record: EpisodeRecord, sections: Sequence[Section], vectors: np.ndarray) -> None:
         """Store an episode's sections, drop its stale ones, then mark it complete in the manifest."""
-        try:
+        with self._failing_to(f"store episode {record.episode_id}"):
             new_ids = [section.id for section in sections]
             for start in range(0, len(sections), BATCH):
                 batch = sections[start : start + BATCH]
@@ -220,134 +210,83 @@ class SectionIndex:
                     ids=new_ids[start : start + BATCH],
                     embeddings=vectors[start : start + BATCH],
                     documents=[section.text for section in batch],
-                    metadatas=[section_metadata(section) for section in batch],
+                    metadatas=[to_metadata(section, leave_out=("id", "text")) for section in batch],
                 )
             stored = self._sections.get(where={"episode_id": record.episode_id}, include=[])["ids"]
             stale = sorted(set(stored) - set(new_ids))
             if stale:
                 self._sections.delete(ids=stale)
             self._episodes.upsert(
-                ids=[record.episode_id], embeddings=[[1.0]], documents=[record.title], metadatas=[_record_metadata(record)]
+                ids=[record.episode_id],
+                embeddings=[[1.0]],
+                documents=[record.title],
+                metadatas=[to_metadata(record, leave_out=("episode_id",))],
             )
-        except Exception as exc:
-            raise self._wrap(exc, f"store episode {record.episode_id}") from exc
 
     def delete_episode(self, episode_id: str) -> None:
-        try:
+        with self._failing_to(f"delete episode {episode_id}"):
             self._episodes.delete(ids=[episode_id])
             self._sections.delete(where={"episode_id": episode_id})
-        except Exception as exc:
-            raise self._wrap(exc, f"delete episode {episode_id}") from exc
 
     # Reading ------------------------------------------------------------------------------
 
     def all_sections(self) -> list[Section]:
-        try:
+        with self._failing_to("read sections"):
             found = self._sections.get(include=["documents", "metadatas"])
-        except Exception as exc:
-            raise self._wrap(exc, "read sections") from exc
         return [
-            section_from_record(section_id, document, metadata)
-            for section_id, document, metadata in zip(found["ids"], found["documents"], found["metadatas"])
+            from_metadata(Section, metadata, id=section_id, text=document)
+            for section_id, document, metadata in zip(found["ids"], found["documents"], found["metadatas"], strict=True)
         ]
 
     def stored_episode(self, episode_id: str) -> tuple[list[Section], np.ndarray]:
         """An episode's sections with their stored vectors, e.g. to copy an index without re-embedding."""
-        try:
-            found = self._sections.get(where={"episode_id": episode_id}, include=["embeddings", "documents", "metadatas"])
-        except Exception as exc:
-            raise self._wrap(exc, "read sections") from exc
-        sections = [section_from_record(*row) for row in zip(found["ids"], found["documents"], found["metadatas"])]
+        with self._failing_to("read sections"):
+            found = self._sections.get(
+                where={"episode_id": episode_id}, include=["embeddings", "documents", "metadatas"]
+            )
+        sections = [
+            from_metadata(Section, metadata, id=section_id, text=document)
+            for section_id, document, metadata in zip(found["ids"], found["documents"], found["metadatas"], strict=True)
+        ]
         return sections, np.asarray(found["embeddings"], dtype=np.float32)
 
     def query(self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None) -> list[Hit]:
         """The `k` nearest sections, optionally only among `ids`."""
         if ids is not None and not ids:
             return []
-        try:
+        with self._failing_to("search"):
             found = self._sections.query(
-                query_embeddings=[vector], n_results=k, ids=list(ids) if ids is not None else None,
+                query_embeddings=[vector],
+                n_results=k,
+                ids=list(ids) if ids is not None else None,
                 include=["documents", "metadatas", "distances"],
             )
-        except Exception as exc:
-            raise self._wrap(exc, "search") from exc
         return [
-            Hit(section_from_record(section_id, document, metadata), float(distance))
+            Hit(from_metadata(Section, metadata, id=section_id, text=document), float(distance))
             for section_id, document, metadata, distance in zip(
-                found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0]
+                found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0], strict=True
             )
         ]
 
 
-def section_metadata(section: Section) -> dict[str, Any]:
-    metadata: dict[str, Any] = {
-        "episode_id": section.episode_id,
-        "title": section.episode_title,
-        "youtube_id": section.youtube_id,
-        "header": section.header,
-        "start_sec": section.start_sec,
-        "end_sec": section.end_sec,
-        "position": section.position,
-        "url": section.url,
-        "season": _storable(section.season),
-        "episode_number": _storable(section.number),
+def to_metadata(record: Any, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A dataclass as Chroma metadata. None and empty tuples are left out, as Chroma rejects them;
+    `from_metadata` reads an absent field back as the dataclass's default."""
+    metadata: dict[str, Any] = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if f.name in leave_out or value is None or value == ():
+            continue
+        metadata[f.name] = list(value) if isinstance(value, tuple) else value
+    return metadata
+
+
+def from_metadata(cls: type[R], metadata: Mapping[str, Any] | None, **given: Any) -> R:
+    """The dataclass `cls` from Chroma metadata written by `to_metadata`, plus the `given` fields."""
+    metadata = metadata or {}
+    values = {
+        f.name: tuple(value) if isinstance(value, list) else value
+        for f in fields(cls)  # type: ignore[arg-type]
+        if f.name not in given and (value := metadata.get(f.name)) is not None
     }
-    return _with_lists(metadata, speakers=section.speakers, guests=section.guests, line_secs=section.line_secs)
-
-
-def section_from_record(section_id: str, document: str, metadata: dict[str, Any]) -> Section:
-    return Section(
-        id=section_id,
-        episode_id=metadata["episode_id"],
-        episode_title=metadata.get("title", ""),
-        season=_optional(metadata.get("season")),
-        number=_optional(metadata.get("episode_number")),
-        guests=tuple(metadata.get("guests") or ()),
-        youtube_id=metadata.get("youtube_id", ""),
-        header=metadata.get("header", ""),
-        speakers=tuple(metadata.get("speakers") or ()),
-        start_sec=int(metadata.get("start_sec", 0)),
-        end_sec=int(metadata.get("end_sec", 0)),
-        position=int(metadata.get("position", 0)),
-        text=document,
-        line_secs=tuple(metadata.get("line_secs") or ()),
-    )
-
-
-def _storable(value: int | None) -> int:
-    """Chroma metadata cannot hold None; -1 stands for "unknown" (season and episode numbers)."""
-    return -1 if value is None else value
-
-
-def _optional(value: Any) -> int | None:
-    return None if value is None or value == -1 else int(value)
-
-
-def _with_lists(metadata: dict[str, Any], **lists: tuple[Any, ...]) -> dict[str, Any]:
-    """Add the non-empty lists: Chroma rejects empty ones, and absent reads back as empty."""
-    return metadata | {key: list(values) for key, values in lists.items() if values}
-
-
-def _record_metadata(record: EpisodeRecord) -> dict[str, Any]:
-    metadata: dict[str, Any] = {
-        "content_hash": record.content_hash,
-        "source_path": record.source_path,
-        "section_count": record.section_count,
-        "title": record.title,
-        "season": _storable(record.season),
-        "episode_number": _storable(record.number),
-    }
-    return _with_lists(metadata, guests=record.guests)
-
-
-def _record_from_metadata(episode_id: str, metadata: dict[str, Any]) -> EpisodeRecord:
-    return EpisodeRecord(
-        episode_id=episode_id,
-        content_hash=str(metadata.get("content_hash", "")),
-        source_path=str(metadata.get("source_path", "")),
-        section_count=int(metadata.get("section_count", 0)),
-        title=str(metadata.get("title", "")),
-        season=_optional(metadata.get("season")),
-        number=_optional(metadata.get("episode_number")),
-        guests=tuple(metadata.get("guests") or ()),
-    )
+    return cls(**values, **given)

@@ -11,19 +11,21 @@ import hashlib
 import logging
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from retrieval.embedding import Embedder
-from retrieval.episodes import EpisodeError, parse_episode_file
+from retrieval.episodes import parse_episode_file
+from retrieval.errors import EpisodeError
 from retrieval.index import EpisodeRecord, SectionIndex
 from retrieval.sections import build_sections
 
 log = logging.getLogger(__name__)
 
 # Bump when sectioning changes, so every episode is re-cut on the next ingest.
-SECTIONING_VERSION = "2"
+SECTIONING_VERSION = "3"
+PROGRESS_SECONDS = 10.0
 
 
 @dataclass
@@ -74,7 +76,9 @@ def _unchanged(path: Path, known: dict[str, EpisodeRecord]) -> bool:
         return False
 
 
-def ingest(paths: Iterable[Path], index: SectionIndex, embedder: Embedder, progress: bool | None = None) -> IngestReport:
+def ingest(
+    paths: Iterable[Path], index: SectionIndex, embedder: Embedder, progress: bool | None = None
+) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
     files, folders, report.failed = episode_files(paths)
@@ -82,7 +86,12 @@ def ingest(paths: Iterable[Path], index: SectionIndex, embedder: Embedder, progr
     seen: dict[str, Path] = {}
     show_bar = sys.stderr.isatty() if progress is None else progress
     bar = _progress(files, show_bar)
-    for path in bar:
+    logged_at = time.monotonic()
+    for done, path in enumerate(bar):
+        if not show_bar and time.monotonic() - logged_at >= PROGRESS_SECONDS:
+            # Off a terminal (a log file, a platform's console) a line every few seconds shows it is alive.
+            log.info("ingest: %d of %d files done, %d sections so far", done, len(files), report.sections)
+            logged_at = time.monotonic()
         if _unchanged(path, known) and path.stem not in seen:
             seen[path.stem] = path
             report.skipped.append(path.stem)
@@ -114,8 +123,7 @@ def ingest(paths: Iterable[Path], index: SectionIndex, embedder: Embedder, progr
         )
         report.ingested.append(episode.id)
         report.sections += len(sections)
-        if not show_bar:
-            log.info("ingested %s (%d sections)", episode.id, len(sections))
+        log.debug("ingested %s (%d sections)", episode.id, len(sections))
     failed_ids = {Path(error.path).stem for error in report.failed}
     for episode_id, record in known.items():
         source = Path(record.source_path)

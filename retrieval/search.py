@@ -22,6 +22,7 @@ import numpy as np
 import Stemmer
 
 from retrieval.embedding import Embedder
+from retrieval.errors import FilterError
 from retrieval.index import SectionIndex
 from retrieval.sections import Section
 
@@ -56,6 +57,9 @@ class SearchFilters:
 
     def __bool__(self) -> bool:
         return any(value not in (None, "") for value in (self.season, self.episode, self.guest, self.speaker))
+
+
+NO_FILTERS = SearchFilters()
 
 
 @dataclass(frozen=True)
@@ -116,10 +120,6 @@ class EpisodeMatch:
     moments: list[Moment] = field(default_factory=list)
 
 
-class FilterError(ValueError):
-    """A filter matches nothing that is indexed."""
-
-
 @dataclass(frozen=True)
 class _Corpus:
     """Everything a search reads, built together and swapped in one assignment (thread-safe)."""
@@ -156,7 +156,9 @@ class Searcher:
             self._checked_at = now
             if version == self._corpus.version and not force:
                 return
-            self._corpus = self._build_corpus(version, sorted(self.index.all_sections(), key=lambda s: (s.episode_id, s.position)))
+            self._corpus = self._build_corpus(
+                version, sorted(self.index.all_sections(), key=lambda s: (s.episode_id, s.position))
+            )
             log.debug("keyword index built over %d sections", len(self._corpus.sections))
 
     def _tokenize(self, texts: list[str]) -> list[list[str]]:
@@ -201,7 +203,11 @@ class Searcher:
             return None
         mask = np.ones(len(sections), dtype=bool)
         tests = [
-            ("season", None if filters.season is None else str(filters.season), lambda s, wanted: s.season == int(wanted)),
+            (
+                "season",
+                None if filters.season is None else str(filters.season),
+                lambda s, wanted: s.season == int(wanted),
+            ),
             ("episode", filters.episode, _episode_matches),
             ("guest", filters.guest, _guest_matches),
             ("speaker", filters.speaker, _speaker_matches),
@@ -217,7 +223,11 @@ class Searcher:
     # Search -----------------------------------------------------------------------------------
 
     def search(
-        self, query: str, k: int | None = None, filters: SearchFilters = SearchFilters(), mode: Mode = "hybrid",
+        self,
+        query: str,
+        k: int | None = None,
+        filters: SearchFilters = NO_FILTERS,
+        mode: Mode = "hybrid",
         per_episode: int | None = None,
     ) -> SearchResult:
         self.refresh()
@@ -234,7 +244,9 @@ class Searcher:
         similarity = dict(dense)
         best = max(similarity.values(), default=None)
         moments = [
-            Moment(corpus.sections[i], score, similarity.get(i), corpus.sections[i].start_sec, corpus.sections[i].end_sec)
+            Moment(
+                corpus.sections[i], score, similarity.get(i), corpus.sections[i].start_sec, corpus.sections[i].end_sec
+            )
             for i, score in fused
         ]
         moments = _cap_per_episode(_merge_overlaps(moments), per_episode)[:k]
@@ -242,7 +254,9 @@ class Searcher:
         relevant = bool(moments) and self._on_topic(corpus, query, best, top_keyword)
         return SearchResult(query, moments, relevant, best)
 
-    def _on_topic(self, corpus: _Corpus, query: str, best_similarity: float | None, top_keyword: Section | None) -> bool:
+    def _on_topic(
+        self, corpus: _Corpus, query: str, best_similarity: float | None, top_keyword: Section | None
+    ) -> bool:
         """False when no episode plausibly answers `query`.
 
         Calibrated on the dev questions: the best dense match is weak (unless a short query's
@@ -252,7 +266,11 @@ class Searcher:
         """
         if best_similarity is not None and best_similarity < self.config.min_similarity:
             terms = set(self._tokenize([query])[0])
-            covered = top_keyword is not None and len(terms) >= 2 and terms <= set(self._tokenize([top_keyword.keyword_text])[0])
+            covered = (
+                top_keyword is not None
+                and len(terms) >= 2
+                and terms <= set(self._tokenize([top_keyword.keyword_text])[0])
+            )
             if not covered or best_similarity < self.config.min_similarity - 0.1:
                 return False
         names = [word for word in _content_words(query) if word[:1].isupper() and not word.isupper()]
@@ -263,7 +281,9 @@ class Searcher:
         vector = self.embedder.embed_query(query)
         ids = None if allowed is None else [corpus.sections[i].id for i in np.flatnonzero(allowed)]
         hits = self.index.query(vector, self.config.candidates, ids=ids)
-        return [(corpus.positions[hit.section.id], 1.0 - hit.distance) for hit in hits if hit.section.id in corpus.positions]
+        return [
+            (corpus.positions[hit.section.id], 1.0 - hit.distance) for hit in hits if hit.section.id in corpus.positions
+        ]
 
     def _keyword(self, corpus: _Corpus, query: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         tokens = self._tokenize([query])[0]
@@ -284,7 +304,7 @@ class Searcher:
         return sorted(scores.items(), key=lambda item: -item[1])
 
     def search_episodes(
-        self, query: str, k: int = 5, filters: SearchFilters = SearchFilters(), moments_per_episode: int = 3
+        self, query: str, k: int = 5, filters: SearchFilters = NO_FILTERS, moments_per_episode: int = 3
     ) -> list[EpisodeMatch]:
         """Episodes ranked by how well their best moments match, for "which episode…" questions."""
         result = self.search(query, k=self.config.candidates, filters=filters, per_episode=moments_per_episode)
@@ -307,7 +327,11 @@ def _merge_overlaps(moments: list[Moment]) -> list[Moment]:
             a, b = moment.section, other.section
             overlapping = moment.span_start <= other.span_end and other.span_start <= moment.span_end
             if a.episode_id == b.episode_id and abs(a.position - b.position) <= 1 and overlapping:
-                kept[n] = replace(other, span_start=min(other.span_start, moment.span_start), span_end=max(other.span_end, moment.span_end))
+                kept[n] = replace(
+                    other,
+                    span_start=min(other.span_start, moment.span_start),
+                    span_end=max(other.span_end, moment.span_end),
+                )
                 break
         else:
             kept.append(moment)

@@ -24,17 +24,17 @@ SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“‘'(\[A-Z0-9])")
 class Section:
     id: str
     episode_id: str
-    episode_title: str
-    season: int | None
-    number: int | None
-    guests: tuple[str, ...]
-    youtube_id: str
-    header: str
-    speakers: tuple[str, ...]
-    start_sec: int
-    end_sec: int
-    position: int
-    text: str
+    episode_title: str = ""
+    season: int | None = None
+    number: int | None = None
+    guests: tuple[str, ...] = ()
+    youtube_id: str = ""
+    header: str = ""
+    speakers: tuple[str, ...] = ()
+    start_sec: int = 0
+    end_sec: int = 0
+    position: int = 0
+    text: str = ""
     # The second each line of `text` starts at (one line per transcript paragraph), for exact quotes.
     line_secs: tuple[int, ...] = ()
 

@@ -9,16 +9,16 @@ from dataclasses import replace
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
+from bot.cli.repl import Conversation, run_repl
 from bot.config import PROMPTS_DIR, LLMConfig, load_settings
-from bot.repl import Conversation, run_repl
 from bot.runtime import Runtime
 from retrieval.answering import NOT_FOUND, Answerer, PromptError, load_prompt, load_prompts
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest
 from retrieval.search import Searcher
-from tests.conftest import ROOT, small_episode
-from tests.fakes.openai_server import FakeOpenAI
+from tests.support.corpus import ROOT, small_episode
+from tests.support.fakes.openai_server import FakeOpenAI
 
 QUESTION = "How did Alexey start the DataTalks.Club community?"
 
@@ -29,11 +29,10 @@ def runtime(bundled_index_dir) -> Runtime:
 
 
 def llm_runtime(runtime: Runtime, server: FakeOpenAI, **llm) -> Runtime:
-    settings = replace(runtime.settings, llm=LLMConfig(api_key="sk-test", base_url=server.base_url, timeout=2.0, max_retries=0, **llm))
-    fresh = Runtime(settings)
-    fresh.__dict__["embedder"] = runtime.embedder
-    fresh.__dict__["searcher"] = runtime.searcher
-    return fresh
+    settings = replace(
+        runtime.settings, llm=LLMConfig(api_key="sk-test", base_url=server.base_url, timeout=2.0, max_retries=0, **llm)
+    )
+    return Runtime(settings, embedder=runtime.embedder)
 
 
 def user_message(request) -> str:
@@ -59,17 +58,19 @@ def test_llm_answer_carries_numbered_context_and_maps_citations_to_links(runtime
 
     assert answer.mode == "llm" and answer.grounded
     assert [s.number for s in answer.sources] == [1, 2]
-    for source, moment in zip(answer.sources, answer.moments):
+    for source, moment in zip(answer.sources, answer.moments, strict=False):
         assert source.url == moment.url and source.start_sec == moment.start_sec
         assert source.episode_title == "DataTalks.Club Behind the Scenes"
         assert re.fullmatch(r"\d+:\d\d(:\d\d)?", source.time)
 
 
 def test_citations_to_numbers_that_were_not_given_are_stripped(runtime):
-    with FakeOpenAI(reply="It started small [1][9]. Also [42] and [0].") as server:
+    reply = "It started small [1][9], and Uber paid for it [7]. See also [42] and [0].\n- a meetup [2]\n- a grant [8]"
+    with FakeOpenAI(reply=reply) as server:
         answer = llm_runtime(runtime, server).answerer.answer(QUESTION)
-    assert answer.text == "It started small [1]. Also and."
-    assert [s.number for s in answer.sources] == [1]
+    # The claims that rested only on invented moments go with their citations.
+    assert answer.text == "It started small [1].\n- a meetup [2]"
+    assert [s.number for s in answer.sources] == [1, 2]
 
 
 def test_an_answer_citing_nothing_is_not_trusted(runtime):
@@ -79,7 +80,7 @@ def test_an_answer_citing_nothing_is_not_trusted(runtime):
     assert "moon" not in answer.text and answer.sources
 
 
-@pytest.mark.parametrize("failure", [{"status": 429}, {"status": 500}, {"delay": 3.0}, {"malformed": True}])
+@pytest.mark.parametrize("failure", [{"status": 429}, {"status": 500}, {"delay": 20.0}, {"malformed": True}])
 def test_llm_failures_fall_back_to_the_offline_answer(runtime, failure, caplog):
     with FakeOpenAI(reply="unused [1]") as server:
         for key, value in failure.items():
@@ -87,7 +88,7 @@ def test_llm_failures_fall_back_to_the_offline_answer(runtime, failure, caplog):
         started = time.perf_counter()
         answer = llm_runtime(runtime, server).answerer.answer(QUESTION)
         elapsed = time.perf_counter() - started
-    assert elapsed < 2.0 + 1.0  # the configured 2 s timeout, plus retrieval
+    assert elapsed < 2.0 + 4.0  # the configured 2 s timeout (the server would take 20 s), plus a loaded machine
     assert answer.mode == "offline" and answer.sources
     assert "language model is unavailable" in answer.note
     assert "LLM call failed" in caplog.text
@@ -124,7 +125,8 @@ def test_follow_ups_are_rewritten_into_a_standalone_query(runtime):
 
     with FakeOpenAI(reply=reply) as server:
         answer = llm_runtime(runtime, server).answerer.answer(
-            "what else did he organise?", history=[("user", QUESTION), ("assistant", "He started with a landing page [1].")]
+            "what else did he organise?",
+            history=[("user", QUESTION), ("assistant", "He started with a landing page [1].")],
         )
         condense, final = server.requests[0], server.requests[-1]
     assert "what else did he organise?" in user_message(condense)
@@ -147,8 +149,10 @@ def test_offline_answer_quotes_the_best_sentences_with_exact_seconds(runtime):
     lead, *quotes = answer.text.split("\n")
     assert lead.startswith("Here is what was said about this on the podcast")
     assert len(quotes) == len(answer.sources)
-    for line, source in zip(quotes, answer.sources):
-        assert line.startswith(f"[{source.number}] {source.speaker} (DataTalks.Club Behind the Scenes, {source.time}): “")
+    for line, source in zip(quotes, answer.sources, strict=True):
+        assert line.startswith(
+            f"[{source.number}] {source.speaker} (DataTalks.Club Behind the Scenes, {source.time}): “"
+        )
         assert source.quote and len(source.quote.split()) <= 56
         assert source.url.endswith(f"&t={source.start_sec}s")
     assert any("sponsor" in s.quote.lower() for s in answer.sources)
@@ -160,7 +164,7 @@ def test_prompts_come_from_yaml_files(tmp_path):
     prompt = load_prompt(ROOT / "prompts" / "answer.yaml")
     assert set(prompt.input_variables) >= {"moments", "question"}
     (tmp_path / "bad.yaml").write_text("system: only\n")
-    with pytest.raises(PromptError, match="bad.yaml"):
+    with pytest.raises(PromptError, match=r"bad\.yaml"):
         load_prompt(tmp_path / "bad.yaml")
 
 
@@ -168,7 +172,10 @@ def test_cli_ask_text_json_and_empty_question(bundled_index_dir, capsys):
     assert main(["ask", "How does DataTalks.Club make money from sponsors?", "--index", str(bundled_index_dir)]) == 0
     out = capsys.readouterr().out
     assert "Sources:" in out and "[1] ▶ " in out and "https://www.youtube.com/watch?v=IxTyq96juVE&t=" in out
-    assert main(["ask", "How does DataTalks.Club make money from sponsors?", "--index", str(bundled_index_dir), "--json"]) == 0
+    assert (
+        main(["ask", "How does DataTalks.Club make money from sponsors?", "--index", str(bundled_index_dir), "--json"])
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["mode"] == "offline" and data["sources"][0]["url"].startswith("https://www.youtube.com/")
     assert data["sources"][0]["time"]
@@ -187,10 +194,19 @@ def test_repl_answers_follow_ups_and_commands(runtime, tmp_path):
     assert conversation.handle("/reset") == "Conversation cleared." and conversation.history == []
     assert "No sources yet" in conversation.handle("/sources")
     assert "/quit" in conversation.handle("/help")
+    assert "couldn't find anything" in conversation.handle("What are data science salaries in Tokyo?")
+    assert "nothing in the episodes matched" in conversation.handle("/sources")
 
     from io import StringIO
 
     out = StringIO()
-    assert run_repl(runtime.answerer, ["How does DataTalks.Club make money from sponsors?", "/sources", "/quit", "never asked"], out) == 0
+    assert (
+        run_repl(
+            runtime.answerer,
+            ["How does DataTalks.Club make money from sponsors?", "/sources", "/quit", "never asked"],
+            out,
+        )
+        == 0
+    )
     text = out.getvalue()
     assert text.count("Sources:") == 1 and "never asked" not in text

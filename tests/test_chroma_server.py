@@ -8,24 +8,27 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.runtime import Runtime
 from retrieval.episodes import parse_episode_file
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest
 from retrieval.search import SearchConfig, Searcher
 from retrieval.sections import build_sections
-from tests.chroma_server import ChromaServer
-from tests.conftest import BUNDLED, ROOT, copy_episode, small_episode
-from tests.fakes.slack_server import FakeSlack
-from tests.test_slack import SlackHarness, settings_for
+from tests.support.chroma_server import ChromaServer
+from tests.support.corpus import BUNDLED, ROOT, copy_episode, small_episode
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.slack import SlackHarness, settings_for
+
+# Every test here starts a real `chroma run` server.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -38,8 +41,14 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChromaSe
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **env}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        timeout=300,
+    )
 
 
 def get_json(url: str) -> tuple[int, dict]:
@@ -68,13 +77,24 @@ def test_ingest_search_ask_and_eval_use_the_server(server, tmp_path, capsys):
 
     assert main(["ask", "How did Alexey get into machine learning from Java?", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
-    assert answer["mode"] == "offline" and answer["sources"][0]["url"].startswith("https://www.youtube.com/watch?v=IxTyq96juVE")
+    assert answer["mode"] == "offline" and answer["sources"][0]["url"].startswith(
+        "https://www.youtube.com/watch?v=IxTyq96juVE"
+    )
 
     questions = tmp_path / "questions.yaml"
-    questions.write_text(yaml.safe_dump([
-        {"id": "q1", "question": "How did Alexey move from Java to machine learning?", "episode": "s07e01-small.md", "answer_sec": 86},
-        {"id": "q2", "question": "What are salaries like in Tokyo?", "episode": None, "answer_sec": None},
-    ]))
+    questions.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "id": "q1",
+                    "question": "How did Alexey move from Java to machine learning?",
+                    "episode": "s07e01-small.md",
+                    "answer_sec": 86,
+                },
+                {"id": "q2", "question": "What are salaries like in Tokyo?", "episode": None, "answer_sec": None},
+            ]
+        )
+    )
     assert main(["eval", str(questions), "--episodes", str(folder), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["retrievers"]["hybrid"]["hit@5"] == 1.0 and report["retrievers"]["hybrid"]["refusal_accuracy"] == 1.0
@@ -107,9 +127,14 @@ def test_server_killed_mid_ingest_then_rerun_completes_without_duplicates(server
     names = ["s01e01-a.md", "s02e01-b.md", "s03e01-c.md"]
     for name in names:
         copy_episode(BUNDLED, folder, name)
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "ingest", str(folder)], cwd=ROOT, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env={**os.environ, "PYTHONPATH": str(ROOT), **server.env})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "ingest", str(folder), "-v"],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **server.env},
+    )
     assert process.stderr is not None
     for line in process.stderr:
         if "ingested s01e01-a" in line:
@@ -126,7 +151,7 @@ def test_server_killed_mid_ingest_then_rerun_completes_without_duplicates(server
     ids = [s.id for s in index.all_sections()]
     assert len(ids) == len(set(ids))
     expected = len(build_sections(parse_episode_file(BUNDLED)))
-    counts = {name: 0 for name in (Path(n).stem for n in names)}
+    counts = dict.fromkeys((Path(n).stem for n in names), 0)
     for section in index.all_sections():
         counts[section.episode_id] += 1
     assert counts == dict.fromkeys(counts, expected)
@@ -134,13 +159,17 @@ def test_server_killed_mid_ingest_then_rerun_completes_without_duplicates(server
 
 
 def test_slack_app_apologises_while_the_server_is_down_and_recovers(server, tmp_path, embedder):
-    ingest([small_episode(tmp_path / "episodes", "s07e01-small.md", items=30)],
-           SectionIndex(server_store(server), embedder.model_id), embedder, progress=False)
+    ingest(
+        [small_episode(tmp_path / "episodes", "s07e01-small.md", items=30)],
+        SectionIndex(server_store(server), embedder.model_id),
+        embedder,
+        progress=False,
+    )
     with FakeSlack() as fake:
-        settings = replace(settings_for(fake, tmp_path / "unused", tmp_path / "state.sqlite3"), store=server_store(server))
-        runtime = Runtime(settings)
-        runtime.__dict__["embedder"] = embedder
-        harness = SlackHarness(fake, runtime)
+        settings = replace(
+            settings_for(fake, tmp_path / "unused", tmp_path / "state.sqlite3"), store=server_store(server)
+        )
+        harness = SlackHarness(fake, Runtime(settings, embedder=embedder))
         question = "How did Alexey move from Java to machine learning?"
         harness.mention(question, "Ev1", ts="1.1")
         assert "Sorry" not in fake.wait_for("chat.update", 1)[0]["args"]["text"]

@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
-
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import DATA_DIR, ConfigError, load_settings
 
 
 def test_defaults_work_offline_with_an_embedded_index():
     settings = load_settings({})
     assert settings.store.index_dir == DATA_DIR / "index" and not settings.store.is_server
-    assert settings.episodes_dir == DATA_DIR / "episodes" and (settings.episodes_dir / "s07e01-datatalksclub-behind-the-scenes.md").exists()
+    assert (
+        settings.episodes_dir == DATA_DIR / "episodes"
+        and (settings.episodes_dir / "s07e01-datatalksclub-behind-the-scenes.md").exists()
+    )
     assert settings.embedding_model == "all-MiniLM-L6-v2"
     assert not settings.llm.enabled and settings.llm.model == "openai:gpt-4o-mini"
     assert settings.slack.ask_visibility == "in_channel" and settings.slack.rate_limit_per_minute == 5
 
 
 def test_environment_switches_server_mode_llm_and_slack_options():
-    settings = load_settings({
-        "CHROMA_HOST": "chroma.internal", "CHROMA_PORT": "9000", "CHROMA_SSL": "true", "CHROMA_AUTH_TOKEN": "t0k",
-        "OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1", "PODCAST_BOT_LLM_TIMEOUT": "7.5",
-        "PODCAST_BOT_CHANNELS": "C1, C2", "PODCAST_BOT_ASK_VISIBILITY": "ephemeral", "PODCAST_BOT_PER_EPISODE": "0",
-    })
+    settings = load_settings(
+        {
+            "CHROMA_HOST": "chroma.internal",
+            "CHROMA_PORT": "9000",
+            "CHROMA_SSL": "true",
+            "CHROMA_AUTH_TOKEN": "t0k",
+            "OPENAI_API_KEY": "sk-x",
+            "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1",
+            "PODCAST_BOT_LLM_TIMEOUT": "7.5",
+            "PODCAST_BOT_CHANNELS": "C1, C2",
+            "PODCAST_BOT_ASK_VISIBILITY": "ephemeral",
+            "PODCAST_BOT_PER_EPISODE": "0",
+        }
+    )
     assert settings.store.location == "https://chroma.internal:9000"
     assert settings.store.chroma_headers == {"Authorization": "Bearer t0k"}
     assert settings.llm.enabled and settings.llm.timeout == 7.5 and settings.llm.base_url == "http://127.0.0.1:8080/v1"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.cli import main
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack_server import FakeSlack
+from bot.cli.main import main
+from tests.support.fakes.openai_server import FakeOpenAI
+from tests.support.fakes.slack_server import FakeSlack
 
 BOT_TOKEN = "xoxb-1234567890-secretpart"
 API_KEY = "sk-test-verysecretkey"
@@ -13,8 +13,13 @@ SIGNING = "0123456789abcdef0123456789abcdef"
 
 def test_doctor_masks_secrets_and_checks_every_connection(bundled_index_dir, monkeypatch, capsys):
     with FakeSlack() as slack, FakeOpenAI() as openai:
-        for key, value in {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING, "SLACK_API_URL": slack.api_url,
-                           "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": openai.base_url}.items():
+        for key, value in {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING,
+            "SLACK_API_URL": slack.api_url,
+            "OPENAI_API_KEY": API_KEY,
+            "OPENAI_BASE_URL": openai.base_url,
+        }.items():
             monkeypatch.setenv(key, value)
         assert main(["doctor", "--index", str(bundled_index_dir)]) == 0
         assert slack.calls_to("auth.test") and any(r["path"] == "/v1/models" for r in openai.requests)

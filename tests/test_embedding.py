@@ -11,7 +11,11 @@ from retrieval.embedding import EmbeddingModelError, MiniLMEmbedder, ModelFile, 
 
 def test_vectors_are_normalised_and_similar_texts_are_close(embedder):
     vectors = embedder.embed_documents(
-        ["How do I find my first freelance client?", "Getting the first customers as a freelancer", "Kubernetes pod autoscaling"]
+        [
+            "How do I find my first freelance client?",
+            "Getting the first customers as a freelancer",
+            "Kubernetes pod autoscaling",
+        ]
     )
     assert vectors.shape == (3, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
@@ -48,8 +52,8 @@ def test_model_choice_by_name():
 def test_openai_embeddings_through_a_local_compatible_server(tmp_path):
     from retrieval.index import ModelMismatchError, SectionIndex, StoreConfig
     from retrieval.ingest import ingest
-    from tests.conftest import small_episode
-    from tests.fakes.openai_server import FakeOpenAI
+    from tests.support.corpus import small_episode
+    from tests.support.fakes.openai_server import FakeOpenAI
 
     with FakeOpenAI(embedding_dim=16) as server:
         embedder = make_embedder("openai:text-embedding-3-small", api_key="sk-test", base_url=server.base_url)

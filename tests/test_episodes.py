@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.episodes import EpisodeError, parse_episode_file, parse_episode_text
-from tests.conftest import BUNDLED, EPISODES, NEWER, needs_shared, shared_episode
+from tests.support.corpus import BUNDLED, EPISODES, NEWER, needs_shared, shared_episode
 
 MINIMAL = """---
 title: A test episode
@@ -79,7 +79,8 @@ def test_who_holding_a_paragraph_is_kept_as_text_of_the_current_speaker():
     episode = parse_episode_text(
         episode_text(
             "- line: Opening words.\n  sec: 1\n  who: Lior\n"
-            "- line: '= and the rest of it.'\n  sec: 5\n  who: Quantifying the value changes the conversation drastically.\n"
+            "- line: '= and the rest of it.'\n  sec: 5\n"
+            "  who: Quantifying the value changes the conversation drastically.\n"
         ),
         "x.md",
     )
@@ -127,8 +128,10 @@ def test_front_matter_closing_on_the_last_line_without_newline():
 
 
 def test_newer_format_without_opening_fence_and_without_who():
-    text = "title: New\nguests:\n- someone\nids:\n  youtube: abcdefghijk\nduration: PT00H10M\ntopics: [a]\n" \
+    text = (
+        "title: New\nguests:\n- someone\nids:\n  youtube: abcdefghijk\nduration: PT00H10M\ntopics: [a]\n"
         "transcript:\n- line: No who here.\n  sec: 3\n---\n"
+    )
     episode = parse_episode_text(text, "new-style-name.md")
     assert episode.id == "new-style-name"
     assert episode.items[0].text == "No who here." and episode.items[0].sec == 3
@@ -143,7 +146,10 @@ def test_newer_format_without_opening_fence_and_without_who():
         ("---\ntitle: No transcript\nids: {youtube: abcdefghijk}\n---\n", "no 'transcript'"),
         ("---\n- a list\n---\n", "not a mapping"),
         ("---\ntitle: x\nids: {youtube: abcdefghijk}\ntranscript: text\n---\n", "'transcript' must be a list"),
-        ("---\ntitle: x\nids: {youtube: abcdefghijk}\nseason: one\ntranscript:\n- line: a\n---\n", "'season' must be a number"),
+        (
+            "---\ntitle: x\nids: {youtube: abcdefghijk}\nseason: one\ntranscript:\n- line: a\n---\n",
+            "'season' must be a number",
+        ),
         ("---\ntitle: x\nids: {youtube: '?'}\ntranscript:\n- line: a\n---\n", "no valid YouTube id"),
         ("---\ntitle: x\nids: {youtube: abcdefghijk}\ntranscript:\n- header: only a header\n---\n", "no spoken lines"),
     ],
@@ -181,12 +187,12 @@ def test_real_variants_in_the_shared_corpus():
         shared_episode("s20e06-from-supply-chain-management-to-digital-warehousing-and-finops.md")
     )
     assert not any(i.text in {"Alexey", "43:32Alexey"} for i in finops.items)
-    evolution = next(i for i in finops.items if i.text.startswith("Another thing I was thinking about is the evolution"))
+    evolution = next(
+        i for i in finops.items if i.text.startswith("Another thing I was thinking about is the evolution")
+    )
     assert evolution.speaker == "Alexey"
 
-    mindful = parse_episode_file(
-        shared_episode("s21e02-mindful-data-strategy-from-pipelines-to-business-impact.md")
-    )
+    mindful = parse_episode_file(shared_episode("s21e02-mindful-data-strategy-from-pipelines-to-business-impact.md"))
     assert all(len(name.split()) <= 2 for name in mindful.speakers)
     assert any(i.text.startswith("Quantifying the value changes the conversation drastically.") for i in mindful.items)
 

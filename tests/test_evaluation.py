@@ -7,19 +7,35 @@ import json
 import pytest
 import yaml
 
-from bot.cli import main
+from bot.cli.main import main
 from retrieval.evaluation import (
-    Outcome, Question, QuestionFileError, compute_metrics, first_hit_rank, load_questions,
+    Outcome,
+    Question,
+    QuestionFileError,
+    compute_metrics,
+    first_hit_rank,
+    load_questions,
 )
 from retrieval.search import Moment
 from retrieval.sections import Section
-from tests.conftest import EPISODES, SHARED, needs_shared
+from tests.support.corpus import EPISODES, SHARED, needs_shared
 
 
 def moment(episode_id: str, start: int, end: int) -> Moment:
     section = Section(
-        id=f"{episode_id}:{start}", episode_id=episode_id, episode_title="T", season=1, number=1, guests=(),
-        youtube_id="abcdefghijk", header="", speakers=("A",), start_sec=start, end_sec=end, position=0, text="x",
+        id=f"{episode_id}:{start}",
+        episode_id=episode_id,
+        episode_title="T",
+        season=1,
+        number=1,
+        guests=(),
+        youtube_id="abcdefghijk",
+        header="",
+        speakers=("A",),
+        start_sec=start,
+        end_sec=end,
+        position=0,
+        text="x",
     )
     return Moment(section, 1.0, 0.5, start, end)
 
@@ -58,11 +74,15 @@ def test_metrics_on_a_hand_made_set():
 
 def test_question_file_with_single_and_multi_episode_entries(tmp_path):
     path = tmp_path / "q.yaml"
-    path.write_text(yaml.safe_dump([
-        {"id": "one", "kind": "factual", "question": "Q1?", "episode": "s01e01-x.md", "answer_sec": 12},
-        {"id": "none", "kind": "unanswerable", "question": "Q2?", "episode": None, "answer_sec": None},
-        {"id": "two", "question": "Q3?", "episodes": ["a.md", "b.md"], "answer_secs": [1, 2]},
-    ]))
+    path.write_text(
+        yaml.safe_dump(
+            [
+                {"id": "one", "kind": "factual", "question": "Q1?", "episode": "s01e01-x.md", "answer_sec": 12},
+                {"id": "none", "kind": "unanswerable", "question": "Q2?", "episode": None, "answer_sec": None},
+                {"id": "two", "question": "Q3?", "episodes": ["a.md", "b.md"], "answer_secs": [1, 2]},
+            ]
+        )
+    )
     questions = load_questions(path)
     assert [q.targets for q in questions] == [(("s01e01-x", 12),), (), (("a", 1), ("b", 2))]
     assert [q.answerable for q in questions] == [True, False, True]
@@ -79,7 +99,10 @@ def test_question_file_with_single_and_multi_episode_entries(tmp_path):
         ([{"id": "a", "question": "Q?", "episode": "e.md", "answer_sec": "soon"}], "answer second must be a number"),
         ([{"id": "a", "question": "Q?", "episodes": ["a.md"], "answer_secs": [1, 2]}], "same length"),
         ([{"id": "a", "question": "Q?", "episode": None, "answer_sec": 5}], "'answer_sec' given but 'episode' is null"),
-        ([{"id": "a", "question": "Q?", "episode": None}, {"id": "a", "question": "Q?", "episode": None}], "entry 2 (id a): duplicate id"),
+        (
+            [{"id": "a", "question": "Q?", "episode": None}, {"id": "a", "question": "Q?", "episode": None}],
+            "entry 2 (id a): duplicate id",
+        ),
     ],
 )
 def test_malformed_question_files_name_the_entry(tmp_path, entries, message):
@@ -98,22 +121,37 @@ def test_cli_reports_a_malformed_question_file_without_traceback(tmp_path, capsy
     assert "not valid YAML" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 @needs_shared
 def test_end_to_end_eval_over_a_few_shared_episodes(tmp_path, capsys):
-    chosen = ["s03e07-market-yourself.md", "s10e06-data-mesh-101.md", "s18e09-dataops-observability-and-cure-for-data-team-blues.md"]
+    chosen = [
+        "s03e07-market-yourself.md",
+        "s10e06-data-mesh-101.md",
+        "s18e09-dataops-observability-and-cure-for-data-team-blues.md",
+    ]
     folder = tmp_path / "episodes"
     folder.mkdir()
     for name in chosen:
         (folder / name).symlink_to(EPISODES / name)
     dev = yaml.safe_load((SHARED / "dev_questions.yaml").read_text())
-    subset = [q for q in dev if q["episode"] in chosen or q["episode"] is None]
+    unanswerable = [q for q in dev if q["kind"] == "unanswerable"]
+    subset = [q for q in dev if q.get("episode") in chosen] + unanswerable
     questions = tmp_path / "questions.yaml"
     questions.write_text(yaml.safe_dump(subset))
     assert main(["eval", str(questions), "--episodes", str(folder), "--index", str(tmp_path / "index"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["retrievers"]) == {"hybrid", "bm25", "dense"}
     hybrid = report["retrievers"]["hybrid"]
-    assert set(hybrid) == {"hit@1", "hit@3", "hit@5", "mrr", "refusal_accuracy", "false_refusal_rate", "p50_ms", "p95_ms"}
+    assert set(hybrid) == {
+        "hit@1",
+        "hit@3",
+        "hit@5",
+        "mrr",
+        "refusal_accuracy",
+        "false_refusal_rate",
+        "p50_ms",
+        "p95_ms",
+    }
     assert hybrid["hit@5"] >= 0.5 and hybrid["refusal_accuracy"] == 1.0
     assert [q["id"] for q in report["questions"]] == [q["id"] for q in subset]
     assert all(set(q["rank"]) == {"hybrid", "bm25", "dense"} for q in report["questions"])

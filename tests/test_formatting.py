@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from bot.formatting import MAX_BLOCKS, MAX_SECTION_CHARS, answer_messages, escape, split_text
+from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION_CHARS, answer_messages, escape, split_text
 from retrieval.answering import Answer, Source
 
 
 def source(number: int) -> Source:
-    return Source(number, "ep", "Episode <b>&</b>", "Ann", 613, f"https://www.youtube.com/watch?v=abcdefghijk&t={613 + number}s")
+    return Source(
+        number, "ep", "Episode <b>&</b>", "Ann", 613, f"https://www.youtube.com/watch?v=abcdefghijk&t={613 + number}s"
+    )
 
 
 def test_escaping_neutralises_mentions_and_markup():
@@ -23,7 +25,10 @@ def test_citations_become_links_to_their_moment_and_unknown_numbers_stay_text():
     assert "<https://www.youtube.com/watch?v=abcdefghijk&amp;t=614s|[1]>" in body
     assert "[2]" in body and "|[2]>" not in body and "*fast*" in body
     sources = message.blocks[1]["elements"]
-    assert sources[1]["text"] == "<https://www.youtube.com/watch?v=abcdefghijk&amp;t=614s|▶ 10:13> · Episode &lt;b&gt;&amp;&lt;/b&gt; — Ann"
+    assert (
+        sources[1]["text"]
+        == "<https://www.youtube.com/watch?v=abcdefghijk&amp;t=614s|▶ 10:13> · Episode &lt;b&gt;&amp;&lt;/b&gt; — Ann"
+    )
 
 
 def test_long_answers_are_split_within_slack_limits():
@@ -36,7 +41,9 @@ def test_long_answers_are_split_within_slack_limits():
         for block in message.blocks:
             if block["type"] == "section":
                 assert len(block["text"]["text"]) <= MAX_SECTION_CHARS
-    assert sum(b["text"]["text"].count("word") for m in messages for b in m.blocks if b["type"] == "section") == 700 * 40
+    assert (
+        sum(b["text"]["text"].count("word") for m in messages for b in m.blocks if b["type"] == "section") == 700 * 40
+    )
     last = messages[-1].blocks
     assert last[-1]["type"] == "actions" and len(last[-2]["elements"]) == 1 + 5  # label + at most 5 sources
     assert messages[1].text.startswith("(continued, part 2 of")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
+from retrieval.episodes import parse_episode_file
 from retrieval.index import ModelMismatchError, SectionIndex, StoreConfig, StoreError
 from retrieval.ingest import ingest
-from retrieval.episodes import parse_episode_file
 from retrieval.sections import build_sections
-from tests.conftest import BUNDLED, ROOT, copy_episode, small_episode
+from tests.support.corpus import BUNDLED, ROOT, copy_episode, small_episode
 
 
 def section_ids(index: SectionIndex) -> list[str]:
@@ -50,7 +50,9 @@ def test_reingest_is_idempotent_and_incremental(index, embedder, tmp_path):
     assert again.ingested == [] and len(again.skipped) == 2
     assert section_ids(index) == before and index.version() == version
 
-    path.write_text(path.read_text(encoding="utf-8").replace("Something between that.", "Roughly two years."), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Something between that.", "Roughly two years."), encoding="utf-8"
+    )
     changed = ingest([folder], index, embedder, progress=False)
     assert changed.ingested == [path.stem] and changed.skipped == ["s99e01-copy"]
     after = section_ids(index)
@@ -111,16 +113,21 @@ def test_rebuild_refuses_to_delete_a_folder_that_is_not_an_index(tmp_path):
     assert (folder / "thesis.txt").exists()
 
 
+@pytest.mark.slow
 def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path, embedder):
     folder = tmp_path / "episodes"
     names = [f"s0{n}e01-copy.md" for n in range(1, 4)]
     for name in names:
         copy_episode(BUNDLED, folder, name)
     index_dir = tmp_path / "killed-index"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PODCAST_BOT_LOG_LEVEL": "INFO"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "ingest", str(folder), "--index", str(index_dir)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
+        [sys.executable, "-m", "bot.cli", "ingest", str(folder), "--index", str(index_dir), "-v"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     assert process.stderr is not None
     deadline = time.monotonic() + 120
@@ -145,13 +152,27 @@ def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path, em
     assert per_episode == {Path(name).stem: reference for name in names}
 
 
-def test_first_use_builds_the_index_from_the_bundled_episodes(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
-    index_dir = tmp_path / "fresh"
-    assert main(["search", "how did the community start", "--index", str(index_dir), "--k", "2"]) == 0
+def test_first_use_builds_the_default_index_from_the_bundled_episodes(tmp_path, capsys, monkeypatch):
+    default = tmp_path / "default-index"
+    monkeypatch.setattr("bot.config.DEFAULT_INDEX", default)
+    assert main(["search", "how did the community start", "--k", "2"]) == 0
     out = capsys.readouterr().out
     assert "DataTalks.Club Behind the Scenes" in out and "youtube.com/watch?v=IxTyq96juVE&t=" in out
-    assert (index_dir / "chroma.sqlite3").exists()
+    assert (default / "chroma.sqlite3").exists()
+
+
+def test_a_named_index_that_is_missing_or_empty_is_an_error_saying_how_to_fill_it(tmp_path, capsys):
+    missing = tmp_path / "does-not-exist"
+    assert main(["search", "how did the community start", "--index", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert f"no index at {missing}" in err and f"podcast-bot ingest --index {missing}" in err
+    assert not missing.exists()
+
+    empty = tmp_path / "empty"
+    assert main(["ingest", str(tmp_path / "no-episodes-here"), "--index", str(empty)]) == 1
+    capsys.readouterr()
+    assert main(["ask", "how did the community start", "--index", str(empty)]) == 1
+    assert f"the index at {empty} is empty; fill it with `podcast-bot ingest --index {empty}" in capsys.readouterr().err
 
 
 def test_a_moved_file_keeps_its_episode(index, embedder, tmp_path):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+
 from retrieval.episodes import parse_episode_file, parse_episode_text
-from retrieval.sections import MAX_WORDS, build_sections, timestamp
-from tests.conftest import BUNDLED, NEWER, needs_shared
+from retrieval.sections import MAX_WORDS, OVERLAP_WORDS, build_sections, timestamp
+from tests.support.corpus import BUNDLED, NEWER, needs_shared
 
 
 def test_sections_follow_headers_and_link_to_their_start():
     episode = parse_episode_file(BUNDLED)
     sections = build_sections(episode)
     headers = [item.text for item in episode.items if item.is_header]
-    assert [s.header for s in sections if s.header] and set(s.header for s in sections if s.header) <= set(headers)
+    assert [s.header for s in sections if s.header] and {s.header for s in sections if s.header} <= set(headers)
     for section in sections:
         assert section.url == f"https://www.youtube.com/watch?v=IxTyq96juVE&t={section.start_sec}s"
         assert section.start_sec <= section.end_sec
@@ -29,10 +32,19 @@ def test_speakers_are_named_in_the_text():
 
 
 def test_consecutive_sections_in_a_header_block_overlap():
-    sections = build_sections(parse_episode_file(BUNDLED))
-    pairs = [(a, b) for a, b in zip(sections, sections[1:]) if a.header == b.header]
-    overlapping = [a for a, b in pairs if b.text.split(": ", 1)[-1].split(".")[0] in a.text]
-    assert pairs and len(overlapping) >= len(pairs) // 2
+    sentences = " ".join(f"Point {n} is made here." for n in range(60))  # 300 words, one paragraph
+    text = (
+        f"---\ntitle: T\nids: {{youtube: abcdefghijk}}\ntranscript:\n- line: {sentences}\n  sec: 10\n  who: Ann\n---\n"
+    )
+    sections = build_sections(parse_episode_text(text, "overlap.md"))
+    points = [[int(n) for n in re.findall(r"Point (\d+)", s.text)] for s in sections]
+    assert len(sections) >= 2
+    for before, after in itertools.pairwise(points):
+        shared = len(set(before) & set(after))
+        # The next section starts with the last sentences of the one before: a little, never a lot.
+        assert 0 < shared * 5 <= OVERLAP_WORDS
+        assert before[-shared:] == after[:shared]
+    assert sorted({n for p in points for n in p}) == list(range(60))
 
 
 def test_section_ids_are_stable_content_hashes():

@@ -5,118 +5,29 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
-import urllib.error
-import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
-from socketserver import ThreadingMixIn
-from typing import Any, Iterator
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import Any
 
 import pytest
 
 from bot.config import ConfigError, LLMConfig, SlackConfig, load_settings
 from bot.runtime import Runtime
-from bot.slack_app import create_app
-from bot.state import BotState
-from bot.wsgi import create_wsgi_app
+from bot.slack.app import create_app
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest
-from tests.conftest import small_episode
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack_server import FakeSlack
-
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5".replace("y", "0").replace("z", "1")
-QUESTION = "How does DataTalks.Club make money from sponsors?"
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class SlackHarness:
-    """The real WSGI app on 127.0.0.1, talking to a fake Slack Web API; sends signed requests."""
-
-    def __init__(self, fake: FakeSlack, runtime: Runtime):
-        self.fake = fake
-        self.runtime = runtime
-        self.state = BotState(runtime.settings.slack.state_path)
-        self.server = make_server("127.0.0.1", 0, create_wsgi_app(runtime.settings, runtime),
-                                  server_class=_ThreadingServer, handler_class=_QuietHandler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def post(self, body: bytes, content_type: str, *, timestamp: int | None = None, signature: str | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, bytes, float]:
-        timestamp = int(time.time()) if timestamp is None else timestamp
-        base = f"v0:{timestamp}:".encode() + body
-        signature = signature or "v0=" + hmac.new(SECRET.encode(), base, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(f"{self.url}/slack/events", data=body, method="POST", headers={
-            "Content-Type": content_type, "X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature,
-            **(headers or {}),
-        })
-        started = time.perf_counter()
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read(), time.perf_counter() - started
-        except urllib.error.HTTPError as error:
-            return error.code, error.read(), time.perf_counter() - started
-
-    def event(self, event: dict[str, Any], event_id: str, **kwargs: Any) -> tuple[int, bytes, float]:
-        payload = {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event": event, "event_id": event_id,
-                   "event_time": int(time.time()), "authorizations": [{"user_id": "UBOT", "is_bot": True, "team_id": "T1"}]}
-        return self.post(json.dumps(payload).encode(), "application/json", **kwargs)
-
-    def mention(self, text: str, event_id: str, ts: str = "1700000001.000100", thread_ts: str | None = None, **kwargs: Any):
-        event = {"type": "app_mention", "user": "U1", "text": f"<@UBOT> {text}", "channel": "C1", "ts": ts}
-        if thread_ts:
-            event["thread_ts"] = thread_ts
-        return self.event(event, event_id, **kwargs)
-
-    def command(self, text: str, user: str = "U1") -> tuple[int, bytes, float]:
-        form = {"command": "/ask", "text": text, "user_id": user, "user_name": "ann", "channel_id": "C1",
-                "team_id": "T1", "response_url": self.fake.response_url, "trigger_id": "1.2.3", "token": "legacy"}
-        return self.post(urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded")
-
-    def click(self, action_id: str, value: str, user: str = "U2") -> tuple[int, bytes, float]:
-        payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T1"}, "api_app_id": "A1",
-                   "response_url": self.fake.response_url, "trigger_id": "1.2.3", "container": {"type": "message"},
-                   "channel": {"id": "C1"}, "actions": [{"action_id": action_id, "block_id": "feedback", "value": value,
-                                                         "type": "button", "action_ts": "1"}]}
-        return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
-
-
-def settings_for(fake: FakeSlack, index_dir: Path, state: Path, **slack: Any):
-    base = load_settings({})
-    return replace(base.with_index(index_dir), slack=SlackConfig(
-        bot_token="xoxb-test-token", signing_secret=SECRET, api_url=fake.api_url, state_path=state, **slack))
+from tests.support.corpus import small_episode
+from tests.support.fakes.openai_server import FakeOpenAI
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.slack import QUESTION, SECRET, SlackHarness, make_harness, settings_for
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeSlack]:
     with FakeSlack() as server:
         yield server
-
-
-def make_harness(fake: FakeSlack, index_dir: Path, tmp_path: Path, embedder, llm: LLMConfig | None = None, **slack: Any) -> SlackHarness:
-    settings = settings_for(fake, index_dir, tmp_path / "state.sqlite3", **slack)
-    if llm:
-        settings = replace(settings, llm=llm)
-    runtime = Runtime(settings)
-    runtime.__dict__["embedder"] = embedder
-    return SlackHarness(fake, runtime)
 
 
 @pytest.fixture
@@ -138,7 +49,7 @@ def test_url_verification_answers_the_challenge(harness):
 
 def test_mention_gets_a_placeholder_then_the_answer_in_its_thread(harness, fake):
     status, _, seconds = harness.mention(QUESTION, "Ev1")
-    assert status == 200 and seconds < 1.0
+    assert status == 200 and seconds < 2.5  # Slack allows 3 s; the answer comes later
     placeholder = fake.wait_for("chat.postMessage")[0]["args"]
     assert placeholder["thread_ts"] == "1700000001.000100" and "Looking that up" in placeholder["text"]
     update = fake.wait_for("chat.update")[0]["args"]
@@ -148,7 +59,10 @@ def test_mention_gets_a_placeholder_then_the_answer_in_its_thread(harness, fake)
     sources = next(b for b in blocks if b["type"] == "context" and b["elements"][0]["text"] == "*Sources*")
     assert 2 <= len(sources["elements"]) <= 6
     assert "<https://www.youtube.com/watch?v=IxTyq96juVE&amp;t=" in sources["elements"][1]["text"]
-    assert "|▶ " in sources["elements"][1]["text"] and " · DataTalks.Club Behind the Scenes — " in sources["elements"][1]["text"]
+    assert (
+        "|▶ " in sources["elements"][1]["text"]
+        and " · DataTalks.Club Behind the Scenes — " in sources["elements"][1]["text"]
+    )
     buttons = next(b for b in blocks if b["type"] == "actions")["elements"]
     assert [b["action_id"] for b in buttons] == ["feedback_up", "feedback_down"]
 
@@ -156,16 +70,24 @@ def test_mention_gets_a_placeholder_then_the_answer_in_its_thread(harness, fake)
 def test_a_retried_event_is_answered_once(harness, fake):
     harness.mention(QUESTION, "EvRetry")
     fake.wait_for("chat.update")
-    status, _, _ = harness.mention(QUESTION, "EvRetry", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    status, _, _ = harness.mention(
+        QUESTION, "EvRetry", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
     assert status == 200
-    time.sleep(0.5)
+    harness.idle()
     assert len(fake.calls_to("chat.update")) == 1 and len(fake.calls_to("chat.postMessage")) == 1
 
 
 def test_thread_follow_up_uses_the_earlier_messages_as_history(fake, bundled_index_dir, tmp_path, embedder):
     fake.thread_messages = [
         {"type": "message", "user": "U1", "text": f"<@UBOT> {QUESTION}", "ts": "1700000001.000100"},
-        {"type": "message", "bot_id": "BBOT", "user": "UBOT", "text": "Sponsors pay for workshops [1].", "ts": "1700000002.000100"},
+        {
+            "type": "message",
+            "bot_id": "BBOT",
+            "user": "UBOT",
+            "text": "Sponsors pay for workshops [1].",
+            "ts": "1700000002.000100",
+        },
         {"type": "message", "user": "U1", "text": "<@UBOT> and who were they?", "ts": "1700000003.000100"},
     ]
 
@@ -189,7 +111,14 @@ def test_thread_follow_up_uses_the_earlier_messages_as_history(fake, bundled_ind
 
 
 def test_direct_messages_are_answered_in_the_dm_and_bot_posts_and_edits_ignored(harness, fake):
-    dm = {"type": "message", "channel_type": "im", "channel": "D1", "user": "U1", "text": QUESTION, "ts": "1700000005.000100"}
+    dm = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": "D1",
+        "user": "U1",
+        "text": QUESTION,
+        "ts": "1700000005.000100",
+    }
     harness.event(dm, "EvDM")
     assert fake.wait_for("chat.postMessage")[0]["args"]["channel"] == "D1"
     assert "thread_ts" not in fake.calls_to("chat.postMessage")[0]["args"]
@@ -197,13 +126,13 @@ def test_direct_messages_are_answered_in_the_dm_and_bot_posts_and_edits_ignored(
     harness.event({**dm, "bot_id": "BOTHER", "ts": "1700000006.000100"}, "EvBot")
     harness.event({**dm, "subtype": "message_changed", "ts": "1700000007.000100"}, "EvEdit")
     harness.event({**dm, "channel_type": "channel", "ts": "1700000008.000100"}, "EvChannelMessage")
-    time.sleep(0.5)
+    harness.idle()
     assert len(fake.calls_to("chat.postMessage")) == 1
 
 
 def test_ask_acks_at_once_then_posts_through_response_url(harness, fake):
     status, body, seconds = harness.command(QUESTION)
-    assert status == 200 and seconds < 0.5
+    assert status == 200 and seconds < 2.5  # Slack allows 3 s; the answer comes later
     ack = json.loads(body)
     assert "Looking it up" in ack["text"] and ack.get("response_type", "ephemeral") == "ephemeral"
     posted = fake.wait_for("response_url")[0]["args"]
@@ -216,7 +145,7 @@ def test_ask_acks_at_once_then_posts_through_response_url(harness, fake):
 def test_ask_without_a_question_shows_usage(harness, fake, text):
     status, body, _ = harness.command(text)
     assert status == 200 and "/ask How did DataTalks.Club start?" in json.loads(body)["text"]
-    time.sleep(0.3)
+    harness.idle()
     assert fake.calls_to("response_url") == []
 
 
@@ -242,11 +171,17 @@ def test_forged_or_stale_signatures_are_rejected(harness, fake):
 def test_mentions_in_transcripts_never_become_slack_mentions(fake, tmp_path, embedder):
     folder = tmp_path / "episodes"
     path = small_episode(folder, "s01e01-mentions.md")
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        "Something between that.", "Attention <!channel> <!here> <!subteam^S123> <@U999> @everyone, the community announcement is here."),
-        encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "Something between that.",
+            "Attention <!channel> <!here> <!subteam^S123> <@U999> @everyone, the community announcement is here.",
+        ),
+        encoding="utf-8",
+    )
     index_dir = tmp_path / "index"
-    report = ingest([folder], SectionIndex(StoreConfig(index_dir=index_dir), embedder.model_id), embedder, progress=False)
+    report = ingest(
+        [folder], SectionIndex(StoreConfig(index_dir=index_dir), embedder.model_id), embedder, progress=False
+    )
     assert report.ingested == ["s01e01-mentions"]
     harness = make_harness(fake, index_dir, tmp_path, embedder)
     harness.mention("What was the community announcement?", "EvMentions")
@@ -261,9 +196,7 @@ def test_mentions_in_transcripts_never_become_slack_mentions(fake, tmp_path, emb
 def test_a_failure_while_answering_becomes_an_apology(fake, tmp_path, embedder):
     settings = settings_for(fake, tmp_path / "unused", tmp_path / "state.sqlite3")
     settings = replace(settings, store=StoreConfig(chroma_host="127.0.0.1", chroma_port=9))  # nothing listens there
-    runtime = Runtime(settings)
-    runtime.__dict__["embedder"] = embedder
-    harness = SlackHarness(fake, runtime)
+    harness = SlackHarness(fake, Runtime(settings, embedder=embedder))
     harness.mention(QUESTION, "EvFail")
     update = fake.wait_for("chat.update")[0]["args"]
     harness.command(QUESTION)
@@ -314,21 +247,34 @@ def test_socket_mode_needs_the_app_token(tmp_path):
         create_app(settings, Runtime(settings), socket_mode=True)
 
 
+@pytest.mark.slow
 def test_serve_http_runs_the_app_under_gunicorn(fake, bundled_index_dir, tmp_path):
     import os
     import signal
     import subprocess
     import sys
 
-    from tests.chroma_server import free_port
-    from tests.conftest import ROOT
+    from tests.support.chroma_server import free_port
+    from tests.support.corpus import ROOT
 
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": fake.api_url, "PODCAST_BOT_INDEX": str(bundled_index_dir),
-           "PODCAST_BOT_STATE": str(tmp_path / "state.sqlite3")}
-    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)], cwd=tmp_path,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "PODCAST_BOT_INDEX": str(bundled_index_dir),
+        "PODCAST_BOT_STATE": str(tmp_path / "state.sqlite3"),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         health = None
         for _ in range(300):
@@ -342,8 +288,16 @@ def test_serve_http_runs_the_app_under_gunicorn(fake, bundled_index_dir, tmp_pat
         body = json.dumps({"type": "url_verification", "challenge": "from-gunicorn"}).encode()
         timestamp = str(int(time.time()))
         signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body, method="POST", headers={
-            "Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/slack/events",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-Slack-Request-Timestamp": timestamp,
+                "X-Slack-Signature": signature,
+            },
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.loads(response.read())["challenge"] == "from-gunicorn"
     finally:

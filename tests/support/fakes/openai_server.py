@@ -115,7 +115,9 @@ class FakeOpenAI(FakeHTTPServer):
         if self.status != 200:
             return self._error(self.status)
         if request.method == "GET" and request.path == "/v1/models":
-            return Response.json({"object": "list", "data": [{"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "fake"}]})
+            return Response.json(
+                {"object": "list", "data": [{"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "fake"}]}
+            )
         if not isinstance(body, dict):
             return self._error(400)
         if request.method == "POST" and request.path == "/v1/chat/completions":

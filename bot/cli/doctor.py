@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from bot.config import Settings
 from bot.runtime import Runtime
@@ -31,10 +31,19 @@ def configuration(settings: Settings) -> list[tuple[str, str]]:
         ("chroma auth", "bearer token set" if store.chroma_headers else "(none)"),
         ("episodes", str(settings.episodes_dir)),
         ("embedding model", settings.embedding_model),
-        ("answers", f"LLM {llm.model} at {llm.base_url or 'the OpenAI API'}" if llm.enabled else "offline (quotes; OPENAI_API_KEY not set)"),
+        (
+            "answers",
+            f"LLM {llm.model} at {llm.base_url or 'the OpenAI API'}"
+            if llm.enabled
+            else "offline (quotes; OPENAI_API_KEY not set)",
+        ),
         ("OPENAI_API_KEY", mask(llm.api_key)),
         ("llm timeout / retries", f"{llm.timeout:g} s / {llm.max_retries}"),
-        ("search", f"k={settings.search.k}, per episode={settings.search.per_episode}, min similarity={settings.search.min_similarity}"),
+        (
+            "search",
+            f"k={settings.search.k}, per episode={settings.search.per_episode}, "
+            f"min similarity={settings.search.min_similarity}",
+        ),
         ("SLACK_BOT_TOKEN", mask(slack.bot_token)),
         ("SLACK_SIGNING_SECRET", mask(slack.signing_secret)),
         ("SLACK_APP_TOKEN", mask(slack.app_token)),
@@ -73,13 +82,19 @@ def run_checks(runtime: Runtime) -> list[Check]:
     def llm() -> str:
         from openai import OpenAI
 
-        client = OpenAI(api_key=settings.llm.api_key, base_url=settings.llm.base_url, timeout=settings.llm.timeout, max_retries=0)
+        client = OpenAI(
+            api_key=settings.llm.api_key, base_url=settings.llm.base_url, timeout=settings.llm.timeout, max_retries=0
+        )
         models = [model.id for model in client.models.list()]
         return f"{settings.llm.base_url or 'OpenAI API'} answers; {len(models)} models listed"
 
     checks = [_guard("index", index), _guard("embedding model", model)]
-    checks.append(_guard("slack", slack) if settings.slack.bot_token else Check("slack", "skip", "SLACK_BOT_TOKEN not set"))
-    checks.append(_guard("llm", llm) if settings.llm.enabled else Check("llm", "skip", "OPENAI_API_KEY not set (offline answers)"))
+    checks.append(
+        _guard("slack", slack) if settings.slack.bot_token else Check("slack", "skip", "SLACK_BOT_TOKEN not set")
+    )
+    checks.append(
+        _guard("llm", llm) if settings.llm.enabled else Check("llm", "skip", "OPENAI_API_KEY not set (offline answers)")
+    )
     return checks
 
 

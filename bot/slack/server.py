@@ -6,8 +6,8 @@ from typing import Any
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.slack_app import create_app
-from bot.wsgi import create_wsgi_app
+from bot.slack.app import create_app
+from bot.slack.wsgi import create_wsgi_app
 
 
 def serve_socket_mode(settings: Settings) -> None:
@@ -16,16 +16,23 @@ def serve_socket_mode(settings: Settings) -> None:
     runtime = Runtime(settings)
     app = create_app(settings, runtime, socket_mode=True)
     runtime.warm_up()
-    SocketModeHandler(app, settings.slack.app_token).start()
+    SocketModeHandler(app.bolt, settings.slack.app_token).start()
 
 
 def serve_http(settings: Settings, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
     """gunicorn with threaded workers, the same server the Procfile uses in production."""
     from gunicorn.app.base import BaseApplication
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
-            options: dict[str, Any] = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread"}
+            options: dict[str, Any] = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                # gunicorn's control socket would be a file in ~/.gunicorn/; the app keeps to its data folder.
+                "control_socket_disable": True,
+            }
             for key, value in options.items():
                 self.cfg.set(key, value)
 

@@ -129,8 +129,8 @@ class FakeSlack(FakeHTTPServer):
                 }
             case "chat.postMessage":
                 ts = self._next_ts()
-                fields = {key: args[key] for key in ("text", "blocks", "thread_ts") if key in args}
-                message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts, **fields}
+                fields: dict[str, Any] = {key: args[key] for key in ("text", "blocks", "thread_ts") if key in args}
+                message: dict[str, Any] = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts, **fields}
                 return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
             case "chat.update":
                 return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text", "")}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import TextIO
 
-from bot.terminal import format_answer, format_sources
+from bot.cli.terminal import format_answer, format_sources
 from retrieval.answering import Answer, Answerer
 
 HELP = """Ask anything about the DataTalks.Club podcast. Follow-up questions use the conversation so far.
@@ -37,8 +38,10 @@ class Conversation:
                 self.last = None
                 return "Conversation cleared."
             if command == "/sources":
-                if not self.last or not self.last.sources:
+                if self.last is None:
                     return "No sources yet: ask a question first."
+                if not self.last.sources:
+                    return "The last answer has no sources: nothing in the episodes matched that question."
                 return format_sources(self.last.sources, stream)
             return HELP
         answer = self.answerer.answer(line, history=self.history[-2 * MAX_HISTORY_TURNS :])
@@ -67,10 +70,15 @@ def _interactive_lines(history_file: Path) -> Iterable[str]:
             return
 
 
-def run_repl(answerer: Answerer, lines: Iterable[str] | None = None, out: TextIO = sys.stdout,
-             history_file: Path = Path.home() / ".podcast_bot_history") -> int:
+def run_repl(
+    answerer: Answerer,
+    lines: Iterable[str] | None = None,
+    out: TextIO = sys.stdout,
+    history_file: Path | None = None,
+) -> int:
     """Read questions from `lines` (default: an interactive prompt with arrow-key history)."""
     if lines is None:
+        history_file = history_file or Path.home() / ".podcast_bot_history"
         lines = _interactive_lines(history_file) if sys.stdin.isatty() else sys.stdin
         print(HELP, file=out)
     conversation = Conversation(answerer)

@@ -99,9 +99,13 @@ class BotState:
 
     def feedback(self) -> list[dict[str, Any]]:
         """Every vote with the question, answer and sources it was about, oldest first."""
-        rows = self._connection().execute(
-            "SELECT f.vote, f.user_id, f.created_at, a.question, a.answer, a.mode, a.sources, a.channel "
-            "FROM feedback f JOIN answers a ON a.id = f.answer_id ORDER BY f.created_at"
-        ).fetchall()
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT f.vote, f.user_id, f.created_at, a.question, a.answer, a.mode, a.sources, a.channel "
+                "FROM feedback f JOIN answers a ON a.id = f.answer_id ORDER BY f.created_at"
+            )
+            .fetchall()
+        )
         keys = ("vote", "user_id", "created_at", "question", "answer", "mode", "sources", "channel")
-        return [dict(zip(keys, row)) | {"sources": json.loads(row[6])} for row in rows]
+        return [dict(zip(keys, row, strict=True)) | {"sources": json.loads(row[6])} for row in rows]

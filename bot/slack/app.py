@@ -7,23 +7,34 @@ the slash command's `response_url`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
-from bot.formatting import (
-    APOLOGY, FEEDBACK_DOWN, FEEDBACK_UP, THINKING, USAGE, SlackMessage, answer_messages, escape, notice,
-)
 from bot.runtime import Runtime
-from bot.state import BotState
+from bot.slack.blocks import (
+    APOLOGY,
+    FEEDBACK_DOWN,
+    FEEDBACK_UP,
+    THINKING,
+    USAGE,
+    SlackMessage,
+    answer_messages,
+    escape,
+    notice,
+)
+from bot.slack.state import BotState
 from retrieval.answering import Answer
 from retrieval.index import StoreError
 
@@ -35,6 +46,28 @@ MAX_THREAD_HISTORY = 10
 
 def strip_mentions(text: str) -> str:
     return " ".join(MENTION.sub(" ", text or "").split())
+
+
+class InFlight:
+    """Counts work handed on after an ack, so shutdown (and a test) can wait until all of it is done."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def begin(self) -> None:
+        with self._changed:
+            self._count += 1
+
+    def end(self) -> None:
+        with self._changed:
+            self._count -= 1
+            self._changed.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """True once nothing is in flight; False if `timeout` seconds pass first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == 0, timeout)
 
 
 class PodcastSlackBot:
@@ -51,6 +84,7 @@ class PodcastSlackBot:
         self._answering = ThreadPoolExecutor(
             max_workers=settings.slack.answer_threads, thread_name_prefix="answer", initializer=_lower_priority
         )
+        self.in_flight = InFlight()
 
     # Guards ---------------------------------------------------------------------------------
 
@@ -66,7 +100,10 @@ class PodcastSlackBot:
             return "I only answer questions in a few channels here; send me a direct message instead."
         limit = self.settings.slack.rate_limit_per_minute
         if not self.state.allow_question(user, limit):
-            return f"You're asking faster than I can look things up: up to {limit} questions a minute. Please try again shortly."
+            return (
+                f"You're asking faster than I can look things up: up to {limit} questions a minute. "
+                "Please try again shortly."
+            )
         return None
 
     # Answering ------------------------------------------------------------------------------
@@ -82,13 +119,24 @@ class PodcastSlackBot:
             log.exception("answering %r failed", question)
         return None
 
-    def messages_for(self, answer: Answer | None, user: str, channel: str, asked_by: str | None = None) -> list[SlackMessage]:
+    def messages_for(
+        self, answer: Answer | None, user: str, channel: str, asked_by: str | None = None
+    ) -> list[SlackMessage]:
         if answer is None:
             return [notice(APOLOGY)]
         return answer_messages(answer, self.state.record_answer(answer, user, channel), asked_by=asked_by)
 
-    def reply_in_conversation(self, client: WebClient, channel: str, thread_ts: str | None, user: str,
-                              question: str, history_from: str | None, bot_user_id: str | None, is_dm: bool = False) -> None:
+    def reply_in_conversation(
+        self,
+        client: WebClient,
+        channel: str,
+        thread_ts: str | None,
+        user: str,
+        question: str,
+        history_from: str | None,
+        bot_user_id: str | None,
+        is_dm: bool = False,
+    ) -> None:
         """Answer in a thread or DM: post a placeholder at once, answer in the background, then
         replace the placeholder. `history_from` is the ts of the message asking, when in a thread."""
         if not question:
@@ -101,40 +149,51 @@ class PodcastSlackBot:
         placeholder = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
 
         def work() -> None:
-            history = self.thread_history(client, channel, thread_ts, history_from, bot_user_id) if thread_ts and history_from else []
+            history = (
+                self.thread_history(client, channel, thread_ts, history_from, bot_user_id)
+                if thread_ts and history_from
+                else []
+            )
             messages = self.messages_for(self.answer(question, history), user, channel)
             first, rest = messages[0], messages[1:]
             try:
                 client.chat_update(channel=channel, ts=placeholder, text=first.text, blocks=first.blocks)
                 for message in rest:
-                    client.chat_postMessage(channel=channel, thread_ts=thread_ts or placeholder, text=message.text, blocks=message.blocks)
+                    client.chat_postMessage(
+                        channel=channel, thread_ts=thread_ts or placeholder, text=message.text, blocks=message.blocks
+                    )
             except SlackApiError as error:
                 log.error("posting the answer failed: %s", error.response.get("error"))
                 client.chat_update(channel=channel, ts=placeholder, text=APOLOGY, blocks=[])
 
         self.in_background(work, self._answering)
 
-    @staticmethod
-    def in_background(work: Callable[[], object], pool: ThreadPoolExecutor) -> None:
+    def in_background(self, work: Callable[[], object], pool: ThreadPoolExecutor) -> None:
         """Run `work` on `pool` after the ack; failures are logged, never lost silently."""
+        self.in_flight.begin()
+
         def guarded() -> None:
             try:
                 work()
             except Exception:
                 log.exception("background work failed")
+            finally:
+                self.in_flight.end()
 
         pool.submit(guarded)
 
-    def thread_history(self, client: WebClient, channel: str, thread_ts: str, current_ts: str,
-                       bot_user_id: str | None) -> list[tuple[str, str]]:
+    def thread_history(
+        self, client: WebClient, channel: str, thread_ts: str, current_ts: str, bot_user_id: str | None
+    ) -> list[tuple[str, str]]:
         """Earlier messages of the thread as (role, text), so follow-up questions have context."""
         try:
             replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)
         except SlackApiError as error:
             log.warning("cannot read thread history: %s", error.response.get("error"))
             return []
-        history = []
-        for message in replies.get("messages", []):
+        history: list[tuple[str, str]] = []
+        messages: list[dict[str, Any]] = replies.get("messages", [])
+        for message in messages:
             if message.get("ts") == current_ts:
                 continue
             from_bot = bool(message.get("bot_id")) or (bot_user_id is not None and message.get("user") == bot_user_id)
@@ -149,10 +208,18 @@ class PodcastSlackBot:
         if event.get("bot_id") or event.get("edited") or not self.first_delivery(body):
             return
         thread_ts = event.get("thread_ts")
-        self.in_background(lambda: self.reply_in_conversation(
-            client, event["channel"], thread_ts or event["ts"], event.get("user", ""),
-            strip_mentions(event.get("text", "")), event["ts"] if thread_ts else None, context.bot_user_id,
-        ), self._posting)
+        self.in_background(
+            lambda: self.reply_in_conversation(
+                client,
+                event["channel"],
+                thread_ts or event["ts"],
+                event.get("user", ""),
+                strip_mentions(event.get("text", "")),
+                event["ts"] if thread_ts else None,
+                context.bot_user_id,
+            ),
+            self._posting,
+        )
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         # Only direct messages; edits, deletions and bot posts carry a subtype or a bot_id.
@@ -161,14 +228,24 @@ class PodcastSlackBot:
         if not self.first_delivery(body):
             return
         thread_ts = event.get("thread_ts")
-        self.in_background(lambda: self.reply_in_conversation(
-            client, event["channel"], thread_ts, event.get("user", ""), strip_mentions(event.get("text", "")),
-            event["ts"] if thread_ts else None, context.bot_user_id, is_dm=True,
-        ), self._posting)
+        self.in_background(
+            lambda: self.reply_in_conversation(
+                client,
+                event["channel"],
+                thread_ts,
+                event.get("user", ""),
+                strip_mentions(event.get("text", "")),
+                event["ts"] if thread_ts else None,
+                context.bot_user_id,
+                is_dm=True,
+            ),
+            self._posting,
+        )
 
-    @staticmethod
-    def ack_ask(ack: Ack, command: dict[str, Any]) -> None:
+    def ack_ask(self, ack: Ack, command: dict[str, Any]) -> None:
         """Acknowledge `/ask` at once, in the request thread: usage, or "looking it up"."""
+        # Bolt runs `answer_ask` after every ack; it ends what begins here.
+        self.in_flight.begin()
         question = strip_mentions(command.get("text", ""))
         if question.lower() in ("", "help", "?"):
             ack(text=USAGE, response_type="ephemeral")
@@ -177,6 +254,12 @@ class PodcastSlackBot:
 
     def answer_ask(self, command: dict[str, Any], respond: Respond) -> None:
         """After the ack: check limits, answer, and post through the command's response_url."""
+        try:
+            self._answer_ask(command, respond)
+        finally:
+            self.in_flight.end()
+
+    def _answer_ask(self, command: dict[str, Any], respond: Respond) -> None:
         question = strip_mentions(command.get("text", ""))
         if question.lower() in ("", "help", "?"):
             return
@@ -198,20 +281,33 @@ class PodcastSlackBot:
         ack()
         vote = "up" if action.get("action_id") == FEEDBACK_UP else "down"
         stored = self.state.record_feedback(action.get("value", ""), body.get("user", {}).get("id", ""), vote)
-        text = "Thanks for the feedback!" if stored else "Sorry, I no longer know that answer, so I couldn't save your feedback."
+        text = (
+            "Thanks for the feedback!"
+            if stored
+            else "Sorry, I no longer know that answer, so I couldn't save your feedback."
+        )
         self.in_background(lambda: respond(text=text, response_type="ephemeral", replace_original=False), self._posting)
 
 
 def _lower_priority() -> None:
     """Let the OS run request threads (acks) before answering threads when the CPU is busy (Linux)."""
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):
-        pass
 
 
-def create_app(settings: Settings, runtime: Runtime, state: BotState | None = None, socket_mode: bool = False) -> App:
-    """The Bolt app. HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; Socket Mode SLACK_BOT_TOKEN and SLACK_APP_TOKEN."""
+@dataclass(frozen=True)
+class SlackApp:
+    """The Bolt app and the bot its listeners delegate to."""
+
+    bolt: App
+    bot: PodcastSlackBot
+
+
+def create_app(
+    settings: Settings, runtime: Runtime, state: BotState | None = None, socket_mode: bool = False
+) -> SlackApp:
+    """The Bolt app. HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET;
+    Socket Mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN."""
     slack = settings.slack
     slack.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
     bot = PodcastSlackBot(settings, runtime, state or BotState(slack.state_path))
@@ -230,9 +326,8 @@ def create_app(settings: Settings, runtime: Runtime, state: BotState | None = No
     app.action(FEEDBACK_UP)(bot.on_feedback)
     app.action(FEEDBACK_DOWN)(bot.on_feedback)
     app.error(_log_error)
-    return app
+    return SlackApp(app, bot)
 
 
 def _log_error(error: Exception, body: dict[str, Any]) -> None:
     log.error("unhandled error for a %s request: %s", body.get("type", "?"), error, exc_info=error)
-

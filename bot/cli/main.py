@@ -8,26 +8,23 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Sequence
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.cli.repl import run_repl
+from bot.cli.terminal import format_answer, format_episodes, format_moments
+from bot.config import Settings, load_settings
 from bot.runtime import Runtime
-from bot.repl import run_repl
-from bot.terminal import format_answer, format_episodes, format_moments
-from retrieval.answering import PromptError
-from retrieval.embedding import EmbeddingModelError
-from retrieval.episodes import EpisodeError
-from retrieval.evaluation import QuestionFileError, evaluate, format_table, load_questions
-from retrieval.index import StoreError
+from retrieval.errors import EpisodeError, PodcastBotError, UsageError
+from retrieval.evaluation import evaluate, format_table, load_questions
 from retrieval.ingest import IngestReport
-from retrieval.search import FilterError, SearchFilters
+from retrieval.search import SearchFilters
 
 log = logging.getLogger("podcast_bot")
-
-# Errors whose message is written for the user; anything else is a bug and keeps its traceback.
-USER_ERRORS = (ConfigError, StoreError, EpisodeError, EmbeddingModelError, QuestionFileError, FilterError, PromptError)
+# Loggers of libraries whose INFO lines (one per HTTP request, per collection…) are not results.
+# The OpenAI client's HTTP library installs as `httpx2`/`httpcore2` next to the usual names.
+NOISY_LOGGERS = ("httpx", "httpcore", "httpx2", "httpcore2", "chromadb", "openai", "urllib3", "langchain")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
 
     parser = argparse.ArgumentParser(
-        prog="podcast-bot", description="Answer questions about DataTalks.Club podcast episodes, with links to the second."
+        prog="podcast-bot",
+        description="Answer questions about DataTalks.Club podcast episodes, with links to the second.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -103,20 +101,47 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def _require_text(text: str, what: str, usage: str) -> str:
+    if not text.strip():
+        raise UsageError(f"the {what} is empty; usage: podcast-bot {usage}")
+    return text.strip()
+
+
 def cmd_search(runtime: Runtime, args: argparse.Namespace) -> int:
+    args.query = _require_text(args.query, "query", 'search "QUERY" [--k N] [--episodes] [--json]')
     searcher = runtime.searcher
     if args.episodes:
         matches = searcher.search_episodes(args.query, k=args.k or 5, filters=_filters(args))
         if args.json:
-            print(json.dumps([{"episode_id": m.episode_id, "title": m.title, "score": m.score,
-                               "moments": [x.to_dict() for x in m.moments]} for m in matches], indent=2))
+            print(
+                json.dumps(
+                    [
+                        {
+                            "episode_id": m.episode_id,
+                            "title": m.title,
+                            "score": m.score,
+                            "moments": [x.to_dict() for x in m.moments],
+                        }
+                        for m in matches
+                    ],
+                    indent=2,
+                )
+            )
         else:
             print(format_episodes(matches) if matches else "No episode matches that.")
         return 0
     result = searcher.search(args.query, k=args.k, filters=_filters(args))
     if args.json:
-        print(json.dumps({"query": result.query, "relevant": result.relevant,
-                          "moments": [m.to_dict() for m in result.moments if result.relevant]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "query": result.query,
+                    "relevant": result.relevant,
+                    "moments": [m.to_dict() for m in result.moments if result.relevant],
+                },
+                indent=2,
+            )
+        )
     elif result.relevant:
         print(format_moments(result.moments))
     else:
@@ -151,9 +176,7 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
-    if not args.question.strip():
-        print('usage: podcast-bot ask "QUESTION" [--json]  (the question is empty)', file=sys.stderr)
-        return 2
+    _require_text(args.question, "question", 'ask "QUESTION" [--json]')
     answer = runtime.answerer.answer(args.question, filters=_filters(args))
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
@@ -167,7 +190,7 @@ def cmd_repl(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
-    from bot.server import serve_http, serve_socket_mode
+    from bot.slack.server import serve_http, serve_socket_mode
 
     if args.socket:
         serve_socket_mode(runtime.settings)
@@ -177,7 +200,7 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(runtime: Runtime, args: argparse.Namespace) -> int:
-    from bot.doctor import report
+    from bot.cli.doctor import report
 
     text, healthy = report(runtime)
     print(text)
@@ -195,6 +218,17 @@ COMMANDS: dict[str, Callable[[Runtime, argparse.Namespace], int]] = {
 }
 
 
+def configure_logging(level: str, verbose: bool) -> None:
+    """Results go to stdout; logs to stderr: progress and problems by default, every detail with -v."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else getattr(logging, level.upper(), logging.INFO),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        for name in NOISY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -203,28 +237,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = load_settings().with_index(args.index)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(), logging.INFO),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "chromadb", "openai", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
+        configure_logging(settings.log_level, args.verbose)
         return COMMANDS[args.command](Runtime(settings), args)
-    except USER_ERRORS as error:
+    except PodcastBotError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return error.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away; that is not an error of ours.
-        sys.stdout = open(os.devnull, "w")
+        # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -28,11 +28,13 @@ class ChromaServer:
     def env(self) -> dict[str, str]:
         return {"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(self.port)}
 
-    def start(self, timeout: float = 30.0) -> "ChromaServer":
+    def start(self, timeout: float = 30.0) -> ChromaServer:
         chroma = Path(sys.executable).parent / "chroma"
         self.process = subprocess.Popen(
             [str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

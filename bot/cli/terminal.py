@@ -16,7 +16,7 @@ def supports_hyperlinks(stream: TextIO) -> bool:
     return stream.isatty() and os.environ.get("TERM", "") not in ("", "dumb") and "NO_COLOR" not in os.environ
 
 
-def link(url: str, label: str, stream: TextIO = sys.stdout) -> str:
+def hyperlink(url: str, label: str, stream: TextIO = sys.stdout) -> str:
     """An OSC 8 terminal hyperlink where the terminal supports it, otherwise the label and URL."""
     if supports_hyperlinks(stream):
         return f"\033]8;;{url}\033\\{label}\033]8;;\033\\"
@@ -32,7 +32,7 @@ def format_moment(n: int, moment: Moment, stream: TextIO = sys.stdout) -> str:
     speakers = ", ".join(s.speakers) or "unknown speaker"
     where = f"{s.episode_title}" + (f" — {s.header}" if s.header else "")
     lines = [
-        f"{n}. {link(moment.url, '▶ ' + timestamp(moment.start_sec), stream)} · {where}",
+        f"{n}. {hyperlink(moment.url, '▶ ' + timestamp(moment.start_sec), stream)} · {where}",
         f"   {speakers}",
         textwrap.indent(textwrap.fill(snippet(s.text), width=96), "   "),
     ]
@@ -49,7 +49,8 @@ def format_episodes(matches: list[EpisodeMatch], stream: TextIO = sys.stdout) ->
         lines = [f"{n}. {match.title}  ({match.episode_id})"]
         for moment in match.moments:
             label = "▶ " + timestamp(moment.start_sec)
-            lines.append(f"   {link(moment.url, label, stream)} · {', '.join(moment.section.speakers)}: {snippet(moment.section.text, 120)}")
+            # The text names its speakers ("Alexey: …"), so they are not repeated before it.
+            lines.append(f"   {hyperlink(moment.url, label, stream)} · {snippet(moment.section.text, 120)}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -66,5 +67,5 @@ def format_answer(answer: Answer, stream: TextIO = sys.stdout) -> str:
 
 def format_sources(sources: list[Source], stream: TextIO = sys.stdout) -> str:
     return "\n".join(
-        f"[{s.number}] {link(s.url, '▶ ' + s.time, stream)} · {s.episode_title} — {s.speaker}" for s in sources
+        f"[{s.number}] {hyperlink(s.url, '▶ ' + s.time, stream)} · {s.episode_title} — {s.speaker}" for s in sources
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from retrieval.answering import Answer, Source
+from retrieval.citations import CITATION
 
 MAX_SECTION_CHARS = 3000
 MAX_BLOCKS = 50
@@ -45,7 +46,7 @@ def escape(text: str) -> str:
     return BROADCAST_WORDS.sub(lambda m: "@\u2060" + m.group(1), text)
 
 
-def link(url: str, label: str) -> str:
+def mrkdwn_link(url: str, label: str) -> str:
     return f"<{url.replace('&', '&amp;').replace('<', '').replace('>', '').replace('|', '%7C')}|{escape(label)}>"
 
 
@@ -58,7 +59,9 @@ def _mrkdwn(answer: Answer) -> str:
     text = escape(answer.text)
     text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
     urls = {source.number: source.url for source in answer.sources}
-    return re.sub(r"\[(\d+)\]", lambda m: link(urls[int(m.group(1))], m.group(0)) if int(m.group(1)) in urls else m.group(0), text)
+    return CITATION.sub(
+        lambda m: mrkdwn_link(urls[int(m.group(1))], m.group(0)) if int(m.group(1)) in urls else m.group(0), text
+    )
 
 
 def split_text(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
@@ -88,30 +91,59 @@ def split_text(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
 
 def _source_element(source: Source) -> dict[str, str]:
     speaker = f" — {escape(source.speaker)}" if source.speaker else ""
-    return {"type": "mrkdwn", "text": f"{link(source.url, '▶ ' + source.time)} · {escape(source.episode_title)}{speaker}"}
+    return {
+        "type": "mrkdwn",
+        "text": f"{mrkdwn_link(source.url, '▶ ' + source.time)} · {escape(source.episode_title)}{speaker}",
+    }
 
 
 def answer_messages(answer: Answer, answer_id: str | None = None, asked_by: str | None = None) -> list[SlackMessage]:
     """One or more messages (more only when an answer exceeds 50 blocks) for `answer`."""
     head: list[dict[str, Any]] = []
     if asked_by:
-        head.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"<@{asked_by}> asked: {escape(plain(answer.question, 300))}"}]})
-    body = [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in split_text(_mrkdwn(answer)) if piece]
+        head.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"<@{asked_by}> asked: {escape(plain(answer.question, 300))}"}],
+            }
+        )
+    body = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in split_text(_mrkdwn(answer)) if piece
+    ]
     tail: list[dict[str, Any]] = []
     if answer.note:
         tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{escape(answer.note)}_"}]})
     if answer.sources:
-        elements = [{"type": "mrkdwn", "text": "*Sources*"}] + [_source_element(s) for s in answer.sources[:MAX_SOURCES]]
+        elements = [{"type": "mrkdwn", "text": "*Sources*"}] + [
+            _source_element(s) for s in answer.sources[:MAX_SOURCES]
+        ]
         tail.append({"type": "context", "elements": elements})
     if answer_id and answer.mode != "not_found":
-        tail.append({"type": "actions", "block_id": "feedback", "elements": [
-            {"type": "button", "action_id": FEEDBACK_UP, "value": answer_id, "text": {"type": "plain_text", "text": "👍 Helpful"}},
-            {"type": "button", "action_id": FEEDBACK_DOWN, "value": answer_id, "text": {"type": "plain_text", "text": "👎 Not helpful"}},
-        ]})
+        tail.append(
+            {
+                "type": "actions",
+                "block_id": "feedback",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": FEEDBACK_UP,
+                        "value": answer_id,
+                        "text": {"type": "plain_text", "text": "👍 Helpful"},
+                    },
+                    {
+                        "type": "button",
+                        "action_id": FEEDBACK_DOWN,
+                        "value": answer_id,
+                        "text": {"type": "plain_text", "text": "👎 Not helpful"},
+                    },
+                ],
+            }
+        )
     blocks = head + body + tail
     fallback_text = escape(plain(answer.text, MAX_FALLBACK_CHARS))
-    messages = [SlackMessage(fallback_text, blocks[start : start + MAX_BLOCKS]) for start in range(0, len(blocks), MAX_BLOCKS)]
+    messages = [
+        SlackMessage(fallback_text, blocks[start : start + MAX_BLOCKS]) for start in range(0, len(blocks), MAX_BLOCKS)
+    ]
     for n, message in enumerate(messages[1:], start=2):
         message.text = f"(continued, part {n} of {len(messages)})"
     return messages

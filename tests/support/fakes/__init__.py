@@ -6,8 +6,8 @@ Each fake is a standard-library ``ThreadingHTTPServer`` bound to a free port on
 URL building, headers, body encoding, HTTP/1.1 keep-alive, response parsing,
 error mapping and timeouts.
 
-* ``tests.fakes.openai_server.FakeOpenAI`` -- chat completions (JSON and SSE) and embeddings.
-* ``tests.fakes.slack_server.FakeSlack`` -- Slack Web API methods and ``response_url`` posts.
+* ``tests.support.fakes.openai_server.FakeOpenAI`` -- chat completions (JSON and SSE) and embeddings.
+* ``tests.support.fakes.slack_server.FakeSlack`` -- Slack Web API methods and ``response_url`` posts.
 
 This module holds the plumbing both share: ``FakeHTTPServer`` (the lifecycle and
 dispatch base class), and the ``Request`` / ``Response`` values it passes to

@@ -1,0 +1,1 @@
+"""Test harnesses: local servers that play Slack, OpenAI and Chroma, and helpers that drive the app."""

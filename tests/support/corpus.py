@@ -1,0 +1,43 @@
+"""Where test data lives (the bundled episode, the shared corpus) and small episode files made from it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+BUNDLED = ROOT / "data" / "episodes" / "s07e01-datatalksclub-behind-the-scenes.md"
+SHARED = ROOT.parent / "shared" / "corpus"
+EPISODES = SHARED / "episodes"
+NEWER = SHARED / "newer_format"
+PEOPLE = SHARED / "people"
+
+needs_shared = pytest.mark.skipif(
+    not EPISODES.is_dir(), reason="needs the shared test corpus in ../shared/corpus (not part of a user's clone)"
+)
+
+
+def shared_episode(name: str) -> Path:
+    return EPISODES / name
+
+
+def copy_episode(source: Path, folder: Path, name: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (name or source.name)
+    shutil.copyfile(source, target)
+    return target
+
+
+def small_episode(folder: Path, name: str, items: int = 14) -> Path:
+    """The bundled episode cut to its first `items` transcript items: quick to embed in tests."""
+    text = BUNDLED.read_text(encoding="utf-8")
+    front = text.split("\n---\n", 1)[0].removeprefix("---\n")
+    meta = yaml.safe_load(front)
+    meta["transcript"] = meta["transcript"][:items]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n", encoding="utf-8")
+    return path
