@@ -24,6 +24,9 @@ INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u
 LEADING_TIMESTAMP = re.compile(r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}\s*")
 # Cyrillic letters that look like Latin ones; the transcripts contain a few keyboard-layout typos.
 CYRILLIC_LOOKALIKES = str.maketrans("АВЕКМНОРСТХаеорсух", "ABEKMHOPCTXaeopcyx")
+# Paragraphs at least this long that repeat word for word are dropped; short ones ("Yeah.") repeat naturally.
+MIN_REPEAT_WORDS = 8
+YAML_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:(\s|$)")
 SPEAKER_NAME = re.compile(r"^[A-Z][\w'-]*( [A-Z][\w'-]*)?$")
 
 
@@ -60,6 +63,8 @@ class Episode:
     source_path: str = ""
     content_hash: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Quirks repaired while reading the file that its owner may want to fix at the source.
+    warnings: tuple[str, ...] = ()
 
     def url_at(self, sec: int) -> str:
         return youtube_url(self.youtube_id, sec)
@@ -86,21 +91,25 @@ def _fix_cyrillic(match: re.Match[str]) -> str:
     return match.group(0).translate(CYRILLIC_LOOKALIKES)
 
 
-def front_matter(text: str, path: Path | str) -> str:
-    """Front matter is the text between the first two lines that are exactly `---`.
+def front_matter(text: str, path: Path | str) -> tuple[str, tuple[str, ...]]:
+    """The front matter and any warnings about where it was found.
 
-    One newer-format file lacks the opening `---`; then the front matter runs from the start of
-    the file to the first `---` line.
+    Front matter is the text between the first two lines that are exactly `---`. One site file
+    lacks the opening `---`: when the text before the first `---` reads as YAML keys, the front
+    matter runs from the start of the file to it. Text before an opening `---` that is not YAML
+    (a stray `_` line in another file) is not front matter: it is skipped with a warning.
     """
     lines = text.split("\n")
     fences = [i for i, line in enumerate(lines) if line.rstrip("\r") == "---"]
-    if fences and fences[0] == 0 and len(fences) >= 2:
-        start, end = 1, fences[1]
-    elif fences and fences[0] > 0 and lines[0].strip():
-        start, end = 0, fences[0]
-    else:
+    before = [line for line in lines[: fences[0]] if line.strip()] if fences else []
+    if not fences or (not before and len(fences) < 2):
         raise EpisodeError(path, "no YAML front matter (expected it between two '---' lines)")
-    return "\n".join(lines[start:end])
+    if not before:
+        return "\n".join(lines[fences[0] + 1 : fences[1]]), ()
+    if YAML_KEY.match(before[0]) or len(fences) < 2:
+        return "\n".join(lines[: fences[0]]), ()
+    skipped = f"skipped {len(before)} line{'s' * (len(before) != 1)} of text before the opening '---'"
+    return "\n".join(lines[fences[0] + 1 : fences[1]]), (skipped,)
 
 
 def parse_episode_file(path: Path | str) -> Episode:
@@ -118,8 +127,9 @@ def parse_episode_file(path: Path | str) -> Episode:
 
 def parse_episode_text(text: str, path: Path | str, content_hash: str = "") -> Episode:
     path = Path(path)
+    front, warnings = front_matter(text, path)
     try:
-        meta = yaml.safe_load(front_matter(text, path))
+        meta = yaml.safe_load(front)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
@@ -151,6 +161,7 @@ def parse_episode_text(text: str, path: Path | str, content_hash: str = "") -> E
         source_path=str(path),
         content_hash=content_hash or hashlib.sha256(text.encode("utf-8")).hexdigest(),
         extra={k: v for k, v in meta.items() if k not in known},
+        warnings=warnings,
     )
 
 
@@ -213,6 +224,7 @@ def _transcript_items(transcript: list[Any], path: Path) -> list[TranscriptItem]
     }
     known_speakers = {name for name in raw_speakers if SPEAKER_NAME.match(name)}
     items: list[TranscriptItem] = []
+    said: set[tuple[str, str]] = set()
     sec = 0
     speaker = ""
     # A line that is just a speaker's name switches the speaker until the next `who` change.
@@ -250,7 +262,13 @@ def _transcript_items(transcript: list[Any], path: Path) -> list[TranscriptItem]
         if not text:
             continue
         effective = override[1] if override and override[0] == speaker else speaker
-        items.append(TranscriptItem(text=text.lstrip("= ").strip() or text, speaker=effective, sec=sec))
+        text = text.lstrip("= ").strip() or text
+        if len(text.split()) >= MIN_REPEAT_WORDS:
+            # A long paragraph said again word for word is a transcript glitch, not a second moment.
+            if (effective, text) in said:
+                continue
+            said.add((effective, text))
+        items.append(TranscriptItem(text=text, speaker=effective, sec=sec))
     return items
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from retrieval.embedding import Embedder
 from retrieval.episodes import parse_episode_file
-from retrieval.errors import EpisodeError
+from retrieval.errors import EpisodeError, IndexUnavailableError, StoreError
 from retrieval.index import EpisodeRecord, SectionIndex
 from retrieval.sections import build_sections
 
@@ -105,22 +105,28 @@ def ingest(
             report.failed.append(EpisodeError(path, f"same episode id '{episode.id}' as {seen[episode.id]}"))
             continue
         seen[episode.id] = path
+        for warning in episode.warnings:
+            log.warning("%s: %s", path, warning)
         sections = build_sections(episode)
         vectors = embedder.embed_documents([section.search_text for section in sections])
-        index.replace_episode(
-            EpisodeRecord(
-                episode_id=episode.id,
-                content_hash=record_hash(episode.content_hash),
-                source_path=str(path.resolve()),
-                section_count=len(sections),
-                title=episode.title,
-                season=episode.season,
-                number=episode.number,
-                guests=episode.guests,
-            ),
-            sections,
-            vectors,
+        record = EpisodeRecord(
+            episode_id=episode.id,
+            content_hash=record_hash(episode.content_hash),
+            source_path=str(path.resolve()),
+            section_count=len(sections),
+            title=episode.title,
+            season=episode.season,
+            number=episode.number,
+            guests=episode.guests,
         )
+        try:
+            index.replace_episode(record, sections, vectors)
+        except IndexUnavailableError:
+            raise  # the server is gone: every other episode would fail the same way
+        except StoreError as error:
+            # This episode could not be stored; its manifest record was not written, so a rerun retries it.
+            report.failed.append(EpisodeError(path, f"could not be stored: {error}"))
+            continue
         report.ingested.append(episode.id)
         report.sections += len(sections)
         log.debug("ingested %s (%d sections)", episode.id, len(sections))

@@ -76,12 +76,19 @@ def build_sections(episode: Episode, max_words: int = MAX_WORDS, overlap_words: 
     blocks = _header_blocks(episode)
     next_sec = _next_item_secs(episode.items)
     sections: list[Section] = []
+    seen: dict[str, int] = {}
     for header, units in blocks:
         for chunk in _pack(units, max_words, overlap_words):
             start = chunk[0].sec
             end = max(max(unit.sec for unit in chunk), next_sec.get(chunk[-1].item, start))
             text, line_secs = _render(chunk)
-            digest = hashlib.sha256(f"{episode.id}\x1f{header}\x1f{start}\x1f{text}".encode()).hexdigest()[:24]
+            key = f"{episode.id}\x1f{header}\x1f{start}\x1f{text}"
+            # Ids are content hashes; a section whose text repeats an earlier one word for word gets
+            # its occurrence number too, so ids stay unique and the same file gives the same ids.
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] > 1:
+                key += f"\x1f{seen[key]}"
+            digest = hashlib.sha256(key.encode()).hexdigest()[:24]
             sections.append(
                 Section(
                     id=f"{episode.id}:{digest}",

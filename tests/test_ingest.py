@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
-from retrieval.episodes import parse_episode_file
+from retrieval.episodes import parse_episode_file, parse_episode_text
 from retrieval.index import ModelMismatchError, SectionIndex, StoreConfig, StoreError
 from retrieval.ingest import ingest
 from retrieval.sections import build_sections
@@ -185,3 +185,70 @@ def test_a_moved_file_keeps_its_episode(index, embedder, tmp_path):
     assert ingest([new], index, embedder, progress=False).ingested == ["s07e01-small"]
     assert ingest([old], index, embedder, progress=False).deleted == []
     assert index.episodes()["s07e01-small"].source_path == str(moved.resolve())
+
+
+def test_repeated_paragraphs_are_dropped_and_section_ids_stay_unique(index, embedder, tmp_path):
+    repeated = "We kept the same paragraph twice because the transcript tool glitched on this part."
+    items = "".join(
+        f"- line: {text}\n  sec: {sec}\n  time: '0:{sec:02d}'\n  who: {who}\n"
+        for sec, who, text in [
+            (1, "Ann", "Welcome to the show, today we talk about glitches."),
+            (5, "Bob", repeated),
+            (9, "Ann", "Yeah."),
+            (12, "Bob", repeated),
+            (15, "Ann", "Yeah."),
+            (20, "Bob", "And this is the end of the episode, thanks for listening to us."),
+        ]
+    )
+    path = tmp_path / "episodes" / "s01e01-repeats.md"
+    path.parent.mkdir()
+    path.write_text(f"---\ntitle: Repeats\nids: {{youtube: abcdefghijk}}\ntranscript:\n{items}---\n", encoding="utf-8")
+    episode = parse_episode_file(path)
+    assert [item.text for item in episode.items].count(repeated) == 1  # the glitch is gone
+    assert [item.text for item in episode.items].count("Yeah.") == 2  # short replies repeat naturally
+
+    report = ingest([path.parent], index, embedder, progress=False)
+    assert report.ingested == ["s01e01-repeats"] and not report.failed
+    # Sections with the same words still get distinct, stable ids.
+    twice = parse_episode_text(path.read_text(encoding="utf-8").replace("Yeah.", repeated), path)
+    ids = [s.id for s in build_sections(twice, max_words=12, overlap_words=0)]
+    assert len(ids) == len(set(ids)) and ids == [s.id for s in build_sections(twice, max_words=12, overlap_words=0)]
+
+
+def test_text_before_the_opening_fence_is_skipped_with_a_warning(index, embedder, tmp_path, caplog):
+    path = small_episode(tmp_path / "episodes", "s01e01-stray.md")
+    path.write_text("_\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    episode = parse_episode_file(path)
+    assert episode.title == "DataTalks.Club Behind the Scenes" and episode.warnings
+    with caplog.at_level("WARNING"):
+        assert ingest([path.parent], index, embedder, progress=False).ingested == ["s01e01-stray"]
+    assert "skipped 1 line of text before the opening '---'" in caplog.text
+
+
+class WrongSizeFor:
+    """An embedder whose vectors for one episode have the wrong size, so the store refuses that episode."""
+
+    def __init__(self, embedder, marker: str):
+        self.model_id, self._embedder, self._marker = embedder.model_id, embedder, marker
+
+    def embed_documents(self, texts):
+        vectors = self._embedder.embed_documents(texts)
+        return vectors[:, :3] if any(self._marker in text for text in texts) else vectors
+
+    def embed_query(self, text):
+        return self._embedder.embed_query(text)
+
+
+def test_an_episode_that_cannot_be_stored_is_reported_and_the_rest_ingested(index, embedder, tmp_path):
+    folder = tmp_path / "episodes"
+    for name in ("s01e01-a.md", "s01e02-b.md", "s01e03-c.md"):
+        small_episode(folder, name)
+    bad = folder / "s01e02-b.md"
+    bad.write_text(bad.read_text(encoding="utf-8").replace("Something between that.", "UNSTORABLE"), encoding="utf-8")
+    report = ingest([folder], index, WrongSizeFor(embedder, "UNSTORABLE"), progress=False)
+    assert report.ingested == ["s01e01-a", "s01e03-c"]
+    assert [Path(e.path).name for e in report.failed] == ["s01e02-b.md"]
+    assert "could not be stored" in str(report.failed[0]) and "dimension" in str(report.failed[0])
+    assert set(index.episodes()) == {"s01e01-a", "s01e03-c"}
+    # The next run retries it.
+    assert ingest([folder], index, embedder, progress=False).ingested == ["s01e02-b"]
