@@ -72,6 +72,8 @@ class SlackConfig:
 class Settings:
     store: StoreConfig = field(default_factory=lambda: StoreConfig(index_dir=DEFAULT_INDEX))
     episodes_dir: Path = DATA_DIR / "episodes"
+    # Guest pages (`_people/<slug>.md` on the site): full names and bios. None: look beside the episodes.
+    people: Path | None = None
     prompts_dir: Path = PROMPTS_DIR
     embedding_model: str = MINILM_MODEL_ID
     search: SearchConfig = field(default_factory=SearchConfig)
@@ -81,6 +83,14 @@ class Settings:
     # Only the default index fills itself from the bundled episodes on first use; an index the user
     # named (--index, PODCAST_BOT_INDEX, a Chroma server) that is empty is an error saying how to fill it.
     build_on_first_use: bool = False
+
+    @property
+    def people_dir(self) -> Path | None:
+        """The guest pages folder: as configured, else `people/` or `_people/` beside the episodes folder."""
+        if self.people is not None:
+            return self.people
+        beside = (self.episodes_dir.parent / name for name in ("people", "_people"))
+        return next((folder for folder in beside if folder.is_dir()), None)
 
     def with_index(self, index_dir: str | Path | None) -> Settings:
         if index_dir is None:
@@ -148,6 +158,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         store=store,
         episodes_dir=Path(env.get("PODCAST_BOT_EPISODES") or DATA_DIR / "episodes"),
+        people=Path(env["PODCAST_BOT_PEOPLE"]) if env.get("PODCAST_BOT_PEOPLE") else None,
         prompts_dir=Path(env.get("PODCAST_BOT_PROMPTS") or PROMPTS_DIR),
         embedding_model=env.get("PODCAST_BOT_EMBEDDING_MODEL") or MINILM_MODEL_ID,
         search=search,

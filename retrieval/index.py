@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 SECTIONS = "podcast-sections"
 EPISODES = "podcast-episodes"
+# Facts about the index as a whole (how it was built, when it was last synced), one record per key.
+INFO = "podcast-info"
 MODEL_KEY = "embedding_model"
 BATCH = 256
 R = TypeVar("R")
@@ -135,6 +137,7 @@ class SectionIndex:
                 SECTIONS, metadata={"hnsw:space": "cosine", MODEL_KEY: model_id}, embedding_function=None
             )
             self._episodes = self._client.get_or_create_collection(EPISODES, embedding_function=None)
+            self._info = self._client.get_or_create_collection(INFO, embedding_function=None)
         built_with = (self._sections.metadata or {}).get(MODEL_KEY)
         if built_with != model_id:
             raise ModelMismatchError(
@@ -165,7 +168,7 @@ class SectionIndex:
         try:
             client = open_client(config)
             existing = {getattr(c, "name", c) for c in client.list_collections()}
-            for name in (SECTIONS, EPISODES):
+            for name in (SECTIONS, EPISODES, INFO):
                 if name in existing:
                     client.delete_collection(name)
         except Exception as exc:
@@ -188,6 +191,18 @@ class SectionIndex:
             episode_id: from_metadata(EpisodeRecord, metadata, episode_id=episode_id)
             for episode_id, metadata in zip(found["ids"], found["metadatas"] or [], strict=False)
         }
+
+    def info(self) -> dict[str, str]:
+        """What the index records about itself, e.g. `synced_commit`, `synced_at`."""
+        with self._failing_to("read the index information"):
+            found = self._info.get(include=["documents"])
+        return dict(zip(found["ids"], found["documents"] or [], strict=True))
+
+    def set_info(self, **values: str) -> None:
+        with self._failing_to("store the index information"):
+            self._info.upsert(
+                ids=list(values), embeddings=[[1.0]] * len(values), documents=[str(v) for v in values.values()]
+            )
 
     def version(self) -> str:
         """Changes whenever any episode is added, replaced or removed (by any process)."""

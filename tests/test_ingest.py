@@ -252,3 +252,12 @@ def test_an_episode_that_cannot_be_stored_is_reported_and_the_rest_ingested(inde
     assert set(index.episodes()) == {"s01e01-a", "s01e03-c"}
     # The next run retries it.
     assert ingest([folder], index, embedder, progress=False).ingested == ["s01e02-b"]
+
+
+def test_the_index_keeps_facts_about_itself(store, index, embedder):
+    assert index.info() == {}
+    index.set_info(synced_commit="abc123", synced_at="2026-11-28T04:00:00Z")
+    reopened = SectionIndex(store, embedder.model_id)
+    assert reopened.info() == {"synced_commit": "abc123", "synced_at": "2026-11-28T04:00:00Z"}
+    index.set_info(synced_commit="def456")
+    assert reopened.info()["synced_commit"] == "def456"
