@@ -100,10 +100,10 @@ def peak_rss_mib() -> float:
 def copy_index(source: SectionIndex, target: SectionIndex, prefixes: tuple[str, ...] = ("",)) -> None:
     """Store every episode of `source` in `target` with its stored vectors, once per id prefix."""
     for episode_id, record in source.episodes().items():
-        sections, vectors = source.stored_episode(episode_id)
+        sections, vectors, card = source.stored_episode(episode_id)
         for prefix in prefixes:
             renamed = [replace(s, id=prefix + s.id, episode_id=prefix + s.episode_id) for s in sections]
-            target.replace_episode(replace(record, episode_id=prefix + episode_id), renamed, vectors)
+            target.replace_episode(replace(record, episode_id=prefix + episode_id), renamed, vectors, card)
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     search = SearchConfig(
         k=_number(env, "PODCAST_BOT_K", defaults.k),
         per_episode=_number(env, "PODCAST_BOT_PER_EPISODE", defaults.per_episode),
-        min_similarity=_number(env, "PODCAST_BOT_MIN_SIMILARITY", defaults.min_similarity, float),
+        relevance=replace(
+            defaults.relevance,
+            threshold=_number(env, "PODCAST_BOT_RELEVANCE", defaults.relevance.threshold, float),
+        ),
     )
     llm = LLMConfig(
         api_key=env.get("OPENAI_API_KEY") or None,

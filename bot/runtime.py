@@ -20,6 +20,7 @@ from retrieval.embedding import Embedder, make_embedder
 from retrieval.errors import StoreError
 from retrieval.index import SectionIndex
 from retrieval.ingest import IngestReport, ingest
+from retrieval.people import Person, load_people
 from retrieval.search import Searcher
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Runtime:
         self._index: SectionIndex | None = None
         self._searcher: Searcher | None = None
         self._answerer: Answerer | None = None
+        self._people: dict[str, Person] | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -51,6 +53,14 @@ class Runtime:
                     self.settings.embedding_model, self.settings.llm.api_key, self.settings.llm.base_url
                 )
             return self._embedder
+
+    @property
+    def people(self) -> dict[str, Person]:
+        """Guest pages by slug (read once): full names and bios for the episodes' metadata."""
+        with self._lock:
+            if self._people is None:
+                self._people = load_people(self.settings.people_dir)
+            return self._people
 
     def index(self, build_if_empty: bool = True) -> SectionIndex:
         """The index, opened lazily. An empty default index is built from the bundled episodes;
@@ -77,7 +87,7 @@ class Runtime:
                 f"the index at {location} is empty; fill it with `podcast-bot ingest{flag} [EPISODE FILES OR FOLDERS]`"
             )
         log.info("the index at %s is empty; building it from %s", location, self.settings.episodes_dir)
-        report = ingest([self.settings.episodes_dir], index, self.embedder)
+        report = ingest([self.settings.episodes_dir], index, self.embedder, self.people)
         for error in report.failed:
             log.warning("not ingested: %s", error)
         log.info("%s", report.summary())
@@ -97,7 +107,7 @@ class Runtime:
             elif self._index is None:
                 self._index = SectionIndex(self.settings.store, self.embedder.model_id)
             index, searcher = self._index, self._searcher
-        report = ingest(paths, index, self.embedder)
+        report = ingest(paths, index, self.embedder, self.people)
         if searcher is not None:
             searcher.refresh(force=True)
         return report
@@ -141,6 +151,10 @@ class Runtime:
             temperature=llm.temperature,
             streaming=llm.streaming,
         )
+
+    def offline_answerer(self) -> Answerer:
+        """An answerer that quotes (no LLM), whatever is configured: what `eval --answers` checks."""
+        return Answerer(self.searcher, load_prompts(self.settings.prompts_dir), None, k=self.settings.search.k)
 
     @property
     def answerer(self) -> Answerer:

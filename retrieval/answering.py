@@ -9,7 +9,6 @@ When retrieval finds nothing relevant, the answer says so and no model is called
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -23,21 +22,18 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda
 
 from retrieval.citations import cited_numbers, keep_valid_citations
+from retrieval.context import format_context, window
 from retrieval.errors import PromptError, UsageError
-from retrieval.excerpts import Excerpt, best_excerpt
-from retrieval.search import NO_FILTERS, Moment, Searcher, SearchFilters
-from retrieval.sections import timestamp
+from retrieval.excerpts import Candidate, Excerpt, choose_quotes
+from retrieval.filters import NO_FILTERS, SearchFilters
+from retrieval.search import Moment, Searcher
+from retrieval.sections import Section, timestamp
+from retrieval.shapes import QuestionShape, question_shape
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["llm", "offline", "not_found"]
 History = Sequence[tuple[str, str]]  # ("user" | "assistant", text), oldest first
-# "Which episode…", "Was there a podcast about…", "Did any guest…": one moment per episode answers best.
-EPISODE_QUESTION = re.compile(
-    r"\b(which|what|any)\s+(episodes?|podcasts?|guests?)\b"
-    r"|\bwas there an?\s+(episode|podcast)\b|\bdid any(one| guest)\b",
-    re.IGNORECASE,
-)
 NOT_FOUND = "I couldn't find anything about that in the podcast episodes I know."
 OFFLINE_QUOTES = 3
 
@@ -52,6 +48,8 @@ class Source:
     url: str
     header: str = ""
     quote: str = ""
+    # The quote is the host asking (eval --answers counts how often a quote is only the question).
+    asks: bool = False
 
     @property
     def time(self) -> str:
@@ -108,20 +106,6 @@ def _speaker(moment: Moment) -> str:
     return ", ".join(moment.section.speakers) or "unknown speaker"
 
 
-def format_context(moments: Sequence[Moment]) -> str:
-    """The numbered context given to the model. Transcript text is quoted so it reads as data."""
-    blocks = []
-    for n, moment in enumerate(moments, start=1):
-        s = moment.section
-        text = s.text.replace("</moments>", "</ moments>")
-        header = f" | section: {s.header}" if s.header else ""
-        blocks.append(
-            f"[{n}] episode: {s.episode_title} | speakers: {_speaker(moment)} | "
-            f'time: {timestamp(moment.start_sec)}{header}\n"""\n{text}\n"""'
-        )
-    return "\n\n".join(blocks)
-
-
 @dataclass(frozen=True)
 class AnswerState:
     """What flows between the chain's steps; each step returns a copy with its part filled in."""
@@ -131,6 +115,8 @@ class AnswerState:
     filters: SearchFilters = NO_FILTERS
     query: str = ""
     moments: tuple[Moment, ...] = ()
+    shape: QuestionShape | None = None
+    note: str = ""  # why fewer moments than asked for were found
     reply: str | None = None
     error: Exception | None = None
 
@@ -173,9 +159,10 @@ class Answerer:
         return replace(state, query=query.strip().strip('"') or state.question)
 
     def _retrieve(self, state: AnswerState) -> AnswerState:
-        per_episode = 1 if EPISODE_QUESTION.search(state.question) else None
-        result = self.searcher.search(state.query, k=self.k, filters=state.filters, per_episode=per_episode)
-        return replace(state, moments=tuple(result.moments) if result.relevant else ())
+        # The shape of the question as the user asked it, not of a rewritten follow-up.
+        result = self.searcher.search(state.query, k=self.k, filters=state.filters)
+        moments = tuple(result.moments) if result.relevant else ()
+        return replace(state, moments=moments, shape=question_shape(state.question), note=result.note)
 
     def _generate(self, state: AnswerState) -> AnswerState:
         """The model's reply to the numbered moments, or the error that prevented one."""
@@ -184,7 +171,10 @@ class Answerer:
         try:
             reply = llm.invoke(
                 {
-                    "moments": format_context(state.moments),
+                    "moments": format_context(
+                        [moment.section for moment in state.moments],
+                        [window(self.searcher.neighbours(moment), moment.section) for moment in state.moments],
+                    ),
                     "question": state.question,
                     "history": _history_messages(state.history),
                 }
@@ -195,46 +185,33 @@ class Answerer:
 
     # Answer builders --------------------------------------------------------------------------
 
-    def _source(self, number: int, moment: Moment, excerpt: Excerpt | None = None) -> Source:
+    @staticmethod
+    def _source(number: int, moment: Moment) -> Source:
         s = moment.section
-        if excerpt is None:
-            return Source(
-                number, s.episode_id, s.episode_title, _speaker(moment), moment.start_sec, moment.url, s.header
-            )
-        return Source(
-            number,
-            s.episode_id,
-            s.episode_title,
-            excerpt.speaker or _speaker(moment),
-            excerpt.sec,
-            s.url_at(excerpt.sec),
-            s.header,
-            excerpt.text,
-        )
+        return Source(number, s.episode_id, s.episode_title, _speaker(moment), moment.start_sec, moment.url, s.header)
 
     def _not_found(self, state: AnswerState) -> Answer:
         return Answer(state.question, NOT_FOUND, [], "not_found", grounded=False, query=state.query)
 
     def _offline_answer(self, state: AnswerState, note: str = "") -> Answer:
-        query_weights = self.searcher.term_weights(state.query)
-        sources: list[Source] = []
-        quoted: list[Moment] = []
-        for moment in state.moments:
-            excerpt = best_excerpt(moment.section, self.searcher.term_weights, query_weights)
-            # Overlapping sections can yield the same paragraph twice; quote each one once.
-            if any(s.episode_id == moment.section.episode_id and s.start_sec == excerpt.sec for s in sources):
-                continue
-            sources.append(self._source(len(sources) + 1, moment, excerpt))
-            quoted.append(moment)
-            if len(sources) == OFFLINE_QUOTES:
-                break
+        """Quotes: the sentences of the found moments (and of what follows them, where answers go on)
+        that best answer the question, the guest's answers before the host's questions."""
+        candidates = [
+            Candidate(section, moment.score)
+            for moment in state.moments
+            for section in self.searcher.neighbours(moment, before=0, after=1)
+        ]
+        chosen = choose_quotes(
+            candidates, self.searcher.term_weights, self.searcher.term_weights(state.query), OFFLINE_QUOTES
+        )
+        sources = [self._quote_source(n, c.section, excerpt) for n, (c, excerpt) in enumerate(chosen, start=1)]
         lines = [f"[{s.number}] {s.speaker} ({s.episode_title}, {s.time}): “{s.quote}”" for s in sources]
-        episodes = len({m.section.episode_id for m in quoted})
-        if EPISODE_QUESTION.search(state.question) and episodes == len(quoted):
+        episodes = len({s.episode_id for s in sources})
+        if state.shape is not None and state.shape.one_per_episode and episodes == len(sources):
             lead = f"{'These episodes talk' if episodes > 1 else 'This episode talks'} about it:"
         else:
             lead = (
-                f"Here is what was said about this on the podcast ({len(quoted)} moment{'s' * (len(quoted) != 1)}"
+                f"Here is what was said about this on the podcast ({len(sources)} moment{'s' * (len(sources) != 1)}"
                 f" from {episodes} episode{'s' * (episodes != 1)}):"
             )
         return Answer(
@@ -246,6 +223,21 @@ class Answerer:
             query=state.query,
             note=note,
             moments=list(state.moments),
+        )
+
+    @staticmethod
+    def _quote_source(number: int, section: Section, excerpt: Excerpt) -> Source:
+        speaker = excerpt.speaker or ", ".join(section.speakers) or "unknown speaker"
+        return Source(
+            number,
+            section.episode_id,
+            section.episode_title,
+            speaker,
+            excerpt.sec,
+            section.url_at(excerpt.sec),
+            section.header,
+            excerpt.text,
+            asks=excerpt.by_host and excerpt.asks,
         )
 
     def _cited_answer(self, state: AnswerState) -> Answer:

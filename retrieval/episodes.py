@@ -7,16 +7,17 @@ sees clean text, a speaker and a second for every transcript item.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
+import reprlib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from retrieval.errors import EpisodeError
+from retrieval.front_matter import MAX_FILE_BYTES, parse_front_matter, read_text
 
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 # Zero-width and bidi control characters that render as nothing but break matching.
@@ -26,7 +27,6 @@ LEADING_TIMESTAMP = re.compile(r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}\s*")
 CYRILLIC_LOOKALIKES = str.maketrans("АВЕКМНОРСТХаеорсух", "ABEKMHOPCTXaeopcyx")
 # Paragraphs at least this long that repeat word for word are dropped; short ones ("Yeah.") repeat naturally.
 MIN_REPEAT_WORDS = 8
-YAML_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:(\s|$)")
 SPEAKER_NAME = re.compile(r"^[A-Z][\w'-]*( [A-Z][\w'-]*)?$")
 
 
@@ -62,7 +62,11 @@ class Episode:
     clips: tuple[Clip, ...] = ()
     source_path: str = ""
     content_hash: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The newer site format's summary of the episode; empty in older files.
+    description: str = ""
+    intro: str = ""
+    topics: tuple[str, ...] = ()
+    date: str = ""  # `dateadded`, ISO yyyy-mm-dd
     # Quirks repaired while reading the file that its owner may want to fix at the source.
     warnings: tuple[str, ...] = ()
 
@@ -91,51 +95,15 @@ def _fix_cyrillic(match: re.Match[str]) -> str:
     return match.group(0).translate(CYRILLIC_LOOKALIKES)
 
 
-def front_matter(text: str, path: Path | str) -> tuple[str, tuple[str, ...]]:
-    """The front matter and any warnings about where it was found.
-
-    Front matter is the text between the first two lines that are exactly `---`. One site file
-    lacks the opening `---`: when the text before the first `---` reads as YAML keys, the front
-    matter runs from the start of the file to it. Text before an opening `---` that is not YAML
-    (a stray `_` line in another file) is not front matter: it is skipped with a warning.
-    """
-    lines = text.split("\n")
-    fences = [i for i, line in enumerate(lines) if line.rstrip("\r") == "---"]
-    before = [line for line in lines[: fences[0]] if line.strip()] if fences else []
-    if not fences or (not before and len(fences) < 2):
-        raise EpisodeError(path, "no YAML front matter (expected it between two '---' lines)")
-    if not before:
-        return "\n".join(lines[fences[0] + 1 : fences[1]]), ()
-    if YAML_KEY.match(before[0]) or len(fences) < 2:
-        return "\n".join(lines[: fences[0]]), ()
-    skipped = f"skipped {len(before)} line{'s' * (len(before) != 1)} of text before the opening '---'"
-    return "\n".join(lines[fences[0] + 1 : fences[1]]), (skipped,)
-
-
-def parse_episode_file(path: Path | str) -> Episode:
+def parse_episode_file(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> Episode:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise EpisodeError(path, f"cannot read file ({exc.strerror})") from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise EpisodeError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    text, raw = read_text(path, max_bytes)
     return parse_episode_text(text, path, content_hash=hashlib.sha256(raw).hexdigest())
 
 
 def parse_episode_text(text: str, path: Path | str, content_hash: str = "") -> Episode:
     path = Path(path)
-    front, warnings = front_matter(text, path)
-    try:
-        meta = yaml.safe_load(front)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark is not None else ""
-        raise EpisodeError(path, f"front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
-    if not isinstance(meta, dict):
-        raise EpisodeError(path, "front matter is not a mapping of keys to values")
+    meta, warnings = parse_front_matter(text, path)
     transcript = meta.get("transcript")
     if not transcript:
         raise EpisodeError(path, "no 'transcript' in the front matter")
@@ -145,7 +113,6 @@ def parse_episode_text(text: str, path: Path | str, content_hash: str = "") -> E
     items = _transcript_items(transcript, path)
     if not any(not item.is_header for item in items):
         raise EpisodeError(path, "'transcript' has no spoken lines")
-    known = {"title", "short", "guests", "season", "episode", "ids", "links", "transcript", "quotableClips"}
     return Episode(
         id=path.stem,
         title=clean_text(meta.get("title") or meta.get("short") or path.stem),
@@ -160,9 +127,30 @@ def parse_episode_text(text: str, path: Path | str, content_hash: str = "") -> E
         clips=_clips(meta.get("quotableClips")),
         source_path=str(path),
         content_hash=content_hash or hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        extra={k: v for k, v in meta.items() if k not in known},
+        description=_text(meta.get("description")),
+        intro=_text(meta.get("intro")),
+        topics=tuple(_text(topic) for topic in _list(meta.get("topics")) if _text(topic)),
+        date=_date(meta.get("dateadded") or meta.get("date")),
         warnings=warnings,
     )
+
+
+def _text(value: Any) -> str:
+    return clean_text(value) if isinstance(value, (str, int, float)) else ""
+
+
+def _list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def _date(value: Any) -> str:
+    """`dateadded` as an ISO date (YAML reads 2025-04-30 as a date), or empty."""
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()[:10]
+    match = re.match(r"\d{4}-\d{2}-\d{2}", str(value or "").strip())
+    return match.group(0) if match else ""
 
 
 def _youtube_id(meta: dict[str, Any], path: Path) -> str:
@@ -195,7 +183,7 @@ def _optional_int(value: Any, key: str, path: Path) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise EpisodeError(path, f"'{key}' must be a number, not {value!r}") from None
+        raise EpisodeError(path, f"'{key}' must be a number, not {reprlib.repr(value)}") from None
 
 
 def _clips(value: Any) -> tuple[Clip, ...]:
@@ -231,7 +219,7 @@ def _transcript_items(transcript: list[Any], path: Path) -> list[TranscriptItem]
     override: tuple[str, str] | None = None
     for position, entry in enumerate(transcript, start=1):
         if not isinstance(entry, dict):
-            raise EpisodeError(path, f"transcript item {position} is not a mapping: {entry!r:.60}")
+            raise EpisodeError(path, f"transcript item {position} is not a mapping: {reprlib.repr(entry)}")
         if "header" in entry and "line" not in entry:
             header = LEADING_TIMESTAMP.sub("", clean_text(entry["header"] or ""))
             if header:
@@ -244,7 +232,7 @@ def _transcript_items(transcript: list[Any], path: Path) -> list[TranscriptItem]
                 sec = int(entry["sec"])
             except (TypeError, ValueError):
                 raise EpisodeError(
-                    path, f"transcript item {position}: 'sec' must be whole seconds, not {entry['sec']!r}"
+                    path, f"transcript item {position}: 'sec' must be whole seconds, not {reprlib.repr(entry['sec'])}"
                 ) from None
         elif entry.get("time") is not None:
             sec = _time_to_sec(entry["time"], sec)

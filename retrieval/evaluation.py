@@ -60,9 +60,56 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class KindMetrics:
+    """How one retriever did on the questions of one kind."""
+
+    questions: int
+    hit_at_1: float | None
+    hit_at_3: float | None
+    hit_at_5: float | None
+    mrr: float | None
+    refused: int  # unanswerable kinds: refused correctly; answerable: refused wrongly
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return {
+            "questions": self.questions,
+            "hit@1": self.hit_at_1,
+            "hit@3": self.hit_at_3,
+            "hit@5": self.hit_at_5,
+            "mrr": self.mrr,
+            "refused": self.refused,
+        }
+
+
+def kind_metrics(outcomes: list[Outcome]) -> KindMetrics:
+    answerable = [o for o in outcomes if o.question.answerable]
+
+    def hit_at(k: int) -> float | None:
+        return sum(1 for o in answerable if o.rank and o.rank <= k) / len(answerable) if answerable else None
+
+    mrr = sum(1.0 / o.rank for o in answerable if o.rank) / len(answerable) if answerable else None
+    return KindMetrics(len(outcomes), hit_at(1), hit_at(3), hit_at(5), mrr, sum(o.refused for o in outcomes))
+
+
+@dataclass(frozen=True)
 class EvalReport:
     metrics: dict[str, Metrics]
     outcomes: dict[str, list[Outcome]]
+
+    @property
+    def kinds(self) -> list[str]:
+        first = next(iter(self.outcomes.values()), [])
+        return list(dict.fromkeys(o.question.kind for o in first))
+
+    def by_kind(self) -> dict[str, dict[str, KindMetrics]]:
+        """Per question kind, per retriever."""
+        return {
+            kind: {
+                mode: kind_metrics([o for o in found if o.question.kind == kind])
+                for mode, found in self.outcomes.items()
+            }
+            for kind in self.kinds
+        }
 
     def to_dict(self) -> dict[str, Any]:
         questions = []
@@ -76,7 +123,14 @@ class EvalReport:
                     "refused": {mode: self.outcomes[mode][n].refused for mode in self.outcomes},
                 }
             )
-        return {"retrievers": {mode: m.to_dict() for mode, m in self.metrics.items()}, "questions": questions}
+        by_kind = {
+            kind: {mode: metrics.to_dict() for mode, metrics in modes.items()} for kind, modes in self.by_kind().items()
+        }
+        return {
+            "retrievers": {mode: m.to_dict() for mode, m in self.metrics.items()},
+            "by_kind": by_kind,
+            "questions": questions,
+        }
 
 
 def _episode_id(value: Any, where: str) -> str:
@@ -208,12 +262,28 @@ def format_table(report: EvalReport) -> str:
         cells = []
         for column, width in zip(columns, widths, strict=True):
             value = values[column]
-            cells.append(
-                f"{'n/a':>{width}}"
-                if value is None
-                else f"{value:>{width}.1f}"
-                if column.endswith("_ms")
-                else f"{value:>{width}.3f}"
-            )
+            cells.append(_cell(value, width, column.endswith("_ms")))
         lines.append(f"{mode:<10}" + "".join(cells))
+    return "\n".join(lines) + "\n\n" + format_kinds(report)
+
+
+def format_kinds(report: EvalReport) -> str:
+    """Per kind: hit@1/3/5 and MRR of each retriever; refusals (right for unanswerable, wrong otherwise)."""
+    modes = list(report.outcomes)
+    header = f"{'kind':<15}{'n':>4}  " + "".join(f"{mode + ' hit@1/3/5  MRR  refused':>36}" for mode in modes)
+    lines = [header, "-" * len(header)]
+    for kind, by_mode in report.by_kind().items():
+        cells = []
+        for mode in modes:
+            m = by_mode[mode]
+            hits = "/".join("-" if v is None else f"{v:.2f}" for v in (m.hit_at_1, m.hit_at_3, m.hit_at_5))
+            mrr = "  -  " if m.mrr is None else f"{m.mrr:.2f}"
+            cells.append(f"{hits:>20} {mrr:>5} {m.refused:>4}/{m.questions:<4}")
+        lines.append(f"{kind:<15}{next(iter(by_mode.values())).questions:>4}  " + "".join(f"{c:>36}" for c in cells))
     return "\n".join(lines)
+
+
+def _cell(value: float | None, width: int, milliseconds: bool) -> str:
+    if value is None:
+        return f"{'n/a':>{width}}"
+    return f"{value:>{width}.1f}" if milliseconds else f"{value:>{width}.3f}"

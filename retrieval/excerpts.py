@@ -1,16 +1,27 @@
-"""Pick the few sentences of a section that best answer a question, for quoting them."""
+"""Pick the sentences of the found moments that best answer a question, for quoting them.
+
+A quote should be the guest's answer, not the host's question or introduction: sentences the host
+says, and questions, count for less. A quote is the best-matching sentence widened with the same
+speaker's neighbouring sentences (about `CONTEXT_WORDS`), so it reads on its own, and it links to
+the second its own paragraph starts.
+"""
 
 from __future__ import annotations
 
 import re
-import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from retrieval.sections import SENTENCE_END, Section
+from retrieval.speakers import is_question
 
 MAX_QUOTE_WORDS = 55
 CONTEXT_WORDS = 40
+# How much a sentence counts when the host says it, or when it asks something.
+HOST_FACTOR = 0.3
+QUESTION_FACTOR = 0.5
+# How much the moment's own rank adds to its best sentence: the search saw more than words.
+RANK_PRIOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -18,51 +29,96 @@ class Excerpt:
     speaker: str
     text: str
     sec: int
+    by_host: bool = False
+    asks: bool = False
+    score: float = 0.0
 
 
-def _sentences(section: Section) -> list[tuple[str, str, int]]:
-    """(speaker, sentence, second) triples; a line starts with `Speaker: ` when the speaker changes."""
-    triples: list[tuple[str, str, int]] = []
-    speaker = section.speakers[0] if section.speakers else ""
-    for number, line in enumerate(section.text.split("\n")):
-        label, sep, said = line.partition(": ")
-        if sep and label in section.speakers:
-            speaker = label
-        else:
-            said = line
-        sec = section.sec_of_line(number)
-        triples.extend((speaker, sentence, sec) for sentence in SENTENCE_END.split(said) if sentence.strip())
-    return triples
+@dataclass(frozen=True)
+class _Sentence:
+    speaker: str
+    text: str
+    sec: int
+    by_host: bool
+
+
+def _sentences(section: Section) -> list[_Sentence]:
+    return [
+        _Sentence(line.speaker, sentence, line.sec, line.by_host)
+        for line in section.lines()
+        for sentence in SENTENCE_END.split(line.text)
+        if sentence.strip()
+    ]
 
 
 def best_excerpt(
     section: Section, weights: Callable[[str], dict[str, float]], query_weights: dict[str, float]
 ) -> Excerpt:
-    """The sentence sharing the most weighted terms with the query, widened with its neighbours
-    (same speaker) up to about `CONTEXT_WORDS`, so the quote reads on its own."""
+    """The sentence sharing the most weighted terms with the query (the guest's answers first),
+    widened with the same speaker's neighbours up to about `CONTEXT_WORDS`."""
     sentences = _sentences(section)
     if not sentences:
-        return Excerpt("", textwrap.shorten(section.text, 300, placeholder=" …"), section.start_sec)
-    # A question (usually the host's) rarely is the answer, so it counts half.
+        return Excerpt("", _clip(section.text.split()), section.start_sec)
+    total = sum(query_weights.values()) or 1.0
     scores = [
-        sum(query_weights.get(term, 0.0) for term in set(weights(sentence)))
-        * (0.5 if sentence.rstrip().endswith("?") else 1.0)
-        for _, sentence, _ in sentences
+        sum(query_weights.get(term, 0.0) for term in set(weights(s.text)))
+        / total
+        * (HOST_FACTOR if s.by_host else 1.0)
+        * (QUESTION_FACTOR if is_question(s.text) else 1.0)
+        for s in sentences
     ]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
-    speaker = sentences[best][0]
+    speaker = sentences[best].speaker
     start, end = best, best + 1
 
     def words(a: int, b: int) -> int:
-        return sum(len(sentence.split()) for _, sentence, _ in sentences[a:b])
+        return sum(len(s.text.split()) for s in sentences[a:b])
 
     while True:
-        if end < len(sentences) and sentences[end][0] == speaker and words(start, end + 1) <= CONTEXT_WORDS:
+        if end < len(sentences) and sentences[end].speaker == speaker and words(start, end + 1) <= CONTEXT_WORDS:
             end += 1
-        elif start > 0 and sentences[start - 1][0] == speaker and words(start - 1, end) <= CONTEXT_WORDS:
+        elif start > 0 and sentences[start - 1].speaker == speaker and words(start - 1, end) <= CONTEXT_WORDS:
             start -= 1
         else:
             break
-    quoted = " ".join(sentence for _, sentence, _ in sentences[start:end]).split()
-    text = " ".join(quoted[:MAX_QUOTE_WORDS]) + (" …" if len(quoted) > MAX_QUOTE_WORDS else "")
-    return Excerpt(speaker, re.sub(r"\s+", " ", text).strip(), sentences[start][2])
+    text = _clip(" ".join(s.text for s in sentences[start:end]).split())
+    first = sentences[start]
+    return Excerpt(speaker, text, first.sec, first.by_host, is_question(text), scores[best])
+
+
+def _clip(words: list[str]) -> str:
+    text = " ".join(words[:MAX_QUOTE_WORDS]) + (" …" if len(words) > MAX_QUOTE_WORDS else "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A section to quote from, and the search score of the moment it belongs to."""
+
+    section: Section
+    moment_score: float
+
+
+def choose_quotes(
+    candidates: Sequence[Candidate],
+    weights: Callable[[str], dict[str, float]],
+    query_weights: dict[str, float],
+    limit: int,
+) -> list[tuple[Candidate, Excerpt]]:
+    """The best `limit` quotes, each from a different paragraph: a sentence's match to the question
+    plus a prior for the rank of its moment."""
+    top = max((c.moment_score for c in candidates), default=0.0) or 1.0
+    scored = [(c, best_excerpt(c.section, weights, query_weights)) for c in candidates]
+    scored.sort(key=lambda pair: -(pair[1].score + RANK_PRIOR * pair[0].moment_score / top))
+    chosen: list[tuple[Candidate, Excerpt]] = []
+    places: set[tuple[str, int, str]] = set()
+    for candidate, excerpt in scored:
+        # Overlapping sections can yield the same paragraph twice; quote each one once.
+        place = (candidate.section.episode_id, excerpt.sec, excerpt.text[:40])
+        if place in places:
+            continue
+        places.add(place)
+        chosen.append((candidate, excerpt))
+        if len(chosen) == limit:
+            break
+    return chosen

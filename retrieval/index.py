@@ -28,6 +28,8 @@ SECTIONS = "podcast-sections"
 EPISODES = "podcast-episodes"
 # Facts about the index as a whole (how it was built, when it was last synced), one record per key.
 INFO = "podcast-info"
+# One vector per episode for its card (title, guests, bios, description, topics, headers).
+CARDS = "podcast-cards"
 MODEL_KEY = "embedding_model"
 BATCH = 256
 R = TypeVar("R")
@@ -65,7 +67,27 @@ class EpisodeRecord:
     title: str = ""
     season: int | None = None
     number: int | None = None
-    guests: tuple[str, ...] = ()
+    guests: tuple[str, ...] = ()  # slugs, as in the episode file
+    guest_names: tuple[str, ...] = ()  # full names from the guest pages (the slug when there is none)
+    bios: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    youtube_id: str = ""
+    description: str = ""
+    intro: str = ""
+    topics: tuple[str, ...] = ()
+    date: str = ""
+    headers: tuple[str, ...] = ()
+
+    @property
+    def card(self) -> str:
+        """The words the episode is known by besides its transcript: searchable like transcript text."""
+        parts = [self.title, *self.guest_names, self.description, *self.topics, *self.bios, self.intro]
+        return "\n".join(part for part in [*parts, *self.headers] if part)
+
+    @property
+    def page_url(self) -> str:
+        """The episode's page on the site (Jekyll publishes `_podcast/<name>.md` there)."""
+        return f"https://datatalks.club/podcast/{self.episode_id}.html"
 
 
 @dataclass(frozen=True)
@@ -138,6 +160,9 @@ class SectionIndex:
             )
             self._episodes = self._client.get_or_create_collection(EPISODES, embedding_function=None)
             self._info = self._client.get_or_create_collection(INFO, embedding_function=None)
+            self._cards = self._client.get_or_create_collection(
+                CARDS, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
         built_with = (self._sections.metadata or {}).get(MODEL_KEY)
         if built_with != model_id:
             raise ModelMismatchError(
@@ -168,7 +193,7 @@ class SectionIndex:
         try:
             client = open_client(config)
             existing = {getattr(c, "name", c) for c in client.list_collections()}
-            for name in (SECTIONS, EPISODES, INFO):
+            for name in (SECTIONS, EPISODES, INFO, CARDS):
                 if name in existing:
                     client.delete_collection(name)
         except Exception as exc:
@@ -215,8 +240,10 @@ class SectionIndex:
 
     # Writing ------------------------------------------------------------------------------
 
-    def replace_episode(self, record: EpisodeRecord, sections: Sequence[Section], vectors: np.ndarray) -> None:
-        """Store an episode's sections, drop its stale ones, then mark it complete in the manifest."""
+    def replace_episode(
+        self, record: EpisodeRecord, sections: Sequence[Section], vectors: np.ndarray, card_vector: np.ndarray
+    ) -> None:
+        """Store an episode's sections and card, drop its stale sections, then mark it complete in the manifest."""
         with self._failing_to(f"store episode {record.episode_id}"):
             new_ids = [section.id for section in sections]
             for start in range(0, len(sections), BATCH):
@@ -225,12 +252,16 @@ class SectionIndex:
                     ids=new_ids[start : start + BATCH],
                     embeddings=vectors[start : start + BATCH],
                     documents=[section.text for section in batch],
-                    metadatas=[to_metadata(section, leave_out=("id", "text")) for section in batch],
+                    metadatas=[
+                        to_metadata(section, leave_out=("id", "text")) | {"text_hash": section.text_hash}
+                        for section in batch
+                    ],
                 )
             stored = self._sections.get(where={"episode_id": record.episode_id}, include=[])["ids"]
             stale = sorted(set(stored) - set(new_ids))
             if stale:
                 self._sections.delete(ids=stale)
+            self._cards.upsert(ids=[record.episode_id], embeddings=[card_vector], documents=[record.card])
             self._episodes.upsert(
                 ids=[record.episode_id],
                 embeddings=[[1.0]],
@@ -242,6 +273,7 @@ class SectionIndex:
         with self._failing_to(f"delete episode {episode_id}"):
             self._episodes.delete(ids=[episode_id])
             self._sections.delete(where={"episode_id": episode_id})
+            self._cards.delete(ids=[episode_id])
 
     # Reading ------------------------------------------------------------------------------
 
@@ -253,17 +285,43 @@ class SectionIndex:
             for section_id, document, metadata in zip(found["ids"], found["documents"], found["metadatas"], strict=True)
         ]
 
-    def stored_episode(self, episode_id: str) -> tuple[list[Section], np.ndarray]:
-        """An episode's sections with their stored vectors, e.g. to copy an index without re-embedding."""
+    def stored_episode(self, episode_id: str) -> tuple[list[Section], np.ndarray, np.ndarray]:
+        """An episode's sections with their stored vectors, and its card's vector: enough to copy the
+        episode into another index without re-embedding."""
         with self._failing_to("read sections"):
             found = self._sections.get(
                 where={"episode_id": episode_id}, include=["embeddings", "documents", "metadatas"]
             )
+            card = self._cards.get(ids=[episode_id], include=["embeddings"])
         sections = [
             from_metadata(Section, metadata, id=section_id, text=document)
             for section_id, document, metadata in zip(found["ids"], found["documents"], found["metadatas"], strict=True)
         ]
-        return sections, np.asarray(found["embeddings"], dtype=np.float32)
+        return sections, np.asarray(found["embeddings"], dtype=np.float32), np.asarray(card["embeddings"][0])
+
+    def vectors_for(self, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of sections whose embedded text has one of these hashes."""
+        found: dict[str, np.ndarray] = {}
+        wanted = sorted(set(text_hashes))
+        for start in range(0, len(wanted), BATCH):
+            with self._failing_to("read stored vectors"):
+                rows = self._sections.get(
+                    where={"text_hash": {"$in": wanted[start : start + BATCH]}}, include=["embeddings", "metadatas"]
+                )
+            for metadata, vector in zip(rows["metadatas"] or [], rows["embeddings"], strict=True):
+                found[str((metadata or {}).get("text_hash"))] = np.asarray(vector, dtype=np.float32)
+        return found
+
+    def query_cards(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The `k` episodes whose cards are nearest to `vector`, with their cosine similarity."""
+        with self._failing_to("search episode cards"):
+            count = self._cards.count()
+            if not count:
+                return []
+            found = self._cards.query(query_embeddings=[vector], n_results=min(k, count), include=["distances"])
+        return [
+            (episode_id, 1.0 - float(d)) for episode_id, d in zip(found["ids"][0], found["distances"][0], strict=True)
+        ]
 
     def query(self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None) -> list[Hit]:
         """The `k` nearest sections, optionally only among `ids`."""

@@ -11,20 +11,25 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from retrieval.embedding import Embedder
-from retrieval.episodes import parse_episode_file
+from retrieval.episodes import Episode, parse_episode_file
 from retrieval.errors import EpisodeError, IndexUnavailableError, StoreError
 from retrieval.index import EpisodeRecord, SectionIndex
-from retrieval.sections import build_sections
+from retrieval.people import Person, guest_name
+from retrieval.sections import Section, build_sections
+from retrieval.speakers import host_speakers
 
 log = logging.getLogger(__name__)
 
-# Bump when sectioning changes, so every episode is re-cut on the next ingest.
-SECTIONING_VERSION = "3"
+# Bump when parsing, sectioning or the stored metadata change: the next ingest then re-processes
+# every episode (re-embedding only sections whose text changed), so an upgrade never leaves a stale index.
+PIPELINE_VERSION = "6"
 PROGRESS_SECONDS = 10.0
 
 
@@ -35,12 +40,14 @@ class IngestReport:
     deleted: list[str] = field(default_factory=list)
     failed: list[EpisodeError] = field(default_factory=list)
     sections: int = 0
+    embedded: int = 0  # sections whose text was new, so the model embedded them
     seconds: float = 0.0
 
     def summary(self) -> str:
         return (
-            f"{len(self.ingested)} episodes ingested ({self.sections} sections), {len(self.skipped)} unchanged, "
-            f"{len(self.deleted)} removed, {len(self.failed)} failed in {self.seconds:.1f} s"
+            f"{len(self.ingested)} episodes ingested ({self.sections} sections, {self.embedded} embedded), "
+            f"{len(self.skipped)} unchanged, {len(self.deleted)} removed, {len(self.failed)} failed "
+            f"in {self.seconds:.1f} s"
         )
 
 
@@ -60,26 +67,86 @@ def episode_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[E
     return files, folders, missing
 
 
-def record_hash(content_hash: str) -> str:
-    """What the manifest stores: changes with the file's bytes and with the sectioning rules."""
-    return hashlib.sha256(f"{SECTIONING_VERSION}:{content_hash}".encode()).hexdigest()
+def record_hash(content_hash: str, guests: Iterable[str], people: Mapping[str, Person]) -> str:
+    """What the manifest stores: changes with the file's bytes, its guests' pages and the pipeline."""
+    pages = [(slug, people[slug].name, people[slug].bio) for slug in guests if slug in people]
+    return hashlib.sha256(f"{PIPELINE_VERSION}:{content_hash}:{pages!r}".encode()).hexdigest()
 
 
-def _unchanged(path: Path, known: dict[str, EpisodeRecord]) -> bool:
-    """True when this very file was ingested with these bytes; checked without parsing the YAML."""
+def _unchanged(path: Path, known: dict[str, EpisodeRecord], people: Mapping[str, Person]) -> bool:
+    """True when this very file was ingested with these bytes, these guest pages and this pipeline;
+    checked without parsing the YAML."""
     record = known.get(path.stem)
     if record is None or record.source_path != str(path.resolve()):
         return False
     try:
-        return record.content_hash == record_hash(hashlib.sha256(path.read_bytes()).hexdigest())
+        file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return False
+    return record.content_hash == record_hash(file_hash, record.guests, people)
+
+
+def episode_record(
+    episode: Episode, sections: list[Section], path: Path, people: Mapping[str, Person]
+) -> EpisodeRecord:
+    """The manifest record: everything about the episode that is not transcript text."""
+    return EpisodeRecord(
+        episode_id=episode.id,
+        content_hash=record_hash(episode.content_hash, episode.guests, people),
+        source_path=str(path.resolve()),
+        section_count=len(sections),
+        title=episode.title,
+        season=episode.season,
+        number=episode.number,
+        guests=episode.guests,
+        guest_names=tuple(guest_name(slug, people) for slug in episode.guests),
+        bios=tuple(people[slug].bio for slug in episode.guests if slug in people and people[slug].bio),
+        hosts=sections[0].hosts if sections else (),
+        youtube_id=episode.youtube_id,
+        description=episode.description,
+        intro=episode.intro,
+        topics=episode.topics,
+        date=episode.date,
+        headers=tuple(dict.fromkeys(item.text for item in episode.items if item.is_header)),
+    )
+
+
+def prepare(episode: Episode, people: Mapping[str, Person]) -> list[Section]:
+    """The episode's sections, with its guests' names and its hosts known."""
+    names = tuple(guest_name(slug, people) for slug in episode.guests)
+    return build_sections(episode, guest_names=names, hosts=host_speakers(episode, names))
+
+
+def _vectors(sections: list[Section], index: SectionIndex, embedder: Embedder) -> tuple[np.ndarray, int]:
+    """Vectors for `sections`: stored ones where the embedded text is unchanged (a re-cut after an
+    upgrade, a renamed file), the model's for the rest. Also how many were embedded."""
+    stored = index.vectors_for([section.text_hash for section in sections])
+    todo = [n for n, section in enumerate(sections) if section.text_hash not in stored]
+    fresh = embedder.embed_documents([sections[n].search_text for n in todo]) if todo else None
+    vectors = np.zeros((len(sections), stored_dim(stored, fresh)), dtype=np.float32)
+    for n, section in enumerate(sections):
+        if section.text_hash in stored:
+            vectors[n] = stored[section.text_hash]
+    if fresh is not None:
+        vectors[todo] = fresh
+    return vectors, len(todo)
+
+
+def stored_dim(stored: Mapping[str, np.ndarray], fresh: np.ndarray | None) -> int:
+    if fresh is not None:
+        return int(fresh.shape[1])
+    return int(next(iter(stored.values())).shape[0]) if stored else 0
 
 
 def ingest(
-    paths: Iterable[Path], index: SectionIndex, embedder: Embedder, progress: bool | None = None
+    paths: Iterable[Path],
+    index: SectionIndex,
+    embedder: Embedder,
+    people: Mapping[str, Person] | None = None,
+    progress: bool | None = None,
 ) -> IngestReport:
     started = time.perf_counter()
+    people = people or {}
     report = IngestReport()
     files, folders, report.failed = episode_files(paths)
     known = index.episodes()
@@ -92,7 +159,7 @@ def ingest(
             # Off a terminal (a log file, a platform's console) a line every few seconds shows it is alive.
             log.info("ingest: %d of %d files done, %d sections so far", done, len(files), report.sections)
             logged_at = time.monotonic()
-        if _unchanged(path, known) and path.stem not in seen:
+        if _unchanged(path, known, people) and path.stem not in seen:
             seen[path.stem] = path
             report.skipped.append(path.stem)
             continue
@@ -107,20 +174,11 @@ def ingest(
         seen[episode.id] = path
         for warning in episode.warnings:
             log.warning("%s: %s", path, warning)
-        sections = build_sections(episode)
-        vectors = embedder.embed_documents([section.search_text for section in sections])
-        record = EpisodeRecord(
-            episode_id=episode.id,
-            content_hash=record_hash(episode.content_hash),
-            source_path=str(path.resolve()),
-            section_count=len(sections),
-            title=episode.title,
-            season=episode.season,
-            number=episode.number,
-            guests=episode.guests,
-        )
+        sections = prepare(episode, people)
         try:
-            index.replace_episode(record, sections, vectors)
+            vectors, embedded = _vectors(sections, index, embedder)
+            record = episode_record(episode, sections, path, people)
+            index.replace_episode(record, sections, vectors, embedder.embed_documents([record.card])[0])
         except IndexUnavailableError:
             raise  # the server is gone: every other episode would fail the same way
         except StoreError as error:
@@ -129,13 +187,16 @@ def ingest(
             continue
         report.ingested.append(episode.id)
         report.sections += len(sections)
-        log.debug("ingested %s (%d sections)", episode.id, len(sections))
+        report.embedded += embedded
+        log.debug("ingested %s (%d sections, %d embedded)", episode.id, len(sections), embedded)
     failed_ids = {Path(error.path).stem for error in report.failed}
     for episode_id, record in known.items():
         source = Path(record.source_path)
         if source.parent in folders and episode_id not in seen and episode_id not in failed_ids and not source.exists():
             index.delete_episode(episode_id)
             report.deleted.append(episode_id)
+    if report.ingested or report.deleted:
+        index.set_info(pipeline_version=PIPELINE_VERSION)
     report.seconds = time.perf_counter() - started
     return report
 

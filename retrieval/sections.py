@@ -13,10 +13,13 @@ import re
 from dataclasses import dataclass
 
 from retrieval.episodes import Episode, TranscriptItem, youtube_url
+from retrieval.speakers import is_question
 
 MAX_WORDS = 150
 OVERLAP_WORDS = 30
 MIN_TAIL_WORDS = 40
+# A question and answer shorter than this shares its section with the next exchange.
+MIN_EXCHANGE_WORDS = 40
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“‘'(\[A-Z0-9])")
 
 
@@ -37,9 +40,39 @@ class Section:
     text: str = ""
     # The second each line of `text` starts at (one line per transcript paragraph), for exact quotes.
     line_secs: tuple[int, ...] = ()
+    # The guests' full names, and which speakers host (the rest answer), for ranking and quoting.
+    guest_names: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    # The host's question this section answers, when the section starts after it (a long answer).
+    asked: str = ""
 
     def sec_of_line(self, line: int) -> int:
         return self.line_secs[line] if 0 <= line < len(self.line_secs) else self.start_sec
+
+    def lines(self) -> list[Line]:
+        """Each paragraph of the section with its speaker and second (`Speaker: ` marks a change)."""
+        lines: list[Line] = []
+        speaker = self.speakers[0] if self.speakers else ""
+        for number, line in enumerate(self.text.split("\n")):
+            label, sep, said = line.partition(": ")
+            if sep and label in self.speakers:
+                speaker = label
+            else:
+                said = line
+            lines.append(Line(speaker, said, self.sec_of_line(number), speaker in self.hosts))
+        return lines
+
+    @property
+    def host_share(self) -> float:
+        """The share of the section's words that the host says (questions, introductions)."""
+        lines = self.lines()
+        total = sum(len(line.text.split()) for line in lines)
+        return sum(len(line.text.split()) for line in lines if line.by_host) / total if total else 0.0
+
+    @property
+    def text_hash(self) -> str:
+        """Identifies what is embedded, so an unchanged section can keep its stored vector."""
+        return hashlib.sha256(self.search_text.encode()).hexdigest()[:32]
 
     @property
     def url(self) -> str:
@@ -50,13 +83,24 @@ class Section:
 
     @property
     def search_text(self) -> str:
-        """What is embedded and keyword-indexed: the header gives short passages their topic."""
-        return f"{self.header}\n{self.text}" if self.header else self.text
+        """What is embedded and keyword-indexed: the header gives short passages their topic, and the
+        question being answered gives the later parts of a long answer theirs."""
+        return "\n".join(part for part in (self.header, self.asked, self.text) if part)
 
     @property
     def keyword_text(self) -> str:
         """What BM25 indexes: the episode title too, so words naming the episode's topic count."""
         return f"{self.episode_title}\n{self.search_text}"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One transcript paragraph inside a section."""
+
+    speaker: str
+    text: str
+    sec: int
+    by_host: bool
 
 
 @dataclass(frozen=True)
@@ -71,43 +115,81 @@ class _Unit:
         return len(self.text.split())
 
 
-def build_sections(episode: Episode, max_words: int = MAX_WORDS, overlap_words: int = OVERLAP_WORDS) -> list[Section]:
+def build_sections(
+    episode: Episode,
+    max_words: int = MAX_WORDS,
+    overlap_words: int = OVERLAP_WORDS,
+    guest_names: tuple[str, ...] = (),
+    hosts: tuple[str, ...] = (),
+) -> list[Section]:
     """Sections of `episode` in transcript order, positions numbered from 0."""
     blocks = _header_blocks(episode)
     next_sec = _next_item_secs(episode.items)
+    asks = {n for n, item in enumerate(episode.items) if item.speaker in hosts and is_question(item.text)}
     sections: list[Section] = []
     seen: dict[str, int] = {}
-    for header, units in blocks:
-        for chunk in _pack(units, max_words, overlap_words):
-            start = chunk[0].sec
-            end = max(max(unit.sec for unit in chunk), next_sec.get(chunk[-1].item, start))
-            text, line_secs = _render(chunk)
-            key = f"{episode.id}\x1f{header}\x1f{start}\x1f{text}"
-            # Ids are content hashes; a section whose text repeats an earlier one word for word gets
-            # its occurrence number too, so ids stay unique and the same file gives the same ids.
-            seen[key] = seen.get(key, 0) + 1
-            if seen[key] > 1:
-                key += f"\x1f{seen[key]}"
-            digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-            sections.append(
-                Section(
-                    id=f"{episode.id}:{digest}",
-                    episode_id=episode.id,
-                    episode_title=episode.title,
-                    season=episode.season,
-                    number=episode.number,
-                    guests=episode.guests,
-                    youtube_id=episode.youtube_id,
-                    header=header,
-                    speakers=tuple(dict.fromkeys(unit.speaker for unit in chunk if unit.speaker)),
-                    start_sec=start,
-                    end_sec=end,
-                    position=len(sections),
-                    text=text,
-                    line_secs=line_secs,
-                )
+    chunks = [
+        (header, chunk, _question(episode.items[exchange[0].item].text) if exchange[0].item in asks else "")
+        for header, units in blocks
+        for exchange in _exchanges(units, asks)
+        for chunk in _pack(exchange, max_words, overlap_words)
+    ]
+    for header, chunk, question in chunks:
+        start = chunk[0].sec
+        end = max(max(unit.sec for unit in chunk), next_sec.get(chunk[-1].item, start))
+        text, line_secs = _render(chunk)
+        key = f"{episode.id}\x1f{header}\x1f{start}\x1f{text}"
+        # Ids are content hashes; a section whose text repeats an earlier one word for word gets
+        # its occurrence number too, so ids stay unique and the same file gives the same ids.
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            key += f"\x1f{seen[key]}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+        sections.append(
+            Section(
+                id=f"{episode.id}:{digest}",
+                episode_id=episode.id,
+                episode_title=episode.title,
+                season=episode.season,
+                number=episode.number,
+                guests=episode.guests,
+                youtube_id=episode.youtube_id,
+                header=header,
+                speakers=tuple(dict.fromkeys(unit.speaker for unit in chunk if unit.speaker)),
+                start_sec=start,
+                end_sec=end,
+                position=len(sections),
+                text=text,
+                line_secs=line_secs,
+                guest_names=guest_names,
+                hosts=hosts,
+                asked="" if chunk[0].item in asks else question,
             )
+        )
     return sections
+
+
+def _exchanges(units: list[_Unit], asks: set[int]) -> list[list[_Unit]]:
+    """`units` cut where the host starts asking, so a section holds a question and its answer, not
+    the end of one answer and the next question. A part too short to stand alone joins the next."""
+    parts: list[list[_Unit]] = []
+    for unit in units:
+        opens = unit.item in asks and bool(parts) and parts[-1][-1].item != unit.item
+        if not parts or (opens and sum(u.words for u in parts[-1]) >= MIN_EXCHANGE_WORDS):
+            parts.append([])
+        parts[-1].append(unit)
+    return parts
+
+
+def _question(paragraph: str) -> str:
+    """The question a host's paragraph ends with (its last sentences, up to ~30 words)."""
+    sentences = SENTENCE_END.split(paragraph)
+    kept: list[str] = []
+    for sentence in reversed(sentences):
+        if kept and sum(len(s.split()) for s in kept) + len(sentence.split()) > 30:
+            break
+        kept.insert(0, sentence)
+    return " ".join(kept)
 
 
 def _header_blocks(episode: Episode) -> list[tuple[str, list[_Unit]]]:

@@ -46,7 +46,7 @@ def test_environment_switches_server_mode_llm_and_slack_options():
     "env, message",
     [
         ({"CHROMA_PORT": "eighty"}, "CHROMA_PORT must be a whole number, not 'eighty'"),
-        ({"PODCAST_BOT_MIN_SIMILARITY": "high"}, "PODCAST_BOT_MIN_SIMILARITY must be a number"),
+        ({"PODCAST_BOT_RELEVANCE": "high"}, "PODCAST_BOT_RELEVANCE must be a number"),
         ({"PODCAST_BOT_ASK_VISIBILITY": "public"}, "PODCAST_BOT_ASK_VISIBILITY must be in_channel or ephemeral"),
     ],
 )

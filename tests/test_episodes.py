@@ -135,7 +135,7 @@ def test_newer_format_without_opening_fence_and_without_who():
     episode = parse_episode_text(text, "new-style-name.md")
     assert episode.id == "new-style-name"
     assert episode.items[0].text == "No who here." and episode.items[0].sec == 3
-    assert episode.extra["topics"] == ["a"]
+    assert episode.topics == ("a",)
 
 
 @pytest.mark.parametrize(
@@ -203,6 +203,7 @@ def test_newer_format_files_match_their_older_versions():
     older = parse_episode_file(BUNDLED)
     assert newer.youtube_id == older.youtube_id
     assert newer.clips and newer.clips[0].name == "Podcast Introduction"
-    assert newer.extra["duration"] == "PT00H56M57S"
+    assert newer.date and newer.description and newer.intro and newer.topics
+    assert (older.date, older.description, older.topics) == ("", "", ())
     newer_text = " ".join(i.text for i in newer.items if not i.is_header)
     assert newer_text.startswith("Welcome to another session of the DataTalks.Club podcast.")

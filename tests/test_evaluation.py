@@ -18,7 +18,7 @@ from retrieval.evaluation import (
 )
 from retrieval.search import Moment
 from retrieval.sections import Section
-from tests.support.corpus import EPISODES, SHARED, needs_shared
+from tests.support.corpus import EPISODES, PEOPLE, SHARED, needs_shared
 
 
 def moment(episode_id: str, start: int, end: int) -> Moment:
@@ -133,6 +133,8 @@ def test_end_to_end_eval_over_a_few_shared_episodes(tmp_path, capsys):
     folder.mkdir()
     for name in chosen:
         (folder / name).symlink_to(EPISODES / name)
+    # Guest pages beside the episodes folder, as on the site, are found without --people.
+    (tmp_path / "people").symlink_to(PEOPLE)
     dev = yaml.safe_load((SHARED / "dev_questions.yaml").read_text())
     unanswerable = [q for q in dev if q["kind"] == "unanswerable"]
     subset = [q for q in dev if q.get("episode") in chosen] + unanswerable

@@ -14,9 +14,9 @@ import pytest
 from bot.cli.main import main
 from retrieval.episodes import parse_episode_file, parse_episode_text
 from retrieval.index import ModelMismatchError, SectionIndex, StoreConfig, StoreError
-from retrieval.ingest import ingest
+from retrieval.ingest import ingest, prepare
 from retrieval.sections import build_sections
-from tests.support.corpus import BUNDLED, ROOT, copy_episode, small_episode
+from tests.support.corpus import BUNDLED, ROOT, copy_episode, distinct_copy, small_episode
 
 
 def section_ids(index: SectionIndex) -> list[str]:
@@ -118,7 +118,7 @@ def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path, em
     folder = tmp_path / "episodes"
     names = [f"s0{n}e01-copy.md" for n in range(1, 4)]
     for name in names:
-        copy_episode(BUNDLED, folder, name)
+        distinct_copy(BUNDLED, folder, name, name[:6])
     index_dir = tmp_path / "killed-index"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
@@ -148,8 +148,7 @@ def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path, em
     per_episode = {}
     for section in killed.all_sections():
         per_episode[section.episode_id] = per_episode.get(section.episode_id, 0) + 1
-    reference = len(build_sections(parse_episode_file(BUNDLED)))
-    assert per_episode == {Path(name).stem: reference for name in names}
+    assert per_episode == {Path(name).stem: len(prepare(parse_episode_file(folder / name), {})) for name in names}
 
 
 def test_first_use_builds_the_default_index_from_the_bundled_episodes(tmp_path, capsys, monkeypatch):
@@ -241,10 +240,12 @@ class WrongSizeFor:
 
 def test_an_episode_that_cannot_be_stored_is_reported_and_the_rest_ingested(index, embedder, tmp_path):
     folder = tmp_path / "episodes"
-    for name in ("s01e01-a.md", "s01e02-b.md", "s01e03-c.md"):
+    for name in ("s01e01-a.md", "s01e03-c.md"):
         small_episode(folder, name)
-    bad = folder / "s01e02-b.md"
-    bad.write_text(bad.read_text(encoding="utf-8").replace("Something between that.", "UNSTORABLE"), encoding="utf-8")
+    lines = "".join(
+        f"- line: UNSTORABLE words number {n} of this odd episode.\n  sec: {n}\n  who: Ann\n" for n in range(9)
+    )
+    (folder / "s01e02-b.md").write_text(f"---\ntitle: B\nids: {{youtube: abcdefghijk}}\ntranscript:\n{lines}---\n")
     report = ingest([folder], index, WrongSizeFor(embedder, "UNSTORABLE"), progress=False)
     assert report.ingested == ["s01e01-a", "s01e03-c"]
     assert [Path(e.path).name for e in report.failed] == ["s01e02-b.md"]

@@ -9,9 +9,10 @@ import pytest
 
 from bot.cli.main import main
 from retrieval.errors import FilterError
+from retrieval.filters import SearchFilters
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest
-from retrieval.search import SearchConfig, Searcher, SearchFilters
+from retrieval.search import SearchConfig, Searcher
 from tests.support.corpus import small_episode
 
 

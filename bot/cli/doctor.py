@@ -42,7 +42,7 @@ def configuration(settings: Settings) -> list[tuple[str, str]]:
         (
             "search",
             f"k={settings.search.k}, per episode={settings.search.per_episode}, "
-            f"min similarity={settings.search.min_similarity}",
+            f"relevance threshold={settings.search.relevance.threshold}",
         ),
         ("SLACK_BOT_TOKEN", mask(slack.bot_token)),
         ("SLACK_SIGNING_SECRET", mask(slack.signing_secret)),

@@ -16,10 +16,11 @@ from bot.cli.repl import run_repl
 from bot.cli.terminal import format_answer, format_episodes, format_moments
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
+from retrieval.answer_check import check_answers
 from retrieval.errors import EpisodeError, PodcastBotError, UsageError
 from retrieval.evaluation import evaluate, format_table, load_questions
+from retrieval.filters import SearchFilters
 from retrieval.ingest import IngestReport
-from retrieval.search import SearchFilters
 
 log = logging.getLogger("podcast_bot")
 # Loggers of libraries whose INFO lines (one per HTTP request, per collection…) are not results.
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="*", type=Path, help="episode files or folders (default: data/episodes)")
     ingest.add_argument("--strict", action="store_true", help="exit non-zero if any file could not be ingested")
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and build it again from scratch")
+    _add_people(ingest)
 
     search = commands.add_parser("search", parents=[common], help="show the moments that best match a query")
     search.add_argument("query")
@@ -55,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--episodes", type=Path, required=True, metavar="DIR", help="folder of episode files")
     evaluation.add_argument("--k", type=int, default=5)
     evaluation.add_argument("--json", action="store_true")
+    evaluation.add_argument(
+        "--answers", action="store_true", help="also check the offline answers' quotes (near the answer, not questions)"
+    )
+    _add_people(evaluation)
 
     ask = commands.add_parser("ask", parents=[common], help="answer a question with cited moments")
     ask.add_argument("question", nargs="?", default="")
@@ -72,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("doctor", parents=[common], help="show the configuration in effect and check connections")
     return parser
+
+
+def _add_people(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--people",
+        type=Path,
+        metavar="DIR",
+        help="guest pages (full names, bios); default $PODCAST_BOT_PEOPLE, or people/ or _people/ beside the episodes",
+    )
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -167,11 +182,14 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     _print_failures(report)
     log.info("%s", report.summary())
     result = evaluate(eval_runtime.searcher, questions, k=args.k)
+    answers = check_answers(eval_runtime.offline_answerer(), questions) if args.answers else None
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(result.to_dict() | ({"answers": answers.to_dict()} if answers else {}), indent=2))
     else:
         print(f"{len(questions)} questions, k={args.k}, index {eval_runtime.settings.store.location}")
         print(format_table(result))
+        if answers:
+            print("\n" + answers.summary())
     return 0
 
 
@@ -237,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = load_settings().with_index(args.index)
+        if getattr(args, "people", None):
+            settings = replace(settings, people=args.people)
         configure_logging(settings.log_level, args.verbose)
         return COMMANDS[args.command](Runtime(settings), args)
     except PodcastBotError as error:

@@ -31,6 +31,14 @@ def copy_episode(source: Path, folder: Path, name: str | None = None) -> Path:
     return target
 
 
+def distinct_copy(source: Path, folder: Path, name: str, marker: str) -> Path:
+    """A copy of `source` whose transcript words differ (so no section can reuse a stored vector)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    target.write_text(source.read_text(encoding="utf-8").replace(" and ", f" and {marker} "), encoding="utf-8")
+    return target
+
+
 def small_episode(folder: Path, name: str, items: int = 14) -> Path:
     """The bundled episode cut to its first `items` transcript items: quick to embed in tests."""
     text = BUNDLED.read_text(encoding="utf-8")

@@ -53,6 +53,8 @@ class SlackHarness:
         assert self.app.slack.bot.in_flight.wait_until_idle(timeout), f"the app was still busy after {timeout} s"
 
     def close(self) -> None:
+        # Let answers still being posted finish, so none hits a fake Slack that is already gone.
+        self.app.slack.bot.in_flight.wait_until_idle(10.0)
         self.server.shutdown()
         self.server.server_close()
 

@@ -1,0 +1,110 @@
+"""Everything a search reads besides the vectors, built together from the index and swapped in one
+assignment, so searches on other threads always see one consistent snapshot.
+
+Transcript sections get a keyword index; episodes get one too, over their "cards": the title, the
+guests' full names and bios, the description, intro and topics of the newer site format, and the
+section headers. Metadata is evidence like transcript text: a guest's surname may appear in no
+transcript line (speakers are called by first name), only in the guest's page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from retrieval.index import EpisodeRecord
+from retrieval.keyword import KeywordIndex, tokenize
+from retrieval.sections import Section
+from retrieval.speakers import is_question
+
+NAME_WORD = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'-]+")
+
+
+def name_words(name: str) -> list[str]:
+    return [word.lower() for word in NAME_WORD.findall(name)]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    version: str | None = None
+    sections: tuple[Section, ...] = ()
+    positions: dict[str, int] = field(default_factory=dict)  # section id -> row
+    places: dict[tuple[str, int], int] = field(default_factory=dict)  # (episode id, position) -> row
+    keywords: KeywordIndex = field(default_factory=lambda: KeywordIndex([]))
+    episodes: dict[str, EpisodeRecord] = field(default_factory=dict)
+    card_ids: tuple[str, ...] = ()  # episode id of each card, in `cards` order
+    cards: KeywordIndex = field(default_factory=lambda: KeywordIndex([]))
+    # A lower-case word of a guest's name -> the episodes with that guest.
+    names: dict[str, frozenset[str]] = field(default_factory=dict)
+    episode_rows: dict[str, np.ndarray] = field(default_factory=dict)
+    host_share: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    # The keyword terms of the questions the host asks in each section.
+    asked: tuple[frozenset[str], ...] = ()
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every keyword term of the transcripts and the metadata."""
+        return self.keywords.vocabulary | self.cards.vocabulary
+
+    def weight(self, term: str) -> float:
+        return self.keywords.weight(term)
+
+    def neighbour(self, row: int, offset: int) -> int | None:
+        """The row of the section `offset` places after (or before) `row` in the same episode."""
+        section = self.sections[row]
+        return self.places.get((section.episode_id, section.position + offset))
+
+    def named_episodes(self, question: str) -> frozenset[str]:
+        """Episodes whose guest the question names ("Marysia Winkels", "Winkels", "Marysia")."""
+        found: set[str] = set()
+        for word in NAME_WORD.findall(question):
+            # Names are written capitalised; "rob" or "will" in lower case are just words.
+            if word[:1].isupper() and not word.isupper():
+                found |= self.names.get(word.lower(), frozenset())
+        return frozenset(found)
+
+
+def build_corpus(version: str, sections: Sequence[Section], episodes: dict[str, EpisodeRecord]) -> Corpus:
+    ordered = sorted(sections, key=lambda s: (s.episode_id, s.position))
+    if not ordered:
+        return Corpus(version=version)
+    card_ids = tuple(sorted(episodes))
+    rows: dict[str, list[int]] = {}
+    for row, section in enumerate(ordered):
+        rows.setdefault(section.episode_id, []).append(row)
+    return Corpus(
+        version=version,
+        sections=tuple(ordered),
+        positions={section.id: row for row, section in enumerate(ordered)},
+        places={(section.episode_id, section.position): row for row, section in enumerate(ordered)},
+        keywords=KeywordIndex([section.keyword_text for section in ordered]),
+        episodes=episodes,
+        card_ids=card_ids,
+        cards=KeywordIndex([episodes[episode_id].card for episode_id in card_ids]),
+        names=_names(episodes.values()),
+        episode_rows={episode_id: np.array(found) for episode_id, found in rows.items()},
+        host_share=np.array([section.host_share for section in ordered], dtype=np.float32),
+        asked=tuple(frozenset(terms) for terms in tokenize([_host_questions(section) for section in ordered])),
+    )
+
+
+def _host_questions(section: Section) -> str:
+    return "\n".join(line.text for line in section.lines() if line.by_host and is_question(line.text))
+
+
+def _names(records: Iterable[EpisodeRecord]) -> dict[str, frozenset[str]]:
+    """Guest name words -> episodes, leaving out the names of people who host many episodes:
+    "Alexey" names the host of most episodes, not the one where he is a guest."""
+    listed = list(records)
+    hosting = Counter(host.lower() for record in listed for host in record.hosts)
+    names: dict[str, set[str]] = {}
+    for record in listed:
+        for name in (*record.guest_names, *record.guests):
+            for word in name_words(name):
+                if len(word) > 2 and hosting[word] < 2:
+                    names.setdefault(word, set()).add(record.episode_id)
+    return {word: frozenset(ids) for word, ids in names.items()}

@@ -1,0 +1,81 @@
+"""Keyword (BM25) scoring with bm25s: English stop words removed, words stemmed (Snowball).
+
+Used twice by the searcher: over transcript sections, and over episode cards (title, guests'
+names and bios, description, topics, headers), so that words found only in an episode's metadata
+still count as evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+import Stemmer
+
+# bm25s sets its own logger to DEBUG on import; its index-building chatter is not ours to show.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+_local = threading.local()
+
+
+# A word with a capital inside it (DataTalks, PyData, GitHub): transcripts often spell it apart.
+CAMEL_CASE = re.compile(r"\b[A-Za-z]*[a-z][A-Z][A-Za-z]*\b")
+CAMEL_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def _with_parts(text: str) -> str:
+    """`text` with each CamelCase word followed by its parts, so "DataTalks.Club" also matches
+    "Data Talks Club" while the whole word keeps matching itself."""
+    return CAMEL_CASE.sub(lambda m: f"{m.group(0)} {' '.join(CAMEL_PARTS.findall(m.group(0)))}", text)
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Stemmed, stop-word-free terms of each text."""
+    # PyStemmer objects cache internally and are not thread-safe: one per thread.
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    tokens: list[list[str]] = bm25s.tokenize(
+        [_with_parts(text) for text in texts],
+        stopwords="en",
+        stemmer=stemmer.stemWords,
+        return_ids=False,
+        show_progress=False,
+    )
+    return tokens
+
+
+class KeywordIndex:
+    """BM25 over a fixed list of documents, with each term's inverse document frequency."""
+
+    def __init__(self, documents: Sequence[str]):
+        self.size = len(documents)
+        tokens = tokenize(documents) if documents else []
+        self.terms = [frozenset(doc) for doc in tokens]
+        frequency = Counter(term for doc in self.terms for term in doc)
+        self.idf = {term: math.log(1 + self.size / n) for term, n in frequency.items()}
+        self._bm25: bm25s.BM25 | None = None
+        if any(tokens):
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(tokens, show_progress=False)
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        return frozenset(self.idf)
+
+    def weight(self, term: str) -> float:
+        """The term's inverse document frequency; a term no document has weighs the most."""
+        return self.idf.get(term, math.log(1 + max(self.size, 1)))
+
+    def scores(self, terms: Sequence[str]) -> np.ndarray:
+        """The BM25 score of every document for the query `terms` (zeros when nothing matches)."""
+        known = [term for term in terms if term in self.idf]
+        if self._bm25 is None or not known:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
