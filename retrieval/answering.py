@@ -36,6 +36,8 @@ Mode = Literal["llm", "offline", "not_found"]
 History = Sequence[tuple[str, str]]  # ("user" | "assistant", text), oldest first
 NOT_FOUND = "I couldn't find anything about that in the podcast episodes I know."
 OFFLINE_QUOTES = 3
+# Sections before a moment searched for the question it answers (a long answer spans several).
+CONTEXT_BEFORE = 3
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,10 @@ class Answerer:
                 {
                     "moments": format_context(
                         [moment.section for moment in state.moments],
-                        [window(self.searcher.neighbours(moment), moment.section) for moment in state.moments],
+                        [
+                            window(self.searcher.neighbours(moment, before=CONTEXT_BEFORE), moment.section)
+                            for moment in state.moments
+                        ],
                     ),
                     "question": state.question,
                     "history": _history_messages(state.history),
@@ -197,8 +202,8 @@ class Answerer:
         """Quotes: the sentences of the found moments (and of what follows them, where answers go on)
         that best answer the question, the guest's answers before the host's questions."""
         candidates = [
-            Candidate(section, moment.score)
-            for moment in state.moments
+            Candidate(section, rank, follows=section is not moment.section)
+            for rank, moment in enumerate(state.moments)
             for section in self.searcher.neighbours(moment, before=0, after=1)
         ]
         chosen = choose_quotes(

@@ -34,8 +34,9 @@ def neutralise(text: str) -> str:
 
 
 def window(sections: Sequence[Section], centre: Section, words: int = WINDOW_WORDS) -> str:
-    """The transcript around `centre` (one of `sections`, given in order): from the last question
-    the host asked before it, through `centre`, then onward until about `words` words."""
+    """The transcript around `centre` (one of `sections`, given in order): the last question the
+    host asked before it (with "…" for what lies between, in a long answer), `centre`, then onward
+    until about `words` words."""
     said: list[_Said] = []
     seen: set[tuple[int, str]] = set()
     start = 0
@@ -49,12 +50,27 @@ def window(sections: Sequence[Section], centre: Section, words: int = WINDOW_WOR
                     seen.add((line.sec, sentence))
                     said.append(_Said(line.speaker, line.sec, sentence, line.by_host))
     asked = [n for n in range(start) if said[n].by_host and is_question(said[n].text)]
-    begin = asked[-1] if asked else start
-    kept: list[_Said] = []
-    for item in said[begin:]:
-        if sum(len(s.text.split()) for s in kept) >= words and said.index(item) > start:
+    question: list[_Said] = []
+    if asked:
+        # The whole question: the host's sentences up to the one that asks.
+        first = asked[-1]
+        while first > 0 and said[first - 1].by_host and said[first - 1].sec == said[asked[-1]].sec:
+            first -= 1
+        question = said[first : asked[-1] + 1]
+        gap = said[asked[-1] + 1 : start]
+        if sum(len(s.text.split()) for s in gap) <= words // 3:
+            question += gap
+        else:
+            question.append(_Said("", -1, "…", False))
+    elif centre.asked:
+        # Further back than the sections given: the section knows the question it answers.
+        host = centre.hosts[0] if centre.hosts else "Host"
+        question = [_Said("", -1, f"{host}: {centre.asked}", True), _Said("", -1, "…", False)]
+    kept = list(question)
+    for n in range(start, len(said)):
+        if n > start and sum(len(s.text.split()) for s in kept) >= words:
             break
-        kept.append(item)
+        kept.append(said[n])
     return _render(kept)
 
 
@@ -62,7 +78,10 @@ def _render(said: Sequence[_Said]) -> str:
     lines: list[str] = []
     last: tuple[str, int] | None = None
     for item in said:
-        if (item.speaker, item.sec) == last:
+        if item.sec < 0:
+            lines.append(item.text)
+            last = None
+        elif (item.speaker, item.sec) == last:
             lines[-1] += " " + item.text
         else:
             lines.append(f"{item.speaker or 'unknown speaker'} ({timestamp(item.sec)}): {item.text}")

@@ -20,8 +20,10 @@ CONTEXT_WORDS = 40
 # How much a sentence counts when the host says it, or when it asks something.
 HOST_FACTOR = 0.3
 QUESTION_FACTOR = 0.5
-# How much the moment's own rank adds to its best sentence: the search saw more than words.
-RANK_PRIOR = 0.5
+# How much the best moment adds to its best sentence (the n-th adds 1/n of it): the search saw more
+# than words. The section after a moment, where a long answer goes on, adds half its moment's.
+RANK_PRIOR = 0.25
+FOLLOW_FACTOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,16 @@ def _clip(words: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A section to quote from, and the search score of the moment it belongs to."""
+    """A section to quote from: a found moment's own (`follows` False) or the one after it."""
 
     section: Section
-    moment_score: float
+    rank: int  # of the moment, 0 for the best
+    follows: bool = False
+
+    @property
+    def prior(self) -> float:
+        """What the moment's rank adds to its best sentence: the search saw more than words."""
+        return RANK_PRIOR / (self.rank + 1) * (FOLLOW_FACTOR if self.follows else 1.0)
 
 
 def choose_quotes(
@@ -107,14 +115,13 @@ def choose_quotes(
 ) -> list[tuple[Candidate, Excerpt]]:
     """The best `limit` quotes, each from a different paragraph: a sentence's match to the question
     plus a prior for the rank of its moment."""
-    top = max((c.moment_score for c in candidates), default=0.0) or 1.0
     scored = [(c, best_excerpt(c.section, weights, query_weights)) for c in candidates]
-    scored.sort(key=lambda pair: -(pair[1].score + RANK_PRIOR * pair[0].moment_score / top))
+    scored.sort(key=lambda pair: -(pair[1].score + pair[0].prior))
     chosen: list[tuple[Candidate, Excerpt]] = []
-    places: set[tuple[str, int, str]] = set()
+    places: set[tuple[str, int]] = set()
     for candidate, excerpt in scored:
         # Overlapping sections can yield the same paragraph twice; quote each one once.
-        place = (candidate.section.episode_id, excerpt.sec, excerpt.text[:40])
+        place = (candidate.section.episode_id, excerpt.sec)
         if place in places:
             continue
         places.add(place)
