@@ -21,8 +21,10 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda
 
+from retrieval.catalogue import CatalogueAnswer, answer_catalogue
 from retrieval.citations import cited_numbers, keep_valid_citations
 from retrieval.context import format_context, window
+from retrieval.episodes import youtube_url
 from retrieval.errors import PromptError, UsageError
 from retrieval.excerpts import Candidate, Excerpt, choose_quotes
 from retrieval.filters import NO_FILTERS, SearchFilters
@@ -32,7 +34,7 @@ from retrieval.shapes import QuestionShape, question_shape
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["llm", "offline", "not_found"]
+Mode = Literal["llm", "offline", "not_found", "catalogue"]
 History = Sequence[tuple[str, str]]  # ("user" | "assistant", text), oldest first
 NOT_FOUND = "I couldn't find anything about that in the podcast episodes I know."
 OFFLINE_QUOTES = 3
@@ -52,6 +54,7 @@ class Source:
     quote: str = ""
     # The quote is the host asking (eval --answers counts how often a quote is only the question).
     asks: bool = False
+    page: str = ""  # the episode's page on the site
 
     @property
     def time(self) -> str:
@@ -119,6 +122,7 @@ class AnswerState:
     moments: tuple[Moment, ...] = ()
     shape: QuestionShape | None = None
     note: str = ""  # why fewer moments than asked for were found
+    catalogue: CatalogueAnswer | None = None  # a question about the episodes themselves
     reply: str | None = None
     error: Exception | None = None
 
@@ -142,7 +146,20 @@ class Answerer:
             generate = RunnableLambda(self._offline_answer)
         else:
             generate = RunnableLambda(self._generate) | RunnableLambda(self._cited_answer)
-        return retrieve | RunnableBranch((lambda state: not state.moments, RunnableLambda(self._not_found)), generate)
+        from_transcripts = retrieve | RunnableBranch(
+            (lambda state: not state.moments, RunnableLambda(self._not_found)), generate
+        )
+        return RunnableLambda(self._look_up_catalogue) | RunnableBranch(
+            (lambda state: state.catalogue is not None, RunnableLambda(self._catalogue_answer)), from_transcripts
+        )
+
+    def _look_up_catalogue(self, state: AnswerState) -> AnswerState:
+        """Questions about the episodes themselves (latest, a guest's episodes, a season) are
+        answered from their metadata; a follow-up in a conversation is about transcripts."""
+        if state.history or state.filters:
+            return state
+        corpus = self.searcher.corpus
+        return replace(state, catalogue=answer_catalogue(state.question, corpus.episodes, corpus.named_episodes))
 
     def _condense(self, state: AnswerState) -> AnswerState:
         """The search query: the question itself, or for a follow-up a standalone version of it."""
@@ -194,6 +211,22 @@ class Answerer:
     def _source(number: int, moment: Moment) -> Source:
         s = moment.section
         return Source(number, s.episode_id, s.episode_title, _speaker(moment), moment.start_sec, moment.url, s.header)
+
+    def _catalogue_answer(self, state: AnswerState) -> Answer:
+        assert state.catalogue is not None
+        sources = [
+            Source(
+                n,
+                record.episode_id,
+                record.title,
+                ", ".join(record.guest_names or record.guests),
+                0,
+                youtube_url(record.youtube_id, 0),
+                page=record.page_url,
+            )
+            for n, record in enumerate(state.catalogue.episodes, start=1)
+        ]
+        return Answer(state.question, state.catalogue.text, sources, "catalogue", grounded=True, query=state.question)
 
     def _not_found(self, state: AnswerState) -> Answer:
         return Answer(state.question, NOT_FOUND, [], "not_found", grounded=False, query=state.query)

@@ -9,6 +9,7 @@ transcript line (speakers are called by first name), only in the guest's page.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -61,10 +62,13 @@ class Corpus:
     def named_episodes(self, question: str) -> frozenset[str]:
         """Episodes whose guest the question names ("Marysia Winkels", "Winkels", "Marysia")."""
         found: set[str] = set()
-        for word in NAME_WORD.findall(question):
-            # Names are written capitalised; "rob" or "will" in lower case are just words.
-            if word[:1].isupper() and not word.isupper():
-                found |= self.names.get(word.lower(), frozenset())
+        words = [w for w in NAME_WORD.findall(question) if w[:1].isupper() and not w.isupper()]
+        # Names are written capitalised ("rob" or "will" in lower case are just words); a full name
+        # written together is also the slug of the guest's page ("Eugene Yan" -> eugeneyan).
+        for word in [*words, *(a + b for a, b in itertools.pairwise(words))]:
+            found |= self.names.get(word.lower(), frozenset()) | self.names.get(
+                word.lower().replace("-", ""), frozenset()
+            )
         return frozenset(found)
 
 

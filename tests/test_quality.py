@@ -151,3 +151,23 @@ def test_guests_named_several_episodes_and_out_of_scope_on_real_episodes(tmp_pat
     assert {"s03e06", "s09e05"} <= found and len(found) == len(impostors.moments)
     for question in ("Did anyone compare PyMC with NumPyro?", "What do data scientists earn in Tokyo?"):
         assert not searcher.search(question).relevant, question
+
+
+def test_questions_about_the_catalogue_are_answered_from_metadata(bundled_index_dir, embedder):
+    from bot.config import load_settings
+    from bot.runtime import Runtime
+
+    runtime = Runtime(load_settings({}).with_index(bundled_index_dir), embedder=embedder)
+    latest = runtime.answerer.answer("What's the latest episode?")
+    assert latest.mode == "catalogue" and "DataTalks.Club Behind the Scenes" in latest.text
+    (source,) = latest.sources
+    assert source.page == "https://datatalks.club/podcast/s07e01-datatalksclub-behind-the-scenes.html"
+    assert source.url == "https://www.youtube.com/watch?v=IxTyq96juVE&t=0s"
+    # No guest pages here: the name is matched to the guest's slug.
+    guest = runtime.answerer.answer("Which episodes has Eugene Yan been on?")
+    assert guest.mode == "catalogue" and "S7E1: DataTalks.Club Behind the Scenes" in guest.text
+    season = runtime.answerer.answer("What was season 7 about?")
+    assert season.mode == "catalogue" and season.text.startswith("Season 7 has 1 episode that I know:")
+    assert "I know seasons 7" in runtime.answerer.answer("What was season 3 about?").text
+    # A question about what was said is still answered from the transcripts.
+    assert runtime.answerer.answer("How did DataTalks.Club start?").mode == "offline"

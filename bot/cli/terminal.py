@@ -67,5 +67,7 @@ def format_answer(answer: Answer, stream: TextIO = sys.stdout) -> str:
 
 def format_sources(sources: list[Source], stream: TextIO = sys.stdout) -> str:
     return "\n".join(
-        f"[{s.number}] {hyperlink(s.url, '▶ ' + s.time, stream)} · {s.episode_title} — {s.speaker}" for s in sources
+        f"[{s.number}] {hyperlink(s.url, '▶ ' + s.time, stream)} · {s.episode_title} — {s.speaker}"
+        + (f" · {hyperlink(s.page, 'episode page', stream)}" if s.page else "")
+        for s in sources
     )

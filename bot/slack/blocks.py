@@ -91,9 +91,10 @@ def split_text(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
 
 def _source_element(source: Source) -> dict[str, str]:
     speaker = f" — {escape(source.speaker)}" if source.speaker else ""
+    page = f" · {mrkdwn_link(source.page, 'episode page')}" if source.page else ""
     return {
         "type": "mrkdwn",
-        "text": f"{mrkdwn_link(source.url, '▶ ' + source.time)} · {escape(source.episode_title)}{speaker}",
+        "text": f"{mrkdwn_link(source.url, '▶ ' + source.time)} · {escape(source.episode_title)}{speaker}{page}",
     }
 
 
