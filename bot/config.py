@@ -126,6 +126,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         chroma_port=_number(env, "CHROMA_PORT", 8000),
         chroma_ssl=_bool(env, "CHROMA_SSL"),
         chroma_headers=headers,
+        chroma_timeout=_number(env, "CHROMA_TIMEOUT", StoreConfig.chroma_timeout, float),
     )
     defaults = SearchConfig()
     search = SearchConfig(

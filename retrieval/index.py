@@ -44,6 +44,8 @@ class StoreConfig:
     chroma_port: int = 8000
     chroma_ssl: bool = False
     chroma_headers: dict[str, str] = field(default_factory=dict)
+    # Seconds any one request to a Chroma server may take before it counts as unavailable.
+    chroma_timeout: float = 10.0
 
     @property
     def is_server(self) -> bool:
@@ -101,17 +103,17 @@ def open_client(config: StoreConfig):  # type: ignore[no-untyped-def]
     import chromadb
     from chromadb.config import Settings
 
-    settings = Settings(anonymized_telemetry=False)
     if config.is_server:
+        from retrieval.chroma_http import http_client
+
         try:
-            client = chromadb.HttpClient(
-                host=config.chroma_host or "localhost",
-                port=config.chroma_port,
-                ssl=config.chroma_ssl,
-                headers=config.chroma_headers or None,
-                settings=settings,
+            client = http_client(
+                config.chroma_host or "localhost",
+                config.chroma_port,
+                config.chroma_ssl,
+                config.chroma_headers,
+                config.chroma_timeout,
             )
-            client.heartbeat()
         except Exception as exc:
             raise IndexUnavailableError(
                 f"cannot reach the Chroma server at {config.chroma_host}:{config.chroma_port} ({_short(exc)}); "
@@ -123,12 +125,34 @@ def open_client(config: StoreConfig):  # type: ignore[no-untyped-def]
         raise StoreError(f"{folder} holds other files and is not a Chroma index folder; choose another --index")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(config.index_dir), settings=settings)
+        return chromadb.PersistentClient(path=str(config.index_dir), settings=Settings(anonymized_telemetry=False))
     except Exception as exc:
-        raise StoreError(
-            f"the index folder {config.index_dir} cannot be opened as a Chroma index ({_short(exc)}); "
+        raise embedded_error(config.index_dir, "be opened", exc) from exc
+
+
+def embedded_error(folder: Path, action: str, exc: BaseException) -> StoreError:
+    """What went wrong with an embedded index, in words that tell the user what to do. Only an index
+    that is actually damaged needs `--rebuild`; a lock, a read-only folder or a full disk does not,
+    and rebuilding would drop what another process is writing."""
+    text = f"{type(exc).__name__}: {exc}".lower()
+    errno = getattr(exc, "errno", None)
+    cause = _short(exc)
+    if "locked" in text or "busy" in text:
+        advice = "another process (an ingest?) is writing to it; wait for it to finish and run this again"
+    elif "readonly" in text or "read-only" in text or "permission" in text or errno in (1, 13, 30):
+        advice = (
+            f"the folder is read-only for this user; make {folder} writable (or choose another --index), then rerun"
+        )
+    elif "disk is full" in text or "no space" in text or errno == 28:
+        advice = "the disk is full; free some space and run this again"
+    elif any(sign in text for sign in ("malformed", "not a database", "corrupt", "no such table", "hnsw")):
+        return StoreError(
+            f"the index at {folder} is damaged and failed to {action} ({cause}); "
             f"rebuild it with `podcast-bot ingest --rebuild`"
-        ) from exc
+        )
+    else:
+        advice = "run this again; if it keeps failing, `podcast-bot doctor` shows what is wrong"
+    return StoreError(f"the index at {folder} failed to {action} ({cause}): {advice}; nothing was lost")
 
 
 def _short(exc: BaseException) -> str:
@@ -182,10 +206,7 @@ class SectionIndex:
             if self.config.is_server:
                 where = f"{self.config.chroma_host}:{self.config.chroma_port}"
                 raise IndexUnavailableError(f"Chroma server at {where} failed to {action} ({_short(exc)})") from exc
-            raise StoreError(
-                f"the index at {self.config.index_dir} failed to {action} ({_short(exc)}); "
-                f"rebuild it with `podcast-bot ingest --rebuild`"
-            ) from exc
+            raise embedded_error(self.config.index_dir, action, exc) from exc
 
     @classmethod
     def rebuild(cls, config: StoreConfig, model_id: str) -> SectionIndex:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import yaml
 from bot.cli.main import main
 from bot.runtime import Runtime
 from retrieval.episodes import parse_episode_file
+from retrieval.errors import IndexUnavailableError
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest, prepare
 from retrieval.search import SearchConfig, Searcher
@@ -185,3 +187,26 @@ def test_slack_app_apologises_while_the_server_is_down_and_recovers(server, tmp_
         harness.close()
     assert "Sorry" not in recovered["text"] and "youtube.com" in json.dumps(recovered["blocks"])
     assert status == 200 and body["episodes"] == 1 and body["sections"] > 0
+
+
+def test_a_stalled_server_fails_fast_and_is_used_again_once_it_answers(server, tmp_path, embedder):
+    ingest(
+        [small_episode(tmp_path / "episodes", "s07e01-small.md")],
+        SectionIndex(server_store(server), embedder.model_id),
+        embedder,
+        progress=False,
+    )
+    store = replace(server_store(server), chroma_timeout=1.0)
+    searcher = Searcher(SectionIndex(store, embedder.model_id), embedder, replace(SearchConfig(), refresh_seconds=0))
+    assert searcher.search("how did the community start").moments
+    server.pause()
+    try:
+        started = time.monotonic()
+        with pytest.raises(IndexUnavailableError, match=f"127.0.0.1:{server.port}"):
+            searcher.search("how did the community start")
+        assert time.monotonic() - started < 5.0  # the 1 s deadline, not forever
+        with pytest.raises(IndexUnavailableError, match=f"127.0.0.1:{server.port}"):
+            SectionIndex(store, embedder.model_id)
+    finally:
+        server.resume()
+    assert searcher.search("how did the community start").moments

@@ -48,9 +48,19 @@ class ChromaServer:
         self.stop()
         raise RuntimeError(f"chroma run did not answer on port {self.port} within {timeout} s")
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): it keeps its port and connections but answers nothing."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGCONT)
+
     def stop(self, kill: bool = False) -> None:
         """Stop the server by its process id (SIGKILL with `kill`, as a crash would)."""
         if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)  # a paused server cannot act on SIGTERM
             os.kill(self.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
             self.process.wait(timeout=10)
         self.process = None
