@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import ConfigError, LLMConfig, SlackConfig, load_settings
+from bot.config import ConfigError, LLMConfig, SlackConfig, StateConfig, load_settings
 from bot.runtime import Runtime
 from bot.slack.app import create_app
 from retrieval.index import SectionIndex, StoreConfig
@@ -157,8 +157,8 @@ def test_feedback_clicks_are_stored_with_question_answer_and_sources(harness, fa
     assert status == 200
     assert "Thanks for the feedback" in fake.wait_for("response_url")[0]["args"]["text"]
     (vote,) = harness.state.feedback()
-    assert vote["vote"] == "down" and vote["user_id"] == "U2" and vote["question"] == QUESTION
-    assert vote["sources"] and vote["sources"][0]["url"].startswith("https://www.youtube.com/watch?v=IxTyq96juVE")
+    assert vote.vote == "down" and vote.user_id == "U2" and vote.question == QUESTION and vote.answer_id == answer_id
+    assert vote.sources and vote.sources[0]["url"].startswith("https://www.youtube.com/watch?v=IxTyq96juVE")
 
 
 def test_forged_or_stale_signatures_are_rejected(harness, fake):
@@ -236,13 +236,15 @@ def test_channel_allow_list(fake, bundled_index_dir, tmp_path, embedder):
     ],
 )
 def test_missing_or_malformed_secrets_stop_start_up(tmp_path, slack, message):
-    settings = replace(load_settings({}), slack=SlackConfig(state_path=tmp_path / "s.sqlite3", **slack))
+    settings = replace(load_settings({}), slack=SlackConfig(state=StateConfig(path=tmp_path / "s.sqlite3"), **slack))
     with pytest.raises(ConfigError, match=message):
         create_app(settings, Runtime(settings))
 
 
 def test_socket_mode_needs_the_app_token(tmp_path):
-    settings = replace(load_settings({}), slack=SlackConfig(bot_token="xoxb-1", state_path=tmp_path / "s.sqlite3"))
+    settings = replace(
+        load_settings({}), slack=SlackConfig(bot_token="xoxb-1", state=StateConfig(path=tmp_path / "s.sqlite3"))
+    )
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN is not set"):
         create_app(settings, Runtime(settings), socket_mode=True)
 

@@ -34,7 +34,7 @@ from bot.slack.blocks import (
     escape,
     notice,
 )
-from bot.slack.state import BotState
+from bot.slack.state import StateStore, open_state
 from retrieval.answering import Answer
 from retrieval.index import StoreError
 
@@ -73,7 +73,7 @@ class InFlight:
 class PodcastSlackBot:
     """What the handlers delegate to: answering a question and posting the result."""
 
-    def __init__(self, settings: Settings, runtime: Runtime, state: BotState):
+    def __init__(self, settings: Settings, runtime: Runtime, state: StateStore):
         self.settings = settings
         self.runtime = runtime
         self.state = state
@@ -89,9 +89,9 @@ class PodcastSlackBot:
     # Guards ---------------------------------------------------------------------------------
 
     def first_delivery(self, body: dict[str, Any]) -> bool:
-        """False for a Slack retry of an event we already took (same event_id)."""
+        """False for a Slack retry of an event already taken (same event_id) by any process."""
         event_id = body.get("event_id")
-        return not event_id or self.state.claim_event(event_id)
+        return not event_id or self.state.claim(f"event:{event_id}")
 
     def refusal(self, user: str, channel: str, is_dm: bool) -> str | None:
         """Why this question is not answered now, or None when it is."""
@@ -304,13 +304,13 @@ class SlackApp:
 
 
 def create_app(
-    settings: Settings, runtime: Runtime, state: BotState | None = None, socket_mode: bool = False
+    settings: Settings, runtime: Runtime, state: StateStore | None = None, socket_mode: bool = False
 ) -> SlackApp:
     """The Bolt app. HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET;
     Socket Mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN."""
     slack = settings.slack
     slack.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
-    bot = PodcastSlackBot(settings, runtime, state or BotState(slack.state_path))
+    bot = PodcastSlackBot(settings, runtime, state or open_state(slack.state))
     app = App(
         client=WebClient(token=slack.bot_token, base_url=slack.api_url),
         signing_secret=slack.signing_secret,

@@ -16,9 +16,9 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from bot.config import LLMConfig, Settings, SlackConfig, load_settings
+from bot.config import LLMConfig, Settings, SlackConfig, StateConfig, load_settings
 from bot.runtime import Runtime
-from bot.slack.state import BotState
+from bot.slack.state import StateStore
 from bot.slack.wsgi import create_wsgi_app
 from retrieval.embedding import Embedder
 from tests.support.fakes.slack_server import FakeSlack
@@ -42,11 +42,14 @@ class SlackHarness:
     def __init__(self, fake: FakeSlack, runtime: Runtime):
         self.fake = fake
         self.runtime = runtime
-        self.state = BotState(runtime.settings.slack.state_path)
         self.app = create_wsgi_app(runtime.settings, runtime)
         self.server = make_server("127.0.0.1", 0, self.app, server_class=_ThreadingServer, handler_class=_QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def state(self) -> StateStore:
+        return self.app.slack.bot.state
 
     def idle(self, timeout: float = 10.0) -> None:
         """Wait until the app has finished everything it started for the requests sent so far."""
@@ -139,12 +142,16 @@ class SlackHarness:
         )
 
 
-def settings_for(fake: FakeSlack, index_dir: Path, state: Path, **slack: Any) -> Settings:
+def settings_for(fake: FakeSlack, index_dir: Path, state: Path | StateConfig, **slack: Any) -> Settings:
     base = load_settings({})
     return replace(
         base.with_index(index_dir),
         slack=SlackConfig(
-            bot_token="xoxb-test-token", signing_secret=SECRET, api_url=fake.api_url, state_path=state, **slack
+            bot_token="xoxb-test-token",
+            signing_secret=SECRET,
+            api_url=fake.api_url,
+            state=state if isinstance(state, StateConfig) else StateConfig(path=state),
+            **slack,
         ),
     )
 
