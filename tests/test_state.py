@@ -13,6 +13,7 @@ import pytest
 
 from bot.config import StateConfig
 from bot.slack.state import FeedbackVote, StateStore, StateUnavailableError, open_state
+from bot.slack.state.memory import InProcessState
 from bot.slack.state.postgres import PostgresStateStore
 from bot.slack.state.sql import SqlStateStore
 from bot.slack.state.sqlite import SqliteStateStore
@@ -269,3 +270,16 @@ def test_a_sqlite_file_that_cannot_be_created_is_named(tmp_path):
     blocker.write_text("")
     with pytest.raises(StateUnavailableError, match=f"SQLite file {blocker}/state.sqlite3: cannot create its folder"):
         open_state(StateConfig(path=blocker / "state.sqlite3"))
+
+
+def test_in_process_claims_are_bounded_and_expire():
+    now = [0.0]
+    memory = InProcessState(max_claims=3, clock=lambda: now[0])
+    assert all(memory.claim(f"k{n}") for n in range(4))
+    assert memory.claim("k0"), "the oldest of more than max_claims keys is forgotten"
+    assert not memory.claim("k3")
+    now[0] += 3601
+    assert memory.claim("k3")
+    assert [memory.allow_question("U1", 2) for _ in range(3)] == [True, True, False]
+    now[0] += 60
+    assert memory.allow_question("U1", 2)

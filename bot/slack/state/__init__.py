@@ -2,15 +2,17 @@
 feedback, and per-team streaming support.
 
 `open_state` opens the configured store: an embedded SQLite file (one machine) or a PostgreSQL
-database (every process on every machine shares it).
+database (every process on every machine shares it). The Slack app wraps it in `ResilientState`,
+which keeps acks fast and the app running while the database is away.
 """
 
 from __future__ import annotations
 
 from bot.config import StateConfig
+from bot.slack.state.resilient import ResilientState
 from bot.slack.state.store import FeedbackVote, StateStore, StateUnavailableError
 
-__all__ = ["FeedbackVote", "StateStore", "StateUnavailableError", "open_state"]
+__all__ = ["FeedbackVote", "ResilientState", "StateStore", "StateUnavailableError", "open_state"]
 
 
 def open_state(config: StateConfig) -> StateStore:
