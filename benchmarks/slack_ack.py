@@ -96,7 +96,7 @@ def ask_command(user: str, question: str, response_url: str) -> SlackRequest:
         "channel_id": "C1",
         "team_id": "T1",
         "response_url": response_url,
-        "trigger_id": "1.2.3",
+        "trigger_id": f"{user}.{secrets.token_hex(4)}",  # every invocation has its own
         "token": "legacy",
     }
     return SlackRequest("/ask", user, urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded")
