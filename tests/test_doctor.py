@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.cli.main import main
 from tests.support.chroma_server import free_port
 from tests.support.fakes.openai_server import FakeOpenAI
@@ -41,6 +43,7 @@ def test_doctor_fails_when_a_service_is_down(bundled_index_dir, monkeypatch, cap
     assert "[fail] llm:" in out and "[  ok] index" in out and "[skip] slack" in out
 
 
+@pytest.mark.slow
 def test_doctor_checks_a_postgres_state_store_and_masks_its_password(
     bundled_index_dir, postgres_url, monkeypatch, capsys
 ):

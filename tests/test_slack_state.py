@@ -55,7 +55,7 @@ def feedback_buttons(update: dict) -> bool:
 # In-process -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def test_a_replayed_signed_ask_is_acked_but_answered_once(fake, bundled_index_dir, tmp_path, embedder, request, store):
     state = StateConfig(database_url=request.getfixturevalue("postgres_url")) if store == "postgres" else None
     harness = make_harness(fake, bundled_index_dir, tmp_path, embedder, state=state, rate_limit_per_minute=100)
@@ -69,6 +69,7 @@ def test_a_replayed_signed_ask_is_acked_but_answered_once(fake, bundled_index_di
     assert asked == sorted(f"<@U1> asked: {question}" for question in (QUESTION, QUESTIONS[1]))
 
 
+@pytest.mark.slow
 def test_a_sqlite_file_locked_by_another_process_delays_no_ack(fake, bundled_index_dir, tmp_path, embedder):
     harness = make_harness(fake, bundled_index_dir, tmp_path, embedder, rate_limit_per_minute=100)
     harness.mention(QUESTION, "EvWarm", ts="1700000001.000001")  # loads the model and the index

@@ -33,7 +33,7 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def backend(request, tmp_path) -> str:
     """Where the stores of a test keep their state: a SQLite file path or a PostgreSQL URL."""
     if request.param == "postgres":
@@ -258,6 +258,7 @@ def test_an_unreachable_postgres_is_named_without_its_password():
     assert "s3cret" not in message and raised.value.exit_code == 2
 
 
+@pytest.mark.slow
 def test_a_wrong_postgres_password_is_reported_but_not_shown(postgres_server):
     url = postgres_server.url().replace(postgres_server.password, "not-the-password")
     with pytest.raises(StateUnavailableError, match="password authentication failed") as raised:

@@ -102,6 +102,7 @@ def test_an_outage_is_ridden_out_in_memory_and_the_store_is_used_again_when_back
     state.close()
 
 
+@pytest.mark.slow
 def test_while_down_a_warning_is_logged_at_most_once_a_minute(tmp_path, caplog):
     caplog.set_level(logging.WARNING)
     now = [1000.0]
@@ -122,6 +123,7 @@ def test_while_down_a_warning_is_logged_at_most_once_a_minute(tmp_path, caplog):
         state.close()
 
 
+@pytest.mark.slow
 def test_a_locked_sqlite_file_costs_a_claim_about_100_ms_not_seconds(tmp_path: Path):
     path = tmp_path / "state.sqlite3"
     state = ResilientState(SqliteStateStore(path))
