@@ -1,15 +1,21 @@
 """Slack ack latency under load: signed `/ask` commands and `app_mention` events to the gunicorn-served app.
 
 The real WSGI app (`bot.slack.wsgi:create_wsgi_app()`) runs under gunicorn (gthread, 8 threads, `--workers`
-processes) on 127.0.0.1 with the offline answerer (no OPENAI_API_KEY), an index of the bundled
-episode (data/episodes) built once beforehand, a temporary SQLite state file, no rate limit, and
-a recorder of Slack Web API calls (benchmarks.local_services.SlackRecorder) for the answers. After GET /healthz
-answers 200, a few untimed `/ask` commands warm the workers (model loaded, keyword index built).
+processes, the Procfile's hooks) on 127.0.0.1 with the offline answerer (no OPENAI_API_KEY), an index
+of the bundled episode (data/episodes) built once beforehand, no rate limit, and a recorder of Slack
+Web API calls (benchmarks.local_services.SlackRecorder) for the answers. `--servers` such gunicorns
+run side by side, like dynos behind a load balancer. The state store (`--state`) is a temporary
+SQLite file per server (dynos share no disk), or one PostgreSQL database that all of them share, on
+a throwaway server started for the run (benchmarks.local_services.PostgresServer). After
+GET /healthz answers 200, a few untimed `/ask` commands warm each server (model loaded, keyword
+index built).
 
-Then `--clients` concurrent clients send `--requests` signed `/ask` commands (one user id each),
-`--requests` signed `app_mention` events (one event_id, channel and ts each), and, after them,
-`--retries` of those events again with `X-Slack-Retry-Num: 1`. Each HTTP round trip (Slack's ack)
-is timed. Target: ack p99 <= 50 ms for `/ask` and for events.
+Then `--clients` concurrent clients send `--requests` signed `/ask` commands (one user id and
+trigger id each), `--requests` signed `app_mention` events (one event_id, channel and ts each),
+both spread over the servers in turn, and, after them, `--retries` of those events again with
+`X-Slack-Retry-Num: 1`, each to the server after the one that had the event (the same one when
+there is one server). Each HTTP round trip (Slack's ack) is timed. Target: ack p99 <= 50 ms for
+`/ask` and for events.
 
 Once the answers are in (at most `--timeout` s), it checks that every `/ask` got exactly one
 response_url post naming its asker (`<@USER> asked`), every event exactly one placeholder in its
@@ -21,6 +27,9 @@ The clients and the fake Slack share this process, so the measured acks include 
 
 Run from the repository root:
     .venv/bin/python -m benchmarks.slack_ack [--workers 2] [--requests 50] [--retries 10] [--clients 50]
+        [--state sqlite|postgres] [--servers 1]
+Cross-process retries: --servers 2 --retries 50, with --state postgres (none answered twice) or
+--state sqlite (each answered twice: the servers do not share their state).
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -50,7 +59,7 @@ from typing import Literal
 import numpy as np
 
 from benchmarks.common import REPO_ROOT, build_index, episode_files, quiet
-from benchmarks.local_services import RESPONSE_URL, SlackRecorder, free_port
+from benchmarks.local_services import RESPONSE_URL, PostgresServer, SlackRecorder, free_port
 from bot.slack.blocks import THINKING
 from retrieval.embedding import MINILM_MODEL_ID, MiniLMEmbedder
 
@@ -71,8 +80,9 @@ Kind = Literal["/ask", "event", "retry"]
 
 @dataclass(frozen=True)
 class SlackRequest:
-    """One signed POST to /slack/events; `key` is the asker's user id (/ask) or the event's channel."""
+    """One signed POST to `url`/slack/events; `key` is the asker's user id (/ask) or the event's channel."""
 
+    url: str
     kind: Kind
     key: str
     body: bytes
@@ -87,7 +97,7 @@ class Mention:
     ts: str
 
 
-def ask_command(user: str, question: str, response_url: str) -> SlackRequest:
+def ask_command(url: str, user: str, question: str, response_url: str) -> SlackRequest:
     form = {
         "command": "/ask",
         "text": question,
@@ -96,13 +106,13 @@ def ask_command(user: str, question: str, response_url: str) -> SlackRequest:
         "channel_id": "C1",
         "team_id": "T1",
         "response_url": response_url,
-        "trigger_id": "1.2.3",
+        "trigger_id": f"{user}.{secrets.token_hex(4)}",  # every invocation has its own
         "token": "legacy",
     }
-    return SlackRequest("/ask", user, urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded")
+    return SlackRequest(url, "/ask", user, urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded")
 
 
-def mention_event(mention: Mention, question: str, retry: bool = False) -> SlackRequest:
+def mention_event(url: str, mention: Mention, question: str, retry: bool = False) -> SlackRequest:
     event = {
         "type": "app_mention",
         "user": "U1",
@@ -121,18 +131,18 @@ def mention_event(mention: Mention, question: str, retry: bool = False) -> Slack
     }
     headers = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
     return SlackRequest(
-        "retry" if retry else "event", mention.channel, json.dumps(payload).encode(), "application/json", headers
+        url, "retry" if retry else "event", mention.channel, json.dumps(payload).encode(), "application/json", headers
     )
 
 
-def send(url: str, secret: str, request: SlackRequest) -> tuple[int, float]:
+def send(secret: str, request: SlackRequest) -> tuple[int, float]:
     """Sign and POST `request`; the HTTP status and the round-trip seconds."""
     timestamp = str(int(time.time()))
     signature = (
         "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + request.body, hashlib.sha256).hexdigest()
     )
     http = urllib.request.Request(
-        f"{url}/slack/events",
+        f"{request.url}/slack/events",
         data=request.body,
         method="POST",
         headers={
@@ -153,12 +163,13 @@ def send(url: str, secret: str, request: SlackRequest) -> tuple[int, float]:
         return 0, time.perf_counter() - started
 
 
-def send_all(url: str, secret: str, requests: list[SlackRequest], clients: int) -> list[tuple[int, float]]:
+def send_all(secret: str, requests: list[SlackRequest], clients: int) -> list[tuple[int, float]]:
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        return list(pool.map(lambda request: send(url, secret, request), requests))
+        return list(pool.map(lambda request: send(secret, request), requests))
 
 
-def bot_environment(fake: SlackRecorder, secret: str, index_dir: Path, state_path: Path) -> dict[str, str]:
+def bot_environment(fake: SlackRecorder, secret: str, index_dir: Path, state: str) -> dict[str, str]:
+    """`state`: a SQLite file or a postgresql:// URL."""
     """This process's environment without any bot, Slack, Chroma or OpenAI settings, plus the benchmark's."""
     prefixes = ("PODCAST_BOT_", "SLACK_", "CHROMA_", "OPENAI_")
     env = {name: value for name, value in os.environ.items() if not name.startswith(prefixes)}
@@ -169,7 +180,7 @@ def bot_environment(fake: SlackRecorder, secret: str, index_dir: Path, state_pat
         "PODCAST_BOT_INDEX": str(index_dir),
         "PODCAST_BOT_EPISODES": str(EPISODES),
         "PODCAST_BOT_EMBEDDING_MODEL": MINILM_MODEL_ID,
-        "PODCAST_BOT_STATE": str(state_path),
+        "PODCAST_BOT_STATE": state,
         "PODCAST_BOT_RATE_LIMIT": "0",
         "PODCAST_BOT_LOG_LEVEL": "WARNING",
         "ANONYMIZED_TELEMETRY": "False",
@@ -194,6 +205,8 @@ def gunicorn(env: dict[str, str], workers: int, log_path: Path, timeout: float =
         "--workers",
         str(workers),
         "--no-control-socket",
+        "-c",
+        "python:bot.slack.gunicorn_hooks",
         "bot.slack.wsgi:create_wsgi_app()",
     ]
     with log_path.open("wb") as log:
@@ -279,7 +292,11 @@ def count_line(kind: str, results: list[tuple[int, float]], answers: Counter[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes per server")
+    parser.add_argument("--servers", type=int, default=1, help="gunicorn servers side by side, like dynos")
+    parser.add_argument(
+        "--state", choices=("sqlite", "postgres"), default="sqlite", help="a SQLite file per server, or one PostgreSQL"
+    )
     parser.add_argument("--requests", type=int, default=50, help="/ask commands, and also distinct events, to send")
     parser.add_argument("--retries", type=int, default=10, help="events sent a second time as Slack retries")
     parser.add_argument("--clients", type=int, default=50, help="concurrent HTTP clients")
@@ -287,49 +304,72 @@ def main() -> None:
     args = parser.parse_args()
     if not 0 <= args.retries <= args.requests:
         parser.error("--retries must be between 0 and --requests")
+    if args.servers < 1:
+        parser.error("--servers must be at least 1")
     quiet()
     embedder = MiniLMEmbedder()
     embedder.load()
     secret = secrets.token_hex(16)
 
-    with tempfile.TemporaryDirectory(prefix="podcast-bench-slack-") as temp, SlackRecorder() as fake:
+    with (
+        tempfile.TemporaryDirectory(prefix="podcast-bench-slack-") as temp,
+        SlackRecorder() as fake,
+        ExitStack() as stack,
+    ):
         folder = Path(temp)
         build_index(folder / "index", episode_files(EPISODES, None), embedder)
-        env = bot_environment(fake, secret, folder / "index", folder / "state.sqlite3")
-        with gunicorn(env, args.workers, folder / "gunicorn.log") as url:
-            warm_users = [f"UWARM{n:03d}" for n in range(WARM_UP_COMMANDS)]
-            send_all(url, secret, [ask_command(u, QUESTIONS[0], fake.response_url) for u in warm_users], args.clients)
-            if wait_for_answers(fake, warm_users, [], args.timeout).missing():
-                sys.exit(f"the warm-up commands were not answered within {args.timeout:.0f} s")
+        if args.state == "postgres":
+            database = stack.enter_context(PostgresServer()).create_database("bench")
+            states = [database] * args.servers
+        else:
+            states = [str(folder / f"state-{n}.sqlite3") for n in range(args.servers)]
+        urls = [
+            stack.enter_context(
+                gunicorn(
+                    bot_environment(fake, secret, folder / "index", state), args.workers, folder / f"gunicorn-{n}.log"
+                )
+            )
+            for n, state in enumerate(states)
+        ]
+        warm_users = [f"UWARM{n:03d}" for n in range(WARM_UP_COMMANDS * args.servers)]
+        warm_up = [
+            ask_command(urls[n % len(urls)], u, QUESTIONS[0], fake.response_url) for n, u in enumerate(warm_users)
+        ]
+        send_all(secret, warm_up, args.clients)
+        if wait_for_answers(fake, warm_users, [], args.timeout).missing():
+            sys.exit(f"the warm-up commands were not answered within {args.timeout:.0f} s")
 
-            users = [f"UASK{n:03d}" for n in range(args.requests)]
-            mentions = [
-                Mention(f"EvBench{n:03d}", f"CBENCH{n:03d}", f"1700001000.{n:06d}") for n in range(args.requests)
-            ]
-            requests: list[SlackRequest] = []
-            for n, (user, mention) in enumerate(zip(users, mentions, strict=True)):
-                question = QUESTIONS[n % len(QUESTIONS)]
-                requests += [ask_command(user, question, fake.response_url), mention_event(mention, question)]
-            requests += [
-                mention_event(m, QUESTIONS[n % len(QUESTIONS)], retry=True)
-                for n, m in enumerate(mentions[: args.retries])
-            ]
-            results = send_all(url, secret, requests, args.clients)
-            answers = wait_for_answers(fake, users, mentions, args.timeout)
+        users = [f"UASK{n:03d}" for n in range(args.requests)]
+        mentions = [Mention(f"EvBench{n:03d}", f"CBENCH{n:03d}", f"1700001000.{n:06d}") for n in range(args.requests)]
+        requests: list[SlackRequest] = []
+        for n, (user, mention) in enumerate(zip(users, mentions, strict=True)):
+            question, url = QUESTIONS[n % len(QUESTIONS)], urls[n % len(urls)]
+            requests += [ask_command(url, user, question, fake.response_url), mention_event(url, mention, question)]
+        requests += [
+            mention_event(urls[(n + 1) % len(urls)], m, QUESTIONS[n % len(QUESTIONS)], retry=True)
+            for n, m in enumerate(mentions[: args.retries])
+        ]
+        results = send_all(secret, requests, args.clients)
+        answers = wait_for_answers(fake, users, mentions, args.timeout)
 
     by_kind: dict[Kind, list[tuple[int, float]]] = {"/ask": [], "event": [], "retry": []}
     for request, result in zip(requests, results, strict=True):
         by_kind[request.kind].append(result)
+    where = "one shared PostgreSQL database" if args.state == "postgres" else "a SQLite file per server"
     print(
-        f"gunicorn: {args.workers} workers x 8 threads; {args.clients} concurrent clients "
-        f"(target ack p99 <= {ACK_TARGET_MS:.0f} ms)"
+        f"gunicorn: {args.servers} server(s) x {args.workers} workers x 8 threads, state in {where}; "
+        f"{args.clients} concurrent clients (target ack p99 <= {ACK_TARGET_MS:.0f} ms)"
     )
     for kind, kind_results in by_kind.items():
         if kind_results:
             print(ack_line(kind, kind_results))
     print(count_line("/ask", by_kind["/ask"], answers.asks))
     print(count_line("events", by_kind["event"] + by_kind["retry"], answers.events))
-    print(f"retries: sent {args.retries}; extra event answers {sum(n - 1 for n in answers.events.values() if n > 1)}")
+    retried_to = "another server" if args.servers > 1 else "the same server"
+    print(
+        f"retries: sent {args.retries} (each to {retried_to}); "
+        f"extra event answers {sum(n - 1 for n in answers.events.values() if n > 1)}"
+    )
     failed = any(status != 200 for status, _ in results) or any(
         n != 1 for n in [*answers.asks.values(), *answers.events.values()]
     )

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from retrieval.embedding import MINILM_MODEL_ID
 from retrieval.errors import UsageError
@@ -40,6 +41,37 @@ class LLMConfig:
         return bool(self.api_key)
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    """Where the Slack app keeps its state: a SQLite file on this machine, or a PostgreSQL database
+    that every process and machine shares (`database_url`, which wins when set)."""
+
+    path: Path = DATA_DIR / "bot-state.sqlite3"
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
+
+    @property
+    def location(self) -> str:
+        """The SQLite path, or the database URL with its password masked: safe to log and print."""
+        return masked_url(self.database_url) if self.database_url else str(self.path)
+
+
+def masked_url(url: str) -> str:
+    """`url` with any password (in the user part or a `password=` parameter) replaced by `***`."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        user_part, host_part = netloc.rsplit("@", 1)
+        netloc = f"{user_part.split(':', 1)[0]}:***@{host_part}"
+    query = urlencode(
+        [(key, "***" if key == "password" else value) for key, value in parse_qsl(parts.query, keep_blank_values=True)],
+        safe="*",
+    )
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
 @dataclass(frozen=True)
 class SlackConfig:
     bot_token: str | None = None
@@ -50,8 +82,8 @@ class SlackConfig:
     rate_limit_per_minute: int = 5
     answer_threads: int = 2
     allowed_channels: frozenset[str] = frozenset()
-    # SQLite file for answered events, rate limits and feedback on answers.
-    state_path: Path = DATA_DIR / "bot-state.sqlite3"
+    # Answered events and commands, rate limits, answers and feedback on them.
+    state: StateConfig = field(default_factory=StateConfig)
 
     def require(self, *names: str) -> None:
         """Stop start-up with a clear message when a needed token or secret is absent or malformed."""
@@ -115,6 +147,27 @@ def _bool(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _state(env: Mapping[str, str]) -> StateConfig:
+    """PODCAST_BOT_STATE: a SQLite file or a postgresql:// URL; unset, DATABASE_URL (as platforms set it)
+    or else the default SQLite file."""
+    name = "PODCAST_BOT_STATE" if env.get("PODCAST_BOT_STATE") else "DATABASE_URL"
+    value = env.get(name, "").strip()
+    if not value:
+        return StateConfig()
+    if value.startswith(POSTGRES_SCHEMES):
+        try:
+            urlsplit(value).port  # noqa: B018 -- reading the port is what checks it
+        except ValueError as error:
+            raise ConfigError(f"{name} is not a valid PostgreSQL URL ({error}): {masked_url(value)}") from None
+        return StateConfig(database_url=value)
+    if name == "DATABASE_URL" or "://" in value:
+        raise ConfigError(
+            f"{name} must be a postgresql:// URL"
+            + (" or a SQLite file path" if name == "PODCAST_BOT_STATE" else "; set PODCAST_BOT_STATE to override it")
+        )
+    return StateConfig(path=Path(value))
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     headers = {}
@@ -157,7 +210,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_per_minute=_number(env, "PODCAST_BOT_RATE_LIMIT", SlackConfig.rate_limit_per_minute),
         answer_threads=max(1, _number(env, "PODCAST_BOT_ANSWER_THREADS", SlackConfig.answer_threads)),
         allowed_channels=frozenset(c.strip() for c in env.get("PODCAST_BOT_CHANNELS", "").split(",") if c.strip()),
-        state_path=Path(env.get("PODCAST_BOT_STATE") or SlackConfig.state_path),
+        state=_state(env),
     )
     return Settings(
         store=store,

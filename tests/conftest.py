@@ -11,6 +11,8 @@ from retrieval.embedding import MiniLMEmbedder
 from retrieval.index import SectionIndex, StoreConfig
 from tests.support.corpus import BUNDLED
 
+pytest_plugins = ["tests.support.postgres"]
+
 
 @pytest.fixture(autouse=True)
 def hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.cli.main import main
-from bot.config import DATA_DIR, ConfigError, load_settings
+from bot.config import DATA_DIR, ConfigError, load_settings, masked_url
 
 
 def test_defaults_work_offline_with_an_embedded_index():
@@ -18,6 +18,7 @@ def test_defaults_work_offline_with_an_embedded_index():
     assert settings.embedding_model == "all-MiniLM-L6-v2"
     assert not settings.llm.enabled and settings.llm.model == "openai:gpt-4o-mini"
     assert settings.slack.ask_visibility == "in_channel" and settings.slack.rate_limit_per_minute == 5
+    assert settings.slack.state.path == DATA_DIR / "bot-state.sqlite3" and settings.slack.state.database_url is None
 
 
 def test_environment_switches_server_mode_llm_and_slack_options():
@@ -43,8 +44,40 @@ def test_environment_switches_server_mode_llm_and_slack_options():
 
 
 @pytest.mark.parametrize(
+    "env, path, url",
+    [
+        ({"PODCAST_BOT_STATE": "/srv/bot/state.db"}, "/srv/bot/state.db", None),
+        ({"DATABASE_URL": "postgres://u:pw@db.internal:5433/bot"}, None, "postgres://u:pw@db.internal:5433/bot"),
+        (
+            {"PODCAST_BOT_STATE": "postgresql://u@db/bot", "DATABASE_URL": "postgres://x@y/z"},
+            None,
+            "postgresql://u@db/bot",
+        ),
+        ({"PODCAST_BOT_STATE": "/srv/state.db", "DATABASE_URL": "mysql://x@y/z"}, "/srv/state.db", None),
+    ],
+)
+def test_the_state_store_is_a_sqlite_file_or_a_postgres_url(env, path, url):
+    state = load_settings(env).slack.state
+    assert state.database_url == url and (path is None or str(state.path) == path)
+
+
+def test_state_urls_are_shown_and_logged_without_their_password():
+    url = "postgresql://bot:s3cr%40t@db.internal:5432/podcast?sslmode=require&password=other"
+    state = load_settings({"DATABASE_URL": url}).slack.state
+    assert (
+        state.location
+        == masked_url(url)
+        == "postgresql://bot:***@db.internal:5432/podcast?sslmode=require&password=***"
+    )
+    assert "s3cr" not in repr(load_settings({"DATABASE_URL": url}))
+
+
+@pytest.mark.parametrize(
     "env, message",
     [
+        ({"DATABASE_URL": "mysql://u:p@h/d"}, "DATABASE_URL must be a postgresql:// URL; set PODCAST_BOT_STATE"),
+        ({"PODCAST_BOT_STATE": "redis://h"}, "PODCAST_BOT_STATE must be a postgresql:// URL or a SQLite file path"),
+        ({"PODCAST_BOT_STATE": "postgresql://u:pw@h:port/d"}, r"PODCAST_BOT_STATE is not a valid PostgreSQL URL \("),
         ({"CHROMA_PORT": "eighty"}, "CHROMA_PORT must be a whole number, not 'eighty'"),
         ({"PODCAST_BOT_RELEVANCE": "high"}, "PODCAST_BOT_RELEVANCE must be a number"),
         ({"PODCAST_BOT_ASK_VISIBILITY": "public"}, "PODCAST_BOT_ASK_VISIBILITY must be in_channel or ephemeral"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.cli.main import main
+from tests.support.chroma_server import free_port
 from tests.support.fakes.openai_server import FakeOpenAI
 from tests.support.fakes.slack_server import FakeSlack
 
@@ -28,6 +31,7 @@ def test_doctor_masks_secrets_and_checks_every_connection(bundled_index_dir, mon
         assert secret not in out
     assert "xoxb-…26 chars" in out and "sk-…21 chars" in out
     assert "[  ok] index: 1 episodes" in out and "[  ok] slack: auth.test ok" in out and "[  ok] llm:" in out
+    assert "[  ok] state: SQLite file " in out and out.count("schema version 2") == 1
 
 
 def test_doctor_fails_when_a_service_is_down(bundled_index_dir, monkeypatch, capsys):
@@ -37,3 +41,25 @@ def test_doctor_fails_when_a_service_is_down(bundled_index_dir, monkeypatch, cap
     assert main(["doctor", "--index", str(bundled_index_dir)]) == 1
     out = capsys.readouterr().out
     assert "[fail] llm:" in out and "[  ok] index" in out and "[skip] slack" in out
+
+
+@pytest.mark.slow
+def test_doctor_checks_a_postgres_state_store_and_masks_its_password(
+    bundled_index_dir, postgres_url, monkeypatch, capsys
+):
+    password = postgres_url.split(":")[2].split("@")[0]
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    assert main(["doctor", "--index", str(bundled_index_dir)]) == 0
+    out = capsys.readouterr().out
+    assert password not in out
+    assert f"  PostgreSQL {postgres_url.replace(password, '***')}\n" in out
+    assert "[  ok] state: PostgreSQL at 127.0.0.1:" in out and ", schema version 2" in out
+
+
+def test_doctor_fails_when_the_state_database_is_unreachable(bundled_index_dir, monkeypatch, capsys):
+    port = free_port()
+    monkeypatch.setenv("PODCAST_BOT_STATE", f"postgresql://bot:hunter2-secret@127.0.0.1:{port}/podcast")
+    assert main(["doctor", "--index", str(bundled_index_dir)]) == 1
+    out = capsys.readouterr().out
+    assert f"[fail] state: PostgreSQL at 127.0.0.1:{port}, database podcast: " in out and "[  ok] index" in out
+    assert "hunter2" not in out and "postgresql://bot:***@127.0.0.1" in out

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from bot.config import ConfigError, LLMConfig, SlackConfig, load_settings
+from bot.config import ConfigError, LLMConfig, SlackConfig, StateConfig, load_settings
 from bot.runtime import Runtime
 from bot.slack.app import create_app
 from retrieval.index import SectionIndex, StoreConfig
@@ -21,7 +18,8 @@ from retrieval.ingest import ingest
 from tests.support.corpus import small_episode
 from tests.support.fakes.openai_server import FakeOpenAI
 from tests.support.fakes.slack_server import FakeSlack
-from tests.support.slack import QUESTION, SECRET, SlackHarness, make_harness, settings_for
+from tests.support.serve import serve_all
+from tests.support.slack import QUESTION, SlackHarness, make_harness, settings_for
 
 
 @pytest.fixture
@@ -157,8 +155,8 @@ def test_feedback_clicks_are_stored_with_question_answer_and_sources(harness, fa
     assert status == 200
     assert "Thanks for the feedback" in fake.wait_for("response_url")[0]["args"]["text"]
     (vote,) = harness.state.feedback()
-    assert vote["vote"] == "down" and vote["user_id"] == "U2" and vote["question"] == QUESTION
-    assert vote["sources"] and vote["sources"][0]["url"].startswith("https://www.youtube.com/watch?v=IxTyq96juVE")
+    assert vote.vote == "down" and vote.user_id == "U2" and vote.question == QUESTION and vote.answer_id == answer_id
+    assert vote.sources and vote.sources[0]["url"].startswith("https://www.youtube.com/watch?v=IxTyq96juVE")
 
 
 def test_forged_or_stale_signatures_are_rejected(harness, fake):
@@ -236,71 +234,29 @@ def test_channel_allow_list(fake, bundled_index_dir, tmp_path, embedder):
     ],
 )
 def test_missing_or_malformed_secrets_stop_start_up(tmp_path, slack, message):
-    settings = replace(load_settings({}), slack=SlackConfig(state_path=tmp_path / "s.sqlite3", **slack))
+    settings = replace(load_settings({}), slack=SlackConfig(state=StateConfig(path=tmp_path / "s.sqlite3"), **slack))
     with pytest.raises(ConfigError, match=message):
         create_app(settings, Runtime(settings))
 
 
 def test_socket_mode_needs_the_app_token(tmp_path):
-    settings = replace(load_settings({}), slack=SlackConfig(bot_token="xoxb-1", state_path=tmp_path / "s.sqlite3"))
+    settings = replace(
+        load_settings({}), slack=SlackConfig(bot_token="xoxb-1", state=StateConfig(path=tmp_path / "s.sqlite3"))
+    )
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN is not set"):
         create_app(settings, Runtime(settings), socket_mode=True)
 
 
 @pytest.mark.slow
 def test_serve_http_runs_the_app_under_gunicorn(fake, bundled_index_dir, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    from tests.support.chroma_server import free_port
-    from tests.support.corpus import ROOT
-
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "SLACK_BOT_TOKEN": "xoxb-test-token",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": fake.api_url,
-        "PODCAST_BOT_INDEX": str(bundled_index_dir),
-        "PODCAST_BOT_STATE": str(tmp_path / "state.sqlite3"),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    env = {"PODCAST_BOT_INDEX": str(bundled_index_dir), "PODCAST_BOT_STATE": str(tmp_path / "state.sqlite3")}
+    (app,) = serve_all(fake, tmp_path, [env])
     try:
-        health = None
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-                    health = json.loads(response.read())
-                    break
-            except OSError:
-                time.sleep(0.1)
-        assert health is not None and health["status"] == "ok" and health["episodes"] == 1
+        health = app.health()
+        assert health is not None and health["episodes"] == 1 and health["state"] == "ok"
         body = json.dumps({"type": "url_verification", "challenge": "from-gunicorn"}).encode()
-        timestamp = str(int(time.time()))
-        signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/slack/events",
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "X-Slack-Request-Timestamp": timestamp,
-                "X-Slack-Signature": signature,
-            },
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert json.loads(response.read())["challenge"] == "from-gunicorn"
+        status, response, _ = app.client.post(body, "application/json")
+        assert status == 200 and json.loads(response)["challenge"] == "from-gunicorn"
     finally:
-        server.send_signal(signal.SIGTERM)
-        _, err = server.communicate(timeout=30)
-    assert "Booting worker" in err or "Listening at" in err
+        log = app.stop()
+    assert "Booting worker" in log or "Listening at" in log

@@ -51,7 +51,7 @@ def configuration(settings: Settings) -> list[tuple[str, str]]:
         ("/ask answers", slack.ask_visibility),
         ("rate limit", f"{slack.rate_limit_per_minute} questions/minute per user"),
         ("channels", ", ".join(sorted(slack.allowed_channels)) or "all"),
-        ("bot state", str(slack.state_path)),
+        ("bot state", f"PostgreSQL {slack.state.location}" if slack.state.database_url else slack.state.location),
     ]
 
 
@@ -79,6 +79,15 @@ def run_checks(runtime: Runtime) -> list[Check]:
         reply = WebClient(token=settings.slack.bot_token, base_url=settings.slack.api_url, timeout=10).auth_test()
         return f"auth.test ok: bot {reply.get('user')} in team {reply.get('team_id')}"
 
+    def state() -> str:
+        from bot.slack.state import open_state
+
+        store = open_state(settings.slack.state)
+        try:
+            return store.check()
+        finally:
+            store.close()
+
     def llm() -> str:
         from openai import OpenAI
 
@@ -88,7 +97,7 @@ def run_checks(runtime: Runtime) -> list[Check]:
         models = [model.id for model in client.models.list()]
         return f"{settings.llm.base_url or 'OpenAI API'} answers; {len(models)} models listed"
 
-    checks = [_guard("index", index), _guard("embedding model", model)]
+    checks = [_guard("index", index), _guard("embedding model", model), _guard("state", state)]
     checks.append(
         _guard("slack", slack) if settings.slack.bot_token else Check("slack", "skip", "SLACK_BOT_TOKEN not set")
     )

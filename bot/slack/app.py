@@ -1,8 +1,10 @@
 """The Slack Bolt app: mentions (with thread follow-ups), direct messages, `/ask` and feedback buttons.
 
 Handlers only acknowledge, delegate to the answerer and format. Slack sees an ack within
-milliseconds; the answer follows in the thread (a placeholder is updated), in the DM, or through
-the slash command's `response_url`.
+milliseconds, without waiting on the state store; the answer follows in the thread (a placeholder
+is updated), in the DM, or through the slash command's `response_url`. Each event and each command
+is answered once: its key is claimed in the state store before answering, so Slack's retries and
+replayed requests are acked but not answered again, whichever process they reach.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from bot.slack.blocks import (
     escape,
     notice,
 )
-from bot.slack.state import BotState
+from bot.slack.state import ResilientState, StateStore, StateUnavailableError, open_state
 from retrieval.answering import Answer
 from retrieval.index import StoreError
 
@@ -73,7 +75,7 @@ class InFlight:
 class PodcastSlackBot:
     """What the handlers delegate to: answering a question and posting the result."""
 
-    def __init__(self, settings: Settings, runtime: Runtime, state: BotState):
+    def __init__(self, settings: Settings, runtime: Runtime, state: ResilientState):
         self.settings = settings
         self.runtime = runtime
         self.state = state
@@ -89,9 +91,14 @@ class PodcastSlackBot:
     # Guards ---------------------------------------------------------------------------------
 
     def first_delivery(self, body: dict[str, Any]) -> bool:
-        """False for a Slack retry of an event we already took (same event_id)."""
+        """False for a Slack retry of an event already taken (same event_id) by any process."""
         event_id = body.get("event_id")
-        return not event_id or self.state.claim_event(event_id)
+        return not event_id or self.state.claim(f"event:{event_id}")
+
+    def first_command(self, command: dict[str, Any]) -> bool:
+        """False for a replay of a slash command already taken (same trigger_id) by any process."""
+        trigger_id = command.get("trigger_id")
+        return not trigger_id or self.state.claim(f"ask:{trigger_id}")
 
     def refusal(self, user: str, channel: str, is_dm: bool) -> str | None:
         """Why this question is not answered now, or None when it is."""
@@ -124,7 +131,11 @@ class PodcastSlackBot:
     ) -> list[SlackMessage]:
         if answer is None:
             return [notice(APOLOGY)]
-        return answer_messages(answer, self.state.record_answer(answer, user, channel), asked_by=asked_by)
+        try:
+            answer_id: str | None = self.state.record_answer(answer, user, channel)
+        except StateUnavailableError:
+            answer_id = None  # the store logs its outage; the answer goes out without feedback buttons
+        return answer_messages(answer, answer_id, asked_by=asked_by)
 
     def reply_in_conversation(
         self,
@@ -205,42 +216,44 @@ class PodcastSlackBot:
     # Handlers -------------------------------------------------------------------------------
 
     def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        if event.get("bot_id") or event.get("edited") or not self.first_delivery(body):
+        if event.get("bot_id") or event.get("edited"):
             return
         thread_ts = event.get("thread_ts")
-        self.in_background(
-            lambda: self.reply_in_conversation(
-                client,
-                event["channel"],
-                thread_ts or event["ts"],
-                event.get("user", ""),
-                strip_mentions(event.get("text", "")),
-                event["ts"] if thread_ts else None,
-                context.bot_user_id,
-            ),
-            self._posting,
-        )
+
+        def work() -> None:
+            if self.first_delivery(body):
+                self.reply_in_conversation(
+                    client,
+                    event["channel"],
+                    thread_ts or event["ts"],
+                    event.get("user", ""),
+                    strip_mentions(event.get("text", "")),
+                    event["ts"] if thread_ts else None,
+                    context.bot_user_id,
+                )
+
+        self.in_background(work, self._posting)
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         # Only direct messages; edits, deletions and bot posts carry a subtype or a bot_id.
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        if not self.first_delivery(body):
-            return
         thread_ts = event.get("thread_ts")
-        self.in_background(
-            lambda: self.reply_in_conversation(
-                client,
-                event["channel"],
-                thread_ts,
-                event.get("user", ""),
-                strip_mentions(event.get("text", "")),
-                event["ts"] if thread_ts else None,
-                context.bot_user_id,
-                is_dm=True,
-            ),
-            self._posting,
-        )
+
+        def work() -> None:
+            if self.first_delivery(body):
+                self.reply_in_conversation(
+                    client,
+                    event["channel"],
+                    thread_ts,
+                    event.get("user", ""),
+                    strip_mentions(event.get("text", "")),
+                    event["ts"] if thread_ts else None,
+                    context.bot_user_id,
+                    is_dm=True,
+                )
+
+        self.in_background(work, self._posting)
 
     def ack_ask(self, ack: Ack, command: dict[str, Any]) -> None:
         """Acknowledge `/ask` at once, in the request thread: usage, or "looking it up"."""
@@ -263,6 +276,9 @@ class PodcastSlackBot:
         question = strip_mentions(command.get("text", ""))
         if question.lower() in ("", "help", "?"):
             return
+        if not self.first_command(command):
+            log.info("a repeated /ask (trigger %s) was acknowledged, not answered again", command.get("trigger_id"))
+            return
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
         refusal = self.refusal(user, channel, is_dm=channel.startswith("D"))
         if refusal:
@@ -280,13 +296,32 @@ class PodcastSlackBot:
     def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         vote = "up" if action.get("action_id") == FEEDBACK_UP else "down"
-        stored = self.state.record_feedback(action.get("value", ""), body.get("user", {}).get("id", ""), vote)
-        text = (
-            "Thanks for the feedback!"
-            if stored
-            else "Sorry, I no longer know that answer, so I couldn't save your feedback."
+        answer_id, user = action.get("value", ""), body.get("user", {}).get("id", "")
+        self.in_background(
+            lambda: respond(
+                text=self.store_vote(answer_id, user, vote), response_type="ephemeral", replace_original=False
+            ),
+            self._posting,
         )
-        self.in_background(lambda: respond(text=text, response_type="ephemeral", replace_original=False), self._posting)
+
+    def store_vote(self, answer_id: str, user: str, vote: str) -> str:
+        """Store a 👍/👎; what to tell the user about it."""
+        try:
+            stored = self.state.record_feedback(answer_id, user, vote)
+        except StateUnavailableError:
+            return "Sorry, I can't save feedback right now. Please try again in a few minutes."
+        if stored:
+            return "Thanks for the feedback!"
+        return "Sorry, I no longer know that answer, so I couldn't save your feedback."
+
+    def close(self, timeout: float = 20.0) -> None:
+        """Finish the work in flight (up to `timeout` seconds, within gunicorn's 30 s for a graceful
+        stop), then release the pools and the state store."""
+        if not self.in_flight.wait_until_idle(timeout):
+            log.warning("stopping with answers still in flight after %.0f s", timeout)
+        self._posting.shutdown(wait=False, cancel_futures=True)
+        self._answering.shutdown(wait=False, cancel_futures=True)
+        self.state.close()
 
 
 def _lower_priority() -> None:
@@ -304,13 +339,15 @@ class SlackApp:
 
 
 def create_app(
-    settings: Settings, runtime: Runtime, state: BotState | None = None, socket_mode: bool = False
+    settings: Settings, runtime: Runtime, state: StateStore | None = None, socket_mode: bool = False
 ) -> SlackApp:
     """The Bolt app. HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET;
-    Socket Mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN."""
+    Socket Mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN. The state store (`state`, else the
+    configured one) must be reachable now (StateUnavailableError otherwise); later outages are
+    ridden out (ResilientState)."""
     slack = settings.slack
     slack.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
-    bot = PodcastSlackBot(settings, runtime, state or BotState(slack.state_path))
+    bot = PodcastSlackBot(settings, runtime, ResilientState(state or open_state(slack.state)))
     app = App(
         client=WebClient(token=slack.bot_token, base_url=slack.api_url),
         signing_secret=slack.signing_secret,

@@ -6,7 +6,9 @@ from typing import Any
 
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.slack import gunicorn_hooks
 from bot.slack.app import create_app
+from bot.slack.state import open_state
 from bot.slack.wsgi import create_wsgi_app
 
 
@@ -20,8 +22,11 @@ def serve_socket_mode(settings: Settings) -> None:
 
 
 def serve_http(settings: Settings, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
-    """gunicorn with threaded workers, the same server the Procfile uses in production."""
+    """gunicorn with threaded workers, the same server the Procfile uses in production. An unusable
+    state store stops it here, before gunicorn starts (StateUnavailableError)."""
     from gunicorn.app.base import BaseApplication
+
+    open_state(settings.slack.state).close()  # connects and migrates once, before the workers
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -32,6 +37,7 @@ def serve_http(settings: Settings, host: str, port: int, workers: int = 1, threa
                 "worker_class": "gthread",
                 # gunicorn's control socket would be a file in ~/.gunicorn/; the app keeps to its data folder.
                 "control_socket_disable": True,
+                "worker_exit": gunicorn_hooks.worker_exit,
             }
             for key, value in options.items():
                 self.cfg.set(key, value)

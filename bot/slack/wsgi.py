@@ -1,6 +1,7 @@
 """The HTTP entry point: a WSGI app for gunicorn with Slack at `/slack/events` and `GET /healthz`.
 
-gunicorn --bind 0.0.0.0:3000 --worker-class gthread --threads 8 'bot.slack.wsgi:create_wsgi_app()'
+gunicorn -c python:bot.slack.gunicorn_hooks --bind 0.0.0.0:3000 --worker-class gthread --threads 8 \
+    'bot.slack.wsgi:create_wsgi_app()'
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
 from bot.slack.app import create_app
+from bot.slack.state import ResilientState
 
 log = logging.getLogger(__name__)
 
 
-def health(runtime: Runtime) -> tuple[str, dict[str, Any]]:
-    """HTTP status and body for /healthz: is the index reachable, and what does it hold."""
+def health(runtime: Runtime, state: ResilientState) -> tuple[str, dict[str, Any]]:
+    """HTTP status and body for /healthz: is the index reachable, and what does it hold. The state
+    store is reported too, but its outage is no 503: the app answers without it."""
+    problem = state.problem
+    state_status = f"degraded: {problem}" if problem else "ok"
     try:
         index = runtime.index(build_if_empty=False)
         return "200 OK", {
@@ -29,6 +34,7 @@ def health(runtime: Runtime) -> tuple[str, dict[str, Any]]:
             "index": runtime.settings.store.location,
             "episodes": len(index.episodes()),
             "sections": index.section_count(),
+            "state": state_status,
         }
     except Exception as error:  # any failure means unhealthy; the reason is in the body
         runtime.reset_index()
@@ -36,6 +42,7 @@ def health(runtime: Runtime) -> tuple[str, dict[str, Any]]:
             "status": "unavailable",
             "index": runtime.settings.store.location,
             "error": str(error),
+            "state": state_status,
         }
 
 
@@ -50,12 +57,16 @@ class SlackWSGIApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            status, body = health(self.runtime)
+            status, body = health(self.runtime, self.slack.bot.state)
             payload = json.dumps(body).encode()
             start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
             return [payload]
         response: Iterable[bytes] = self._handler(environ, start_response)
         return response
+
+    def close(self) -> None:
+        """Finish the answers in flight and release the state store (at shutdown)."""
+        self.slack.bot.close()
 
 
 def create_wsgi_app(settings: Settings | None = None, runtime: Runtime | None = None) -> SlackWSGIApp:

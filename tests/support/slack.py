@@ -1,9 +1,11 @@
-"""Drive the real Slack app over HTTP: the WSGI app on 127.0.0.1, signed requests, a fake Slack Web API."""
+"""Drive the real Slack app over HTTP: signed requests to the WSGI app (in this process on 127.0.0.1,
+or any URL), answers posted to a fake Slack Web API."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import threading
 import time
@@ -16,9 +18,9 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from bot.config import LLMConfig, Settings, SlackConfig, load_settings
+from bot.config import LLMConfig, Settings, SlackConfig, StateConfig, load_settings
 from bot.runtime import Runtime
-from bot.slack.state import BotState
+from bot.slack.state import ResilientState
 from bot.slack.wsgi import create_wsgi_app
 from retrieval.embedding import Embedder
 from tests.support.fakes.slack_server import FakeSlack
@@ -36,27 +38,15 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class SlackHarness:
-    """The real WSGI app on 127.0.0.1, talking to a fake Slack Web API; sends signed requests."""
+_trigger_ids = itertools.count(1)
 
-    def __init__(self, fake: FakeSlack, runtime: Runtime):
+
+class SlackClient:
+    """Sends signed Slack requests (events, `/ask`, button clicks) to the app at `url`, as Slack would."""
+
+    def __init__(self, fake: FakeSlack, url: str):
         self.fake = fake
-        self.runtime = runtime
-        self.state = BotState(runtime.settings.slack.state_path)
-        self.app = create_wsgi_app(runtime.settings, runtime)
-        self.server = make_server("127.0.0.1", 0, self.app, server_class=_ThreadingServer, handler_class=_QuietHandler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def idle(self, timeout: float = 10.0) -> None:
-        """Wait until the app has finished everything it started for the requests sent so far."""
-        assert self.app.slack.bot.in_flight.wait_until_idle(timeout), f"the app was still busy after {timeout} s"
-
-    def close(self) -> None:
-        # Let answers still being posted finish, so none hits a fake Slack that is already gone.
-        self.app.slack.bot.in_flight.wait_until_idle(10.0)
-        self.server.shutdown()
-        self.server.server_close()
+        self.url = url
 
     def post(
         self,
@@ -101,14 +91,22 @@ class SlackHarness:
         return self.post(json.dumps(payload).encode(), "application/json", **kwargs)
 
     def mention(
-        self, text: str, event_id: str, ts: str = "1700000001.000100", thread_ts: str | None = None, **kwargs: Any
-    ):
-        event = {"type": "app_mention", "user": "U1", "text": f"<@UBOT> {text}", "channel": "C1", "ts": ts}
+        self,
+        text: str,
+        event_id: str,
+        ts: str = "1700000001.000100",
+        thread_ts: str | None = None,
+        user: str = "U1",
+        channel: str = "C1",
+        **kwargs: Any,
+    ) -> tuple[int, bytes, float]:
+        event = {"type": "app_mention", "user": user, "text": f"<@UBOT> {text}", "channel": channel, "ts": ts}
         if thread_ts:
             event["thread_ts"] = thread_ts
         return self.event(event, event_id, **kwargs)
 
-    def command(self, text: str, user: str = "U1") -> tuple[int, bytes, float]:
+    def command_body(self, text: str, user: str = "U1") -> bytes:
+        """The form Slack posts for `/ask text`, with a trigger id of its own as every invocation has."""
         form = {
             "command": "/ask",
             "text": text,
@@ -117,10 +115,13 @@ class SlackHarness:
             "channel_id": "C1",
             "team_id": "T1",
             "response_url": self.fake.response_url,
-            "trigger_id": "1.2.3",
+            "trigger_id": f"{next(_trigger_ids)}.1700000000.abcdef",
             "token": "legacy",
         }
-        return self.post(urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded")
+        return urllib.parse.urlencode(form).encode()
+
+    def command(self, text: str, user: str = "U1", **kwargs: Any) -> tuple[int, bytes, float]:
+        return self.post(self.command_body(text, user), "application/x-www-form-urlencoded", **kwargs)
 
     def click(self, action_id: str, value: str, user: str = "U2") -> tuple[int, bytes, float]:
         payload = {
@@ -141,20 +142,56 @@ class SlackHarness:
         )
 
 
-def settings_for(fake: FakeSlack, index_dir: Path, state: Path, **slack: Any) -> Settings:
+class SlackHarness(SlackClient):
+    """The real WSGI app on 127.0.0.1 in this process, talking to a fake Slack Web API."""
+
+    def __init__(self, fake: FakeSlack, runtime: Runtime):
+        self.runtime = runtime
+        self.app = create_wsgi_app(runtime.settings, runtime)
+        self.server = make_server("127.0.0.1", 0, self.app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+        super().__init__(fake, f"http://127.0.0.1:{self.server.server_port}")
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def state(self) -> ResilientState:
+        return self.app.slack.bot.state
+
+    def idle(self, timeout: float = 10.0) -> None:
+        """Wait until the app has finished everything it started for the requests sent so far."""
+        assert self.app.slack.bot.in_flight.wait_until_idle(timeout), f"the app was still busy after {timeout} s"
+
+    def close(self) -> None:
+        # Let answers still being posted finish, so none hits a fake Slack that is already gone.
+        self.app.slack.bot.in_flight.wait_until_idle(10.0)
+        self.server.shutdown()
+        self.server.server_close()
+        self.app.close()
+
+
+def settings_for(fake: FakeSlack, index_dir: Path, state: Path | StateConfig, **slack: Any) -> Settings:
     base = load_settings({})
     return replace(
         base.with_index(index_dir),
         slack=SlackConfig(
-            bot_token="xoxb-test-token", signing_secret=SECRET, api_url=fake.api_url, state_path=state, **slack
+            bot_token="xoxb-test-token",
+            signing_secret=SECRET,
+            api_url=fake.api_url,
+            state=state if isinstance(state, StateConfig) else StateConfig(path=state),
+            **slack,
         ),
     )
 
 
 def make_harness(
-    fake: FakeSlack, index_dir: Path, tmp_path: Path, embedder: Embedder, llm: LLMConfig | None = None, **slack: Any
+    fake: FakeSlack,
+    index_dir: Path,
+    tmp_path: Path,
+    embedder: Embedder,
+    llm: LLMConfig | None = None,
+    state: StateConfig | None = None,
+    **slack: Any,
 ) -> SlackHarness:
-    settings = settings_for(fake, index_dir, tmp_path / "state.sqlite3", **slack)
+    settings = settings_for(fake, index_dir, state or tmp_path / "state.sqlite3", **slack)
     if llm:
         settings = replace(settings, llm=llm)
     return SlackHarness(fake, Runtime(settings, embedder=embedder))

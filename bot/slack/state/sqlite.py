@@ -1,0 +1,70 @@
+"""The embedded state store: one SQLite file, shared by the processes of one machine."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from bot.slack.state.sql import PATIENT_TIMEOUT, QUICK_TIMEOUT, SqlStateStore
+from bot.slack.state.store import StateUnavailableError
+
+
+class SqliteStateStore(SqlStateStore):
+    """State in a SQLite file (WAL mode); every thread keeps its own connection."""
+
+    # IMMEDIATE takes the database's write lock at once, so a rate-limit check and its insert are atomic.
+    begin_write = "BEGIN IMMEDIATE"
+    unavailable_errors = (sqlite3.OperationalError,)
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time):
+        super().__init__(clock)
+        self.path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StateUnavailableError(f"{self.describe()}: cannot create its folder ({error})") from None
+        with self._connected(patient=True) as db:
+            # WAL: readers never wait for the writer. The mode is stored in the file, so once is enough.
+            db.execute("PRAGMA journal_mode=WAL")
+        self._migrate()
+
+    def describe(self) -> str:
+        return f"SQLite file {self.path}"
+
+    def _open(self, timeout: float) -> sqlite3.Connection:
+        # `timeout` is how long a statement waits for another connection's lock before "database is locked".
+        connection = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        # Safe if the process dies (WAL); skips an fsync per write, which acks would wait on.
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+    @contextlib.contextmanager
+    def _quick_connection(self) -> Iterator[sqlite3.Connection]:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._open(QUICK_TIMEOUT)
+            with self._connections_lock:
+                self._connections.append(connection)
+            self._local.connection = connection
+        yield connection
+
+    @contextlib.contextmanager
+    def _patient_connection(self) -> Iterator[sqlite3.Connection]:
+        connection = self._open(PATIENT_TIMEOUT)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
