@@ -159,6 +159,8 @@ def test_feedback_is_kept_with_question_answer_and_sources_oldest_first(stores, 
                 "url": "https://www.youtube.com/watch?v=IxTyq96juVE&t=613s",
                 "header": "How it started",
                 "quote": "We started with a Slack community.",
+                "asks": False,
+                "page": "",
             }
         ],
         channel="C1",
