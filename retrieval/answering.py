@@ -9,7 +9,7 @@ When retrieval finds nothing relevant, the answer says so and no model is called
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -183,24 +183,27 @@ class Answerer:
         moments = tuple(result.moments) if result.relevant else ()
         return replace(state, moments=moments, shape=question_shape(state.question), note=result.note)
 
+    def _writer(self) -> Runnable[dict[str, Any], str]:
+        assert self.model is not None
+        return self.prompts.answer | self.model | StrOutputParser()
+
+    def _prompt_input(self, state: AnswerState) -> dict[str, Any]:
+        return {
+            "moments": format_context(
+                [moment.section for moment in state.moments],
+                [
+                    window(self.searcher.neighbours(moment, before=CONTEXT_BEFORE), moment.section)
+                    for moment in state.moments
+                ],
+            ),
+            "question": state.question,
+            "history": _history_messages(state.history),
+        }
+
     def _generate(self, state: AnswerState) -> AnswerState:
         """The model's reply to the numbered moments, or the error that prevented one."""
-        assert self.model is not None
-        llm = self.prompts.answer | self.model | StrOutputParser()
         try:
-            reply = llm.invoke(
-                {
-                    "moments": format_context(
-                        [moment.section for moment in state.moments],
-                        [
-                            window(self.searcher.neighbours(moment, before=CONTEXT_BEFORE), moment.section)
-                            for moment in state.moments
-                        ],
-                    ),
-                    "question": state.question,
-                    "history": _history_messages(state.history),
-                }
-            )
+            reply = self._writer().invoke(self._prompt_input(state))
         except Exception as error:  # timeouts, rate limits, server errors, malformed replies
             return replace(state, error=error)
         return replace(state, reply=reply)
@@ -300,7 +303,40 @@ class Answerer:
     # Public API -------------------------------------------------------------------------------
 
     def answer(self, question: str, history: History = (), filters: SearchFilters = NO_FILTERS) -> Answer:
+        return self.chain.invoke(self._start(question, history, filters))
+
+    def stream(
+        self, question: str, history: History = (), filters: SearchFilters = NO_FILTERS
+    ) -> Iterator[str | Answer]:
+        """The answer as the model writes it: its text in pieces, then the checked `Answer`, always last.
+
+        The same steps as `answer`; only the model's reply is streamed. Answers that no model writes
+        (offline, nothing found, the catalogue) and an LLM failure come as the final `Answer` alone,
+        which then replaces anything streamed before it."""
+        state = self._look_up_catalogue(self._start(question, history, filters))
+        if state.catalogue is not None:
+            yield self._catalogue_answer(state)
+            return
+        state = self._retrieve(self._condense(state))
+        if not state.moments:
+            yield self._not_found(state)
+            return
+        if self.model is None:
+            yield self._offline_answer(state)
+            return
+        pieces: list[str] = []
+        try:
+            for piece in self._writer().stream(self._prompt_input(state)):
+                pieces.append(piece)
+                yield piece
+        except Exception as error:  # the model failed part-way: the offline answer replaces it
+            yield self._cited_answer(replace(state, error=error))
+            return
+        yield self._cited_answer(replace(state, reply="".join(pieces)))
+
+    @staticmethod
+    def _start(question: str, history: History, filters: SearchFilters) -> AnswerState:
         question = question.strip()
         if not question:
             raise UsageError("the question is empty")
-        return self.chain.invoke(AnswerState(question, tuple(history), filters))
+        return AnswerState(question, tuple(history), filters)

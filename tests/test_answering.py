@@ -13,7 +13,7 @@ from bot.cli.main import main
 from bot.cli.repl import Conversation, run_repl
 from bot.config import PROMPTS_DIR, LLMConfig, load_settings
 from bot.runtime import Runtime
-from retrieval.answering import NOT_FOUND, Answerer, PromptError, load_prompt, load_prompts
+from retrieval.answering import NOT_FOUND, Answer, Answerer, PromptError, load_prompt, load_prompts
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest
 from retrieval.search import Searcher
@@ -227,3 +227,25 @@ def test_repl_answers_follow_ups_and_commands(runtime, tmp_path):
     )
     text = out.getvalue()
     assert text.count("Sources:") == 1 and "never asked" not in text
+
+
+def test_a_streamed_answer_arrives_in_pieces_then_checked_with_its_sources(runtime):
+    reply = "He began with a landing page [1], then events [2] and a fake one [9]."
+    with FakeOpenAI(reply=reply) as server:
+        events = list(llm_runtime(runtime, server, streaming=True).answerer.stream(QUESTION))
+    *pieces, final = events
+    assert len(pieces) > 1 and all(isinstance(piece, str) for piece in pieces)
+    assert "".join(pieces) == reply  # what the model wrote, as it wrote it
+    assert isinstance(final, Answer) and final.mode == "llm"
+    assert "[9]" not in final.text and [s.number for s in final.sources] == [1, 2]
+
+
+def test_a_stream_without_a_model_or_an_answer_is_one_final_answer(runtime):
+    (offline,) = runtime.answerer.stream(QUESTION)
+    assert isinstance(offline, Answer) and offline.mode == "offline" and offline.sources
+    (refused,) = runtime.answerer.stream("What are data science salaries in Tokyo?")
+    assert isinstance(refused, Answer) and refused.mode == "not_found"
+    with FakeOpenAI(reply="unused [1]") as server:
+        server.status = 500
+        *pieces, fallback = llm_runtime(runtime, server, streaming=True).answerer.stream(QUESTION)
+    assert pieces == [] and fallback.mode == "offline" and "unavailable" in fallback.note
