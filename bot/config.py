@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from retrieval.embedding import MINILM_MODEL_ID
 from retrieval.errors import UsageError
+from retrieval.front_matter import MAX_FILE_BYTES
 from retrieval.index import StoreConfig
 from retrieval.search import SearchConfig
 
@@ -106,6 +107,8 @@ class Settings:
     episodes_dir: Path = DATA_DIR / "episodes"
     # Guest pages (`_people/<slug>.md` on the site): full names and bios. None: look beside the episodes.
     people: Path | None = None
+    # A file larger than this is refused before it is parsed (the largest real episode is ~100 KB).
+    max_episode_bytes: int = MAX_FILE_BYTES
     prompts_dir: Path = PROMPTS_DIR
     embedding_model: str = MINILM_MODEL_ID
     search: SearchConfig = field(default_factory=SearchConfig)
@@ -216,6 +219,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         store=store,
         episodes_dir=Path(env.get("PODCAST_BOT_EPISODES") or DATA_DIR / "episodes"),
         people=Path(env["PODCAST_BOT_PEOPLE"]) if env.get("PODCAST_BOT_PEOPLE") else None,
+        max_episode_bytes=int(_number(env, "PODCAST_BOT_MAX_EPISODE_MB", MAX_FILE_BYTES / 1e6, float) * 1e6),
         prompts_dir=Path(env.get("PODCAST_BOT_PROMPTS") or PROMPTS_DIR),
         embedding_model=env.get("PODCAST_BOT_EMBEDDING_MODEL") or MINILM_MODEL_ID,
         search=search,

@@ -87,7 +87,9 @@ class Runtime:
                 f"the index at {location} is empty; fill it with `podcast-bot ingest{flag} [EPISODE FILES OR FOLDERS]`"
             )
         log.info("the index at %s is empty; building it from %s", location, self.settings.episodes_dir)
-        report = ingest([self.settings.episodes_dir], index, self.embedder, self.people)
+        report = ingest(
+            [self.settings.episodes_dir], index, self.embedder, self.people, max_bytes=self.settings.max_episode_bytes
+        )
         for error in report.failed:
             log.warning("not ingested: %s", error)
         log.info("%s", report.summary())
@@ -107,7 +109,7 @@ class Runtime:
             elif self._index is None:
                 self._index = SectionIndex(self.settings.store, self.embedder.model_id)
             index, searcher = self._index, self._searcher
-        report = ingest(paths, index, self.embedder, self.people)
+        report = ingest(paths, index, self.embedder, self.people, max_bytes=self.settings.max_episode_bytes)
         if searcher is not None:
             searcher.refresh(force=True)
         return report

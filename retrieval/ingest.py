@@ -20,6 +20,7 @@ import numpy as np
 from retrieval.embedding import Embedder
 from retrieval.episodes import Episode, parse_episode_file
 from retrieval.errors import EpisodeError, IndexUnavailableError, StoreError
+from retrieval.front_matter import MAX_FILE_BYTES
 from retrieval.index import EpisodeRecord, SectionIndex
 from retrieval.people import Person, guest_name
 from retrieval.sections import Section, build_sections
@@ -52,19 +53,30 @@ class IngestReport:
 
 
 def episode_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[EpisodeError]]:
-    """The `.md` files named or inside the folders named; also the folders, and paths that do not exist."""
+    """The `.md` files named or inside the folders named; also the folders, and the paths that
+    cannot be read as files (missing, a broken or looping symbolic link, a folder named `*.md`)."""
     files: list[Path] = []
     folders: list[Path] = []
-    missing: list[EpisodeError] = []
+    bad: list[EpisodeError] = []
     for path in paths:
         if path.is_dir():
             folders.append(path.resolve())
-            files.extend(sorted(p for p in path.glob("*.md") if p.is_file()))
+            for entry in sorted(path.glob("*.md")):
+                if entry.is_file():
+                    files.append(entry)
+                else:
+                    bad.append(EpisodeError(entry, _not_a_file(entry)))
         elif path.is_file():
             files.append(path)
         else:
-            missing.append(EpisodeError(path, "no such file or folder"))
-    return files, folders, missing
+            bad.append(EpisodeError(path, _not_a_file(path)))
+    return files, folders, bad
+
+
+def _not_a_file(path: Path) -> str:
+    if path.is_symlink():
+        return "a symbolic link that leads nowhere (broken, or a loop)"
+    return "a folder, not an episode file" if path.is_dir() else "no such file or folder"
 
 
 def record_hash(content_hash: str, guests: Iterable[str], people: Mapping[str, Person]) -> str:
@@ -144,6 +156,7 @@ def ingest(
     embedder: Embedder,
     people: Mapping[str, Person] | None = None,
     progress: bool | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> IngestReport:
     started = time.perf_counter()
     people = people or {}
@@ -164,9 +177,12 @@ def ingest(
             report.skipped.append(path.stem)
             continue
         try:
-            episode = parse_episode_file(path)
+            episode = parse_episode_file(path, max_bytes)
         except EpisodeError as error:
             report.failed.append(error)
+            continue
+        except Exception as exc:  # whatever a hostile or broken file does, it fails alone
+            report.failed.append(EpisodeError(path, f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})"))
             continue
         if episode.id in seen:
             report.failed.append(EpisodeError(path, f"same episode id '{episode.id}' as {seen[episode.id]}"))
