@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from retrieval.embedding import MINILM_MODEL_ID
 from retrieval.errors import UsageError
 from retrieval.front_matter import MAX_FILE_BYTES
-from retrieval.index import StoreConfig
-from retrieval.search import SearchConfig
+from retrieval.settings import MINILM_MODEL_ID, SearchConfig, StoreConfig
 
 # Defaults are anchored at the project folder, so commands and gunicorn work from any directory.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -115,6 +113,8 @@ class Settings:
     llm: LLMConfig = field(default_factory=LLMConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
     log_level: str = "INFO"
+    # gunicorn worker processes for `serve --http` (platforms set WEB_CONCURRENCY from the dyno size).
+    web_concurrency: int = 1
     # Only the default index fills itself from the bundled episodes on first use; an index the user
     # named (--index, PODCAST_BOT_INDEX, a Chroma server) that is empty is an error saying how to fill it.
     build_on_first_use: bool = False
@@ -226,5 +226,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         llm=llm,
         slack=slack,
         log_level=env.get("PODCAST_BOT_LOG_LEVEL") or "INFO",
+        web_concurrency=max(1, _number(env, "WEB_CONCURRENCY", 1)),
         build_on_first_use=not env.get("PODCAST_BOT_INDEX") and not store.is_server,
     )

@@ -43,13 +43,11 @@ class Corpus:
     names: dict[str, frozenset[str]] = field(default_factory=dict)
     episode_rows: dict[str, np.ndarray] = field(default_factory=dict)
     host_share: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    # The keyword terms of the questions the host asks in each section.
-    asked: tuple[frozenset[str], ...] = ()
-
-    @property
-    def vocabulary(self) -> frozenset[str]:
-        """Every keyword term of the transcripts and the metadata."""
-        return self.keywords.vocabulary | self.cards.vocabulary
+    # The keyword terms of the questions the host asks in each section (tuples: a set per section
+    # would cost several times the memory, and only a few candidates are compared per query).
+    asked: tuple[tuple[str, ...], ...] = ()
+    # Every keyword term of the transcripts and the metadata.
+    vocabulary: frozenset[str] = frozenset()
 
     def weight(self, term: str) -> float:
         return self.keywords.weight(term)
@@ -80,19 +78,22 @@ def build_corpus(version: str, sections: Sequence[Section], episodes: dict[str, 
     rows: dict[str, list[int]] = {}
     for row, section in enumerate(ordered):
         rows.setdefault(section.episode_id, []).append(row)
+    keywords = KeywordIndex([section.keyword_text for section in ordered])
+    cards = KeywordIndex([episodes[episode_id].card for episode_id in card_ids])
     return Corpus(
         version=version,
         sections=tuple(ordered),
         positions={section.id: row for row, section in enumerate(ordered)},
         places={(section.episode_id, section.position): row for row, section in enumerate(ordered)},
-        keywords=KeywordIndex([section.keyword_text for section in ordered]),
+        keywords=keywords,
         episodes=episodes,
         card_ids=card_ids,
-        cards=KeywordIndex([episodes[episode_id].card for episode_id in card_ids]),
+        cards=cards,
         names=_names(episodes.values()),
         episode_rows={episode_id: np.array(found) for episode_id, found in rows.items()},
         host_share=np.array([section.host_share for section in ordered], dtype=np.float32),
-        asked=tuple(frozenset(terms) for terms in tokenize([_host_questions(section) for section in ordered])),
+        asked=tuple(tuple(dict.fromkeys(terms)) for terms in tokenize([_host_questions(s) for s in ordered])),
+        vocabulary=keywords.vocabulary | cards.vocabulary,
     )
 
 

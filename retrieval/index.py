@@ -13,7 +13,7 @@ import logging
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ import numpy as np
 
 from retrieval.errors import IndexUnavailableError, ModelMismatchError, StoreError
 from retrieval.sections import Section
+from retrieval.settings import StoreConfig
 
 log = logging.getLogger(__name__)
 
@@ -32,30 +33,8 @@ INFO = "podcast-info"
 CARDS = "podcast-cards"
 MODEL_KEY = "embedding_model"
 BATCH = 256
+READ_BATCH = 500
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class StoreConfig:
-    """Where the index lives: a folder (embedded Chroma) or a Chroma server."""
-
-    index_dir: Path = Path("data/index")
-    chroma_host: str | None = None
-    chroma_port: int = 8000
-    chroma_ssl: bool = False
-    chroma_headers: dict[str, str] = field(default_factory=dict)
-    # Seconds any one request to a Chroma server may take before it counts as unavailable.
-    chroma_timeout: float = 10.0
-
-    @property
-    def is_server(self) -> bool:
-        return bool(self.chroma_host)
-
-    @property
-    def location(self) -> str:
-        if self.is_server:
-            return f"{'https' if self.chroma_ssl else 'http'}://{self.chroma_host}:{self.chroma_port}"
-        return str(self.index_dir)
 
 
 @dataclass(frozen=True)
@@ -299,12 +278,21 @@ class SectionIndex:
     # Reading ------------------------------------------------------------------------------
 
     def all_sections(self) -> list[Section]:
+        """Every stored section, read a batch at a time: one read of all of them costs the process
+        several times their size at its peak."""
+        sections: list[Section] = []
+        shared: dict[Any, Any] = {}
         with self._failing_to("read sections"):
-            found = self._sections.get(include=["documents", "metadatas"])
-        return [
-            from_metadata(Section, metadata, id=section_id, text=document)
-            for section_id, document, metadata in zip(found["ids"], found["documents"], found["metadatas"], strict=True)
-        ]
+            total = self._sections.count()
+            for offset in range(0, total, READ_BATCH):
+                found = self._sections.get(include=["documents", "metadatas"], limit=READ_BATCH, offset=offset)
+                sections += [
+                    from_metadata(Section, metadata, shared, id=section_id, text=document)
+                    for section_id, document, metadata in zip(
+                        found["ids"], found["documents"], found["metadatas"], strict=True
+                    )
+                ]
+        return sections
 
     def stored_episode(self, episode_id: str) -> tuple[list[Section], np.ndarray, np.ndarray]:
         """An episode's sections with their stored vectors, and its card's vector: enough to copy the
@@ -375,12 +363,20 @@ def to_metadata(record: Any, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
     return metadata
 
 
-def from_metadata(cls: type[R], metadata: Mapping[str, Any] | None, **given: Any) -> R:
-    """The dataclass `cls` from Chroma metadata written by `to_metadata`, plus the `given` fields."""
+def from_metadata(
+    cls: type[R], metadata: Mapping[str, Any] | None, shared: dict[Any, Any] | None = None, **given: Any
+) -> R:
+    """The dataclass `cls` from Chroma metadata written by `to_metadata`, plus the `given` fields.
+
+    With `shared`, equal values (an episode's title, guests, speakers; seconds) become one object
+    across the records read together: thousands of sections repeat them."""
     metadata = metadata or {}
-    values = {
-        f.name: tuple(value) if isinstance(value, list) else value
-        for f in fields(cls)  # type: ignore[arg-type]
-        if f.name not in given and (value := metadata.get(f.name)) is not None
-    }
+    values = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        value = metadata.get(f.name)
+        if f.name in given or value is None:
+            continue
+        if isinstance(value, list):
+            value = tuple(value if shared is None else (shared.setdefault(item, item) for item in value))
+        values[f.name] = value if shared is None else shared.setdefault(value, value)
     return cls(**values, **given)

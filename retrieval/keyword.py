@@ -57,17 +57,13 @@ class KeywordIndex:
     def __init__(self, documents: Sequence[str]):
         self.size = len(documents)
         tokens = tokenize(documents) if documents else []
-        self.terms = [frozenset(doc) for doc in tokens]
-        frequency = Counter(term for doc in self.terms for term in doc)
+        frequency = Counter(term for doc in tokens for term in set(doc))
         self.idf = {term: math.log(1 + self.size / n) for term, n in frequency.items()}
+        self.vocabulary = frozenset(self.idf)
         self._bm25: bm25s.BM25 | None = None
         if any(tokens):
             self._bm25 = bm25s.BM25()
             self._bm25.index(tokens, show_progress=False)
-
-    @property
-    def vocabulary(self) -> frozenset[str]:
-        return frozenset(self.idf)
 
     def weight(self, term: str) -> float:
         """The term's inverse document frequency; a term no document has weighs the most."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from retrieval.keyword import tokenize
+from retrieval.settings import RelevanceConfig
 
 # Words that ask rather than say what is asked about: question words, and words about the podcast
 # itself. They are not content a moment has to cover ("did any guest talk about X" asks about X).
@@ -70,14 +71,6 @@ class Evidence:
             + config.coverage_weight * self.coverage
             - config.unknown_weight * self.unknown
         )
-
-
-@dataclass(frozen=True)
-class RelevanceConfig:
-    similarity_weight: float = 1.0
-    coverage_weight: float = 1.0
-    unknown_weight: float = 2.0
-    threshold: float = 0.63
 
 
 def relevant(evidence: Evidence, config: RelevanceConfig) -> bool:

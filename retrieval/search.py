@@ -32,8 +32,10 @@ from retrieval.embedding import Embedder
 from retrieval.filters import NO_FILTERS, SearchFilters, allowed
 from retrieval.index import SectionIndex
 from retrieval.keyword import tokenize
-from retrieval.relevance import Evidence, RelevanceConfig, content_terms, name_terms, relevant
+from retrieval.memory import release_freed_memory
+from retrieval.relevance import Evidence, content_terms, name_terms, relevant
 from retrieval.sections import Section
+from retrieval.settings import SearchConfig
 from retrieval.shapes import QuestionShape, question_shape
 
 log = logging.getLogger(__name__)
@@ -44,31 +46,6 @@ Ranking = list[tuple[int, float]]  # (corpus row, score), best first
 K = TypeVar("K")
 # About the size of a few dozen episodes (the 40 dev episodes have ~3,000 sections).
 FULL_CORPUS_SECTIONS = 2000
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    k: int = 5
-    candidates: int = 80
-    # At most this many moments from one episode (0: no cap) unless the question asks across episodes,
-    # then one each. Chosen on the odd-numbered dev questions: more hid other episodes' moments.
-    per_episode: int = 4
-    # The transcript score of a section is (1 - w) × its meaning match + w × its keyword match, each
-    # scaled to 0..1 within the query's candidates. Keyword matches are the stronger signal on these
-    # transcripts (chosen with `podcast-bot eval` on the odd-numbered dev questions).
-    keyword_weight: float = 0.8
-    # Added for a section whose episode's metadata (card) matches the question, up to this much.
-    metadata_weight: float = 0.1
-    # Added for the best sections of an episode whose guest the question names.
-    named_weight: float = 0.3
-    # Added for a section where the host asks much of the user's question: the answer follows there.
-    asked_weight: float = 0.2
-    # A section that is mostly the host talking (the introduction, a long question) loses up to this
-    # share of its score; one where the host asks briefly and the guest answers loses nothing.
-    host_penalty: float = 0.5
-    relevance: RelevanceConfig = field(default_factory=RelevanceConfig)
-    # How often (seconds) to check whether another process changed the index.
-    refresh_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -158,6 +135,7 @@ class Searcher:
             if version == self._corpus.version and not force:
                 return
             self._corpus = build_corpus(version, self.index.all_sections(), self.index.episodes())
+            release_freed_memory()
             log.debug("keyword index built over %d sections", len(self._corpus.sections))
 
     @property
@@ -292,7 +270,7 @@ class Searcher:
         if not total:
             return
         for row in scores:
-            asked = corpus.asked[row] & content
+            asked = content.intersection(corpus.asked[row])
             if asked:
                 scores[row] += self.config.asked_weight * sum(corpus.weight(term) for term in asked) / total
 

@@ -23,7 +23,7 @@ MIN_EXCHANGE_WORDS = 40
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“‘'(\[A-Z0-9])")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Section:
     id: str
     episode_id: str

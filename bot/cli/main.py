@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--http", action="store_true", help="HTTP mode on --port (default)")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP mode: address to bind (0.0.0.0 for all)")
     serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument(
+        "--workers", type=int, help="HTTP mode: worker processes, each ~400 MB (default $WEB_CONCURRENCY or 1)"
+    )
 
     commands.add_parser("doctor", parents=[common], help="show the configuration in effect and check connections")
     return parser
@@ -213,7 +216,7 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.socket:
         serve_socket_mode(runtime.settings)
     else:
-        serve_http(runtime.settings, args.host, args.port)
+        serve_http(runtime.settings, args.host, args.port, workers=args.workers or runtime.settings.web_concurrency)
     return 0
 
 

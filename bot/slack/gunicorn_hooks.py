@@ -14,7 +14,6 @@ from typing import Any
 
 from bot.config import load_settings
 from bot.slack.state import open_state
-from bot.slack.wsgi import SlackWSGIApp
 from retrieval.errors import PodcastBotError
 
 
@@ -27,6 +26,9 @@ def on_starting(server: Any) -> None:
 
 
 def worker_exit(server: Any, worker: Any) -> None:
+    # Imported here: the master process never loads the app (or what it imports), only workers.
+    from bot.slack.wsgi import SlackWSGIApp
+
     app = getattr(worker, "wsgi", None)
     if isinstance(app, SlackWSGIApp):
         app.close()

@@ -1,0 +1,65 @@
+"""The settings of retrieval as plain dataclasses, cheap to import: a web server's master process
+reads the configuration without loading the search stack (Chroma, the model, BM25)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MINILM_MODEL_ID = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where the index lives: a folder (embedded Chroma) or a Chroma server."""
+
+    index_dir: Path = Path("data/index")
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    chroma_headers: dict[str, str] = field(default_factory=dict)
+    # Seconds any one request to a Chroma server may take before it counts as unavailable.
+    chroma_timeout: float = 10.0
+
+    @property
+    def is_server(self) -> bool:
+        return bool(self.chroma_host)
+
+    @property
+    def location(self) -> str:
+        if self.is_server:
+            return f"{'https' if self.chroma_ssl else 'http'}://{self.chroma_host}:{self.chroma_port}"
+        return str(self.index_dir)
+
+
+@dataclass(frozen=True)
+class RelevanceConfig:
+    similarity_weight: float = 1.0
+    coverage_weight: float = 1.0
+    unknown_weight: float = 2.0
+    threshold: float = 0.63
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    k: int = 5
+    candidates: int = 80
+    # At most this many moments from one episode (0: no cap) unless the question asks across episodes,
+    # then one each. Chosen on the odd-numbered dev questions: more hid other episodes' moments.
+    per_episode: int = 4
+    # The transcript score of a section is (1 - w) × its meaning match + w × its keyword match, each
+    # scaled to 0..1 within the query's candidates. Keyword matches are the stronger signal on these
+    # transcripts (chosen with `podcast-bot eval` on the odd-numbered dev questions).
+    keyword_weight: float = 0.8
+    # Added for a section whose episode's metadata (card) matches the question, up to this much.
+    metadata_weight: float = 0.1
+    # Added for the best sections of an episode whose guest the question names.
+    named_weight: float = 0.3
+    # Added for a section where the host asks much of the user's question: the answer follows there.
+    asked_weight: float = 0.2
+    # A section that is mostly the host talking (the introduction, a long question) loses up to this
+    # share of its score; one where the host asks briefly and the guest answers loses nothing.
+    host_penalty: float = 0.5
+    relevance: RelevanceConfig = field(default_factory=RelevanceConfig)
+    # How often (seconds) to check whether another process changed the index.
+    refresh_seconds: float = 5.0
