@@ -191,13 +191,16 @@ class Searcher:
             )
             for i, score in ranked
         ]
-        if per_episode is None:
-            per_episode = 1 if shape.spread == "episodes" else self.config.per_episode
         merged = _merge_overlaps(moments)
-        moments = _cap_per_episode(merged, per_episode)[:k]
-        evidence = self._evidence(
-            corpus, query, terms, moments, self._similarities(corpus, vector, moments[:3], similarity)
-        )
+        if per_episode is None and shape.spread == "episodes":
+            per_episode = 1
+            moments = _spread(merged, self.config.strong_episode)[:k]
+        else:
+            per_episode = self.config.per_episode if per_episode is None else per_episode
+            moments = _cap_per_episode(merged, per_episode)[:k]
+        # Judged on the best-scoring moments, whatever order they are then shown in.
+        top = merged[:3]
+        evidence = self._evidence(corpus, query, terms, top, self._similarities(corpus, vector, top, similarity))
         is_relevant = bool(moments) and relevant(evidence, self.config.relevance)
         note = _shortfall(len(moments), k, per_episode, len(merged)) if is_relevant else ""
         best = max(similarity.values(), default=None)
@@ -378,6 +381,18 @@ def _cap_per_episode(moments: list[Moment], per_episode: int) -> list[Moment]:
             counts[episode_id] = counts.get(episode_id, 0) + 1
             capped.append(moment)
     return capped
+
+
+def _spread(moments: list[Moment], strong: float) -> list[Moment]:
+    """For a question across episodes: the best moment of each episode that matches strongly (its
+    best within `strong` of the very best), then their second-best, then the other episodes' best."""
+    by_episode: dict[str, list[Moment]] = {}
+    for moment in moments:
+        by_episode.setdefault(moment.section.episode_id, []).append(moment)
+    top = moments[0].score if moments else 0.0
+    leaders = [found for found in by_episode.values() if found[0].score >= strong * top]
+    others = [found for found in by_episode.values() if found[0].score < strong * top]
+    return [f[0] for f in leaders] + [f[1] for f in leaders if len(f) > 1] + [f[0] for f in others]
 
 
 def _shortfall(found: int, k: int, per_episode: int, before_cap: int) -> str:

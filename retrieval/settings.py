@@ -37,16 +37,19 @@ class RelevanceConfig:
     similarity_weight: float = 1.0
     coverage_weight: float = 1.0
     unknown_weight: float = 2.0
-    threshold: float = 0.63
+    threshold: float = 0.60
 
 
 @dataclass(frozen=True)
 class SearchConfig:
     k: int = 5
     candidates: int = 80
-    # At most this many moments from one episode (0: no cap) unless the question asks across episodes,
-    # then one each. Chosen on the odd-numbered dev questions: more hid other episodes' moments.
+    # At most this many moments from one episode (0: no cap) unless the question asks across episodes.
+    # Chosen on the odd-numbered dev questions: a lower cap hid the right moment behind other episodes.
     per_episode: int = 4
+    # Across episodes: the best moment of each episode scoring within this share of the best, then
+    # their second-best, then the other episodes' best (chosen on the odd-numbered dev questions).
+    strong_episode: float = 0.7
     # The transcript score of a section is (1 - w) × its meaning match + w × its keyword match, each
     # scaled to 0..1 within the query's candidates. Keyword matches are the stronger signal on these
     # transcripts (chosen with `podcast-bot eval` on the odd-numbered dev questions).

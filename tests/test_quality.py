@@ -93,9 +93,9 @@ def test_k_is_honoured_exactly_and_a_shortfall_says_why(bundled_index_dir, embed
     assert len(result.moments) == 2 and result.note == ""
     capped = searcher.search("How does DataTalks.Club make money from sponsors?", k=10)
     assert len(capped.moments) == 4 and "at most 4 per episode" in capped.note
-    # Across episodes: one moment per episode, and this index holds one episode.
+    # Across episodes: the best moment of each strong episode, then their second-best; one episode here.
     across = searcher.search("What did guests say about sponsors of DataTalks.Club?", k=3)
-    assert len(across.moments) == 1 and "at most 1 per episode" in across.note
+    assert len(across.moments) == 2 and "only 2 of the 3 moments" in across.note
     ids = [m.section.id for m in capped.moments]
     assert len(set(ids)) == len(ids) and len({m.section.text for m in capped.moments}) == len(ids)
 
@@ -147,8 +147,9 @@ def test_guests_named_several_episodes_and_out_of_scope_on_real_episodes(tmp_pat
     bergh = searcher.search("Where did Christopher Bergh work before he moved into data?")
     assert bergh.relevant and bergh.moments[0].section.episode_id.startswith("s18e09")
     impostors = searcher.search("Several guests admitted they felt like impostors. What did they suggest doing?")
-    found = {m.section.episode_id[:6] for m in impostors.moments}
-    assert {"s03e06", "s09e05"} <= found and len(found) == len(impostors.moments)
+    # Each guest's best moment comes before any episode's second one.
+    first_two = {m.section.episode_id[:6] for m in impostors.moments[:2]}
+    assert first_two == {"s03e06", "s09e05"}
     for question in ("Did anyone compare PyMC with NumPyro?", "What do data scientists earn in Tokyo?"):
         assert not searcher.search(question).relevant, question
 
