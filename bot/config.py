@@ -13,6 +13,7 @@ from retrieval.embedding import MINILM_MODEL_ID
 from retrieval.errors import UsageError
 from retrieval.index import StoreConfig
 from retrieval.search import SearchConfig
+from retrieval.site_source import DEFAULT_SOURCE
 
 # Defaults are anchored at the project folder, so commands and gunicorn work from any directory.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -69,6 +70,16 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class SyncConfig:
+    # The site's .tar.gz archive (a URL, or a local file) or a local checkout of it.
+    source: str = DEFAULT_SOURCE
+    # Seconds between syncs run by the serving process (embedded store only); None: it never syncs.
+    every: float | None = None
+    # Seconds for each network operation of a download (connect, each read).
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     store: StoreConfig = field(default_factory=lambda: StoreConfig(index_dir=DEFAULT_INDEX))
     episodes_dir: Path = DATA_DIR / "episodes"
@@ -79,6 +90,7 @@ class Settings:
     search: SearchConfig = field(default_factory=SearchConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
     log_level: str = "INFO"
     # Only the default index fills itself from the bundled episodes on first use; an index the user
     # named (--index, PODCAST_BOT_INDEX, a Chroma server) that is empty is an error saying how to fill it.
@@ -91,6 +103,11 @@ class Settings:
             return self.people
         beside = (self.episodes_dir.parent / name for name in ("people", "_people"))
         return next((folder for folder in beside if folder.is_dir()), None)
+
+    @property
+    def sync_people_dir(self) -> Path:
+        """Where `sync` puts the guest pages: the guest pages folder, or a new `people/` beside the episodes."""
+        return self.people_dir or self.episodes_dir.parent / "people"
 
     def with_index(self, index_dir: str | Path | None) -> Settings:
         if index_dir is None:
@@ -113,6 +130,21 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = int)
 
 def _bool(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+SECONDS_PER = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_every(text: str, name: str = "PODCAST_BOT_SYNC_EVERY") -> float | None:
+    """A period such as `6h`, `30m`, `90s` or `1d`, in seconds; None for empty, `0` or `off`."""
+    value = text.strip().lower()
+    if value in {"", "0", "off", "never"}:
+        return None
+    match = DURATION.fullmatch(value)
+    if not match or float(match[1]) <= 0:
+        raise ConfigError(f"{name} must be a period such as 6h, 30m or 90s (or off), not {text!r}")
+    return float(match[1]) * SECONDS_PER[match[2]]
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +187,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         allowed_channels=frozenset(c.strip() for c in env.get("PODCAST_BOT_CHANNELS", "").split(",") if c.strip()),
         state_path=Path(env.get("PODCAST_BOT_STATE") or SlackConfig.state_path),
     )
+    sync = SyncConfig(
+        source=env.get("PODCAST_BOT_SOURCE") or DEFAULT_SOURCE,
+        every=parse_every(env.get("PODCAST_BOT_SYNC_EVERY", "")),
+        timeout=_number(env, "PODCAST_BOT_SYNC_TIMEOUT", SyncConfig.timeout, float),
+    )
     return Settings(
         store=store,
         episodes_dir=Path(env.get("PODCAST_BOT_EPISODES") or DATA_DIR / "episodes"),
@@ -164,6 +201,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         search=search,
         llm=llm,
         slack=slack,
+        sync=sync,
         log_level=env.get("PODCAST_BOT_LOG_LEVEL") or "INFO",
         build_on_first_use=not env.get("PODCAST_BOT_INDEX") and not store.is_server,
     )

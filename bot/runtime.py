@@ -21,6 +21,7 @@ from retrieval.errors import StoreError
 from retrieval.index import SectionIndex
 from retrieval.ingest import IngestReport, ingest
 from retrieval.search import Searcher
+from retrieval.sync import StageCallback, SyncReport, sync_site
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,18 @@ class Runtime:
             raise StoreError(
                 f"the index at {location} is empty; fill it with `podcast-bot ingest{flag} [EPISODE FILES OR FOLDERS]`"
             )
-        log.info("the index at %s is empty; building it from %s", location, self.settings.episodes_dir)
-        report = ingest([self.settings.episodes_dir], index, self.embedder)
+        self.build_from_episodes(index)
+
+    def build_from_episodes(self, index: SectionIndex, progress: bool | None = None) -> IngestReport:
+        """Fill an empty index from the episodes folder."""
+        log.info(
+            "the index at %s is empty; building it from %s", self.settings.store.location, self.settings.episodes_dir
+        )
+        report = ingest([self.settings.episodes_dir], index, self.embedder, progress=progress)
         for error in report.failed:
             log.warning("not ingested: %s", error)
         log.info("%s", report.summary())
+        return report
 
     def reset_index(self) -> None:
         """Forget the open index so the next use reconnects (after a Chroma server outage)."""
@@ -89,16 +97,40 @@ class Runtime:
             self._searcher = None
             self._answerer = None
 
-    def ingest(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
+    def _writable(self, rebuild: bool = False) -> tuple[SectionIndex, Searcher | None]:
+        """The index to write to (created when missing, as writing fills it), and the searcher to refresh after."""
         with self._lock:
             if rebuild:
                 self._index = SectionIndex.rebuild(self.settings.store, self.embedder.model_id)
                 self._searcher = self._answerer = None
             elif self._index is None:
                 self._index = SectionIndex(self.settings.store, self.embedder.model_id)
-            index, searcher = self._index, self._searcher
+            return self._index, self._searcher
+
+    def ingest(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
+        index, searcher = self._writable(rebuild)
         report = ingest(paths, index, self.embedder)
         if searcher is not None:
+            searcher.refresh(force=True)
+        return report
+
+    def sync(
+        self, source: str | None = None, progress: bool | None = None, on_stage: StageCallback | None = None
+    ) -> SyncReport:
+        """Bring the episodes, the guest pages and the index in line with the site (default: settings)."""
+        index, searcher = self._writable()
+        settings = self.settings
+        report = sync_site(
+            source or settings.sync.source,
+            settings.episodes_dir,
+            settings.sync_people_dir,
+            index,
+            self.embedder,
+            timeout=settings.sync.timeout,
+            progress=progress,
+            on_stage=on_stage,
+        )
+        if searcher is not None and not report.up_to_date:
             searcher.refresh(force=True)
         return report
 
