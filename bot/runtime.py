@@ -15,6 +15,7 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from bot.config import Settings
+from bot.loading import Loading
 from retrieval.answering import Answerer, load_prompts
 from retrieval.embedding import Embedder, make_embedder
 from retrieval.errors import StoreError
@@ -24,6 +25,8 @@ from retrieval.search import Searcher
 from retrieval.sync import StageCallback, SyncReport, sync_site
 
 log = logging.getLogger(__name__)
+# While the index is being opened, a question waits this long (seconds) before being told to come back.
+STARTUP_WAIT = 5.0
 
 
 class Runtime:
@@ -43,6 +46,8 @@ class Runtime:
         self._index: SectionIndex | None = None
         self._searcher: Searcher | None = None
         self._answerer: Answerer | None = None
+        # Ready unless a serving process's background work (bot/background.py) says otherwise.
+        self.loading = Loading()
 
     @property
     def embedder(self) -> Embedder:
@@ -107,6 +112,10 @@ class Runtime:
                 self._index = SectionIndex(self.settings.store, self.embedder.model_id)
             return self._index, self._searcher
 
+    def writable_index(self) -> SectionIndex:
+        """The index, created if missing: for filling it, not for answering from it."""
+        return self._writable()[0]
+
     def ingest(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
         index, searcher = self._writable(rebuild)
         report = ingest(paths, index, self.embedder)
@@ -133,6 +142,19 @@ class Runtime:
         if searcher is not None and not report.up_to_date:
             searcher.refresh(force=True)
         return report
+
+    def episodes_loaded(self) -> int:
+        """Episodes in the index so far (0 before it is open or when it cannot be read)."""
+        index = self._index
+        try:
+            return len(index.episodes()) if index is not None else 0
+        except StoreError:
+            return 0
+
+    def loading_message(self) -> str | None:
+        """What to say instead of answering while the index is still being built, else None."""
+        self.loading.wait_until_started(STARTUP_WAIT)
+        return self.loading.message(self.episodes_loaded)
 
     def warm_up(self) -> None:
         """Open the index, build the keyword index and load the model now, not on the first question."""

@@ -132,7 +132,7 @@ def test_first_sync_brings_both_formats_and_guest_pages_into_the_index(site, cap
 
     assert main(["search", "cost of BigQuery in the cloud", "--k", "1"]) == 0
     assert "FinOps for Data Engineers" in capsys.readouterr().out
-    assert list(site.temp.iterdir()) == []
+    assert not list(site.temp.glob("podcast-bot-sync-*"))
 
 
 def test_an_unchanged_site_costs_one_request_and_no_parsing_or_embedding(synced, embedder, capsys):
@@ -252,7 +252,7 @@ def test_a_failed_download_leaves_files_and_index_untouched(synced, failure, cap
     assert message in err and err.rstrip().endswith("; the episodes and the index are unchanged")
     assert synced.server.url in err
     assert synced.snapshot() == before
-    assert list(synced.temp.iterdir()) == []
+    assert not list(synced.temp.glob("podcast-bot-sync-*"))
     assert not list(synced.settings.episodes_dir.parent.rglob("*.part"))
 
 
@@ -286,4 +286,4 @@ def test_a_local_checkout_or_archive_works_offline(site, embedder, tmp_path):
     archive.write_bytes(github_archive(site.pages, "c" * 40))
     assert runtime.sync(str(archive), progress=False).commit == "c" * 40
     assert runtime.sync(str(archive), progress=False).up_to_date
-    assert list(site.temp.iterdir()) == []
+    assert not list(site.temp.glob("podcast-bot-sync-*"))

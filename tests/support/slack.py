@@ -53,6 +53,9 @@ class SlackHarness:
         assert self.app.slack.bot.in_flight.wait_until_idle(timeout), f"the app was still busy after {timeout} s"
 
     def close(self) -> None:
+        """Stop, after the work still in flight, so that no answer goes to a fake Slack that is gone."""
+        self.app.slack.bot.in_flight.wait_until_idle(30.0)
+        self.app.keeper.stop()
         self.server.shutdown()
         self.server.server_close()
 
