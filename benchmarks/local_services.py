@@ -18,7 +18,7 @@ import tarfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -123,6 +123,14 @@ class SlackRecorder:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def site_pages(episodes: Mapping[str, str | bytes], people: Iterable[Path]) -> dict[str, bytes]:
+    """Pages as the site's repository holds them: episodes (file name -> text) under `_podcast/`,
+    guest pages under `_people/`."""
+    pages = {f"_podcast/{name}": text.encode() if isinstance(text, str) else text for name, text in episodes.items()}
+    pages.update((f"_people/{path.name}", path.read_bytes()) for path in people)
+    return pages
 
 
 def github_archive(

@@ -294,7 +294,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="podcast-bench-slack-") as temp, SlackRecorder() as fake:
         folder = Path(temp)
-        build_index(folder / "index", episode_files(EPISODES, None), embedder)
+        build_index(folder / "index", episode_files([EPISODES], None), embedder)
         env = bot_environment(fake, secret, folder / "index", folder / "state.sqlite3")
         with gunicorn(env, args.workers, folder / "gunicorn.log") as url:
             warm_users = [f"UWARM{n:03d}" for n in range(WARM_UP_COMMANDS)]

@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.local_services import ArchiveServer, github_archive
+from benchmarks.local_services import ArchiveServer, github_archive, site_pages
 from bot.config import Settings, SyncConfig
 from bot.runtime import Runtime
 from retrieval.index import SectionIndex
 from tests.support.chroma_server import free_port
-from tests.support.corpus import EPISODES, NEWER, PEOPLE, ROOT, cut_episode, needs_shared, site_pages
+from tests.support.corpus import EPISODES, NEWER, PEOPLE, ROOT, cut_episode, needs_shared
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.slack import SECRET, SlackHarness, settings_for
 

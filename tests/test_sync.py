@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.local_services import ArchiveServer, github_archive
+from benchmarks.local_services import ArchiveServer, github_archive, site_pages
 from bot.cli.main import main
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
 from retrieval.errors import SyncError
 from retrieval.index import SectionIndex
 from retrieval.sync import exclusive
-from tests.support.corpus import EPISODES, NEWER, PEOPLE, cut_episode, needs_shared, site_pages
+from tests.support.corpus import EPISODES, NEWER, PEOPLE, cut_episode, needs_shared
 
 pytestmark = needs_shared
 

@@ -46,10 +46,3 @@ def small_episode(folder: Path, name: str, items: int = 14, source: Path = BUNDL
     path = folder / name
     path.write_text(cut_episode(source, items), encoding="utf-8")
     return path
-
-
-def site_pages(episodes: dict[str, str | bytes], people: list[Path]) -> dict[str, bytes]:
-    """Pages as the site's repository holds them: `_podcast/<name>` and `_people/<name>`."""
-    pages = {f"_podcast/{name}": text.encode() if isinstance(text, str) else text for name, text in episodes.items()}
-    pages.update((f"_people/{path.name}", path.read_bytes()) for path in people)
-    return pages
