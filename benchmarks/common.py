@@ -7,7 +7,7 @@ import logging
 import resource
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,10 +28,19 @@ def quiet() -> None:
     logging.disable(logging.INFO)
 
 
-def make_parser(description: str, questions: bool = False) -> argparse.ArgumentParser:
+def make_parser(
+    description: str, questions: bool = False, folders: Sequence[Path] = (CORPUS / "episodes",)
+) -> argparse.ArgumentParser:
     """Arguments every benchmark takes; with `questions`, also --questions, --rounds and --index."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--episodes", type=Path, default=CORPUS / "episodes", help="folder of episode .md files")
+    parser.add_argument(
+        "--episodes",
+        type=Path,
+        nargs="+",
+        default=list(folders),
+        metavar="DIR",
+        help=f"folders of episode .md files (default: {' '.join(str(f) for f in folders)})",
+    )
     parser.add_argument("--limit", type=int, help="use only the first N episode files (sorted), for quick runs")
     if questions:
         parser.add_argument("--questions", type=Path, default=CORPUS / "dev_questions.yaml", help="question YAML file")
@@ -44,13 +53,18 @@ def make_parser(description: str, questions: bool = False) -> argparse.ArgumentP
     return parser
 
 
-def episode_files(folder: Path, limit: int | None) -> list[Path]:
-    """The sorted episode files of `folder` (the first `limit`); exits with a message if there are none."""
-    if not folder.is_dir():
-        sys.exit(f"episodes folder {folder} not found; pass --episodes DIR")
-    files = sorted(folder.glob("*.md"))[:limit]
+def episode_files(folders: Sequence[Path], limit: int | None) -> list[Path]:
+    """The sorted episode files of `folders`, one per episode id (file name), the first `limit`;
+    exits with a message if there are none."""
+    by_id: dict[str, Path] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            sys.exit(f"episodes folder {folder} not found; pass --episodes DIR")
+        for path in sorted(folder.glob("*.md")):
+            by_id.setdefault(path.stem, path)  # the same episode in two folders is ingested once
+    files = list(by_id.values())[:limit]
     if not files:
-        sys.exit(f"no .md episode files in {folder}")
+        sys.exit(f"no .md episode files in {' '.join(map(str, folders))}")
     return files
 
 

@@ -1,10 +1,13 @@
 """Stand-ins for the services the benchmarks talk to, on 127.0.0.1: a `chroma run` server, a
-throwaway PostgreSQL server (the tests start theirs with it too), and a recorder of Slack Web API
-calls (enough of Slack for the app to post answers and for a benchmark to count them; the tests
-have a fuller fake of their own)."""
+throwaway PostgreSQL server, a recorder of Slack Web API calls (enough of Slack for the app to post
+answers and for a benchmark to count them; the tests have a fuller fake of their own), and GitHub's
+archive download with the archive it serves. The tests use the PostgreSQL server and the archive
+server too (and make the archive fail)."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import itertools
 import json
 import os
@@ -16,11 +19,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -247,5 +251,114 @@ class SlackRecorder:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def site_pages(episodes: Mapping[str, str | bytes], people: Iterable[Path]) -> dict[str, bytes]:
+    """Pages as the site's repository holds them: episodes (file name -> text) under `_podcast/`,
+    guest pages under `_people/`."""
+    pages = {f"_podcast/{name}": text.encode() if isinstance(text, str) else text for name, text in episodes.items()}
+    pages.update((f"_people/{path.name}", path.read_bytes()) for path in people)
+    return pages
+
+
+def github_archive(
+    pages: Mapping[str, bytes],
+    commit: str,
+    links: Mapping[str, str] | None = None,
+    top: str = "datatalksclub.github.io-main",
+) -> bytes:
+    """A .tar.gz laid out like GitHub's archive of a branch: the commit in a pax header (as `git
+    archive` writes it), every entry in one top folder. `pages` maps site paths (`_podcast/x.md`) to
+    bytes; `links` adds symbolic links (site path -> target)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT, pax_headers={"comment": commit}) as tar:
+        folders = sorted({top} | {f"{top}/{path.rsplit('/', 1)[0]}" for path in [*pages, *(links or {})]})
+        for folder in folders:
+            entry = tarfile.TarInfo(folder)
+            entry.type, entry.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(entry)
+        for path, data in pages.items():
+            entry = tarfile.TarInfo(f"{top}/{path}")
+            entry.size, entry.mode = len(data), 0o644
+            tar.addfile(entry, io.BytesIO(data))
+        for path, target in (links or {}).items():
+            entry = tarfile.TarInfo(f"{top}/{path}")
+            entry.type, entry.linkname = tarfile.SYMTYPE, target
+            tar.addfile(entry)
+    return buffer.getvalue()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (a timeout) or had read enough (an unchanged archive) hangs up mid-answer.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class ArchiveServer:
+    """Serves one archive at every path, as codeload.github.com does: with an ETag, and a 304 to a
+    request whose If-None-Match matches it. Use as `with ArchiveServer(archive) as server:`.
+
+    Settable at any time: `archive`; `etags` (False: no ETag, If-None-Match ignored); and, to fail
+    like a real server can, `status` (answer that instead), `delay` (seconds before answering) and
+    `cut_at` (close the connection after that many bytes of the archive). `requests` records each
+    request's headers (lower-cased) and `statuses` the status answered.
+    """
+
+    def __init__(self, archive: bytes = b"") -> None:
+        self.archive = archive
+        self.etags = True
+        self.status = 200
+        self.delay = 0.0
+        self.cut_at: int | None = None
+        self.requests: list[dict[str, str]] = []
+        self.statuses: list[int] = []
+        self._closing = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                server.requests.append({name.lower(): value for name, value in self.headers.items()})
+                server._closing.wait(server.delay)
+                archive, status = server.archive, server.status
+                etag = f'"{hashlib.sha1(archive).hexdigest()}"' if server.etags else None
+                if status == 200 and etag and self.headers.get("If-None-Match") == etag:
+                    status, archive = 304, b""
+                server.statuses.append(status)
+                body = archive if status == 200 else b"" if status == 304 else b"Not Found"
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-gzip" if status == 200 else "text/plain")
+                if etag:
+                    self.send_header("ETag", etag)
+                if status != 304:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                cut = server.cut_at if status == 200 else None
+                self.wfile.write(body if cut is None else body[:cut])
+                self.close_connection = cut is not None
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self) -> str:
+        """Where GitHub serves the site's main branch, on this server."""
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}/DataTalksClub/datatalksclub.github.io/tar.gz/refs/heads/main"
+
+    def __enter__(self) -> ArchiveServer:
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()

@@ -317,7 +317,7 @@ def main() -> None:
         ExitStack() as stack,
     ):
         folder = Path(temp)
-        build_index(folder / "index", episode_files(EPISODES, None), embedder)
+        build_index(folder / "index", episode_files([EPISODES], None), embedder)
         if args.state == "postgres":
             database = stack.enter_context(PostgresServer()).create_database("bench")
             states = [database] * args.servers

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from retrieval.errors import UsageError
 from retrieval.front_matter import MAX_FILE_BYTES
-from retrieval.settings import MINILM_MODEL_ID, SearchConfig, StoreConfig
+from retrieval.settings import DEFAULT_SOURCE, MINILM_MODEL_ID, SearchConfig, StoreConfig
 
 # Defaults are anchored at the project folder, so commands and gunicorn work from any directory.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -100,6 +100,16 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class SyncConfig:
+    # The site's .tar.gz archive (a URL, or a local file) or a local checkout of it.
+    source: str = DEFAULT_SOURCE
+    # Seconds between syncs run by the serving process (embedded store only); None: it never syncs.
+    every: float | None = None
+    # Seconds for each network operation of a download (connect, each read).
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     store: StoreConfig = field(default_factory=lambda: StoreConfig(index_dir=DEFAULT_INDEX))
     episodes_dir: Path = DATA_DIR / "episodes"
@@ -112,6 +122,7 @@ class Settings:
     search: SearchConfig = field(default_factory=SearchConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
     log_level: str = "INFO"
     # gunicorn worker processes for `serve --http` (platforms set WEB_CONCURRENCY from the dyno size).
     web_concurrency: int = 1
@@ -126,6 +137,11 @@ class Settings:
             return self.people
         beside = (self.episodes_dir.parent / name for name in ("people", "_people"))
         return next((folder for folder in beside if folder.is_dir()), None)
+
+    @property
+    def sync_people_dir(self) -> Path:
+        """Where `sync` puts the guest pages: the guest pages folder, or a new `people/` beside the episodes."""
+        return self.people_dir or self.episodes_dir.parent / "people"
 
     def with_index(self, index_dir: str | Path | None) -> Settings:
         if index_dir is None:
@@ -169,6 +185,21 @@ def _state(env: Mapping[str, str]) -> StateConfig:
             + (" or a SQLite file path" if name == "PODCAST_BOT_STATE" else "; set PODCAST_BOT_STATE to override it")
         )
     return StateConfig(path=Path(value))
+
+
+DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+SECONDS_PER = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_every(text: str, name: str = "PODCAST_BOT_SYNC_EVERY") -> float | None:
+    """A period such as `6h`, `30m`, `90s` or `1d`, in seconds; None for empty, `0` or `off`."""
+    value = text.strip().lower()
+    if value in {"", "0", "off", "never"}:
+        return None
+    match = DURATION.fullmatch(value)
+    if not match or float(match[1]) <= 0:
+        raise ConfigError(f"{name} must be a period such as 6h, 30m or 90s (or off), not {text!r}")
+    return float(match[1]) * SECONDS_PER[match[2]]
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -215,6 +246,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         allowed_channels=frozenset(c.strip() for c in env.get("PODCAST_BOT_CHANNELS", "").split(",") if c.strip()),
         state=_state(env),
     )
+    sync = SyncConfig(
+        source=env.get("PODCAST_BOT_SOURCE") or DEFAULT_SOURCE,
+        every=parse_every(env.get("PODCAST_BOT_SYNC_EVERY", "")),
+        timeout=_number(env, "PODCAST_BOT_SYNC_TIMEOUT", SyncConfig.timeout, float),
+    )
     return Settings(
         store=store,
         episodes_dir=Path(env.get("PODCAST_BOT_EPISODES") or DATA_DIR / "episodes"),
@@ -225,6 +261,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         search=search,
         llm=llm,
         slack=slack,
+        sync=sync,
         log_level=env.get("PODCAST_BOT_LOG_LEVEL") or "INFO",
         web_concurrency=max(1, _number(env, "WEB_CONCURRENCY", 1)),
         build_on_first_use=not env.get("PODCAST_BOT_INDEX") and not store.is_server,

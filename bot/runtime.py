@@ -15,6 +15,7 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from bot.config import Settings
+from bot.loading import Loading
 from retrieval.answering import Answerer, load_prompts
 from retrieval.embedding import Embedder, make_embedder
 from retrieval.errors import StoreError
@@ -22,8 +23,11 @@ from retrieval.index import SectionIndex
 from retrieval.ingest import IngestReport, ingest
 from retrieval.people import Person, load_people
 from retrieval.search import Searcher
+from retrieval.sync import StageCallback, SyncReport, sync_site
 
 log = logging.getLogger(__name__)
+# While the index is being opened, a question waits this long (seconds) before being told to come back.
+STARTUP_WAIT = 5.0
 
 
 class Runtime:
@@ -44,6 +48,8 @@ class Runtime:
         self._searcher: Searcher | None = None
         self._answerer: Answerer | None = None
         self._people: dict[str, Person] | None = None
+        # Ready unless a serving process's background work (bot/background.py) says otherwise.
+        self.loading = Loading()
 
     @property
     def embedder(self) -> Embedder:
@@ -86,13 +92,25 @@ class Runtime:
             raise StoreError(
                 f"the index at {location} is empty; fill it with `podcast-bot ingest{flag} [EPISODE FILES OR FOLDERS]`"
             )
-        log.info("the index at %s is empty; building it from %s", location, self.settings.episodes_dir)
+        self.build_from_episodes(index)
+
+    def build_from_episodes(self, index: SectionIndex, progress: bool | None = None) -> IngestReport:
+        """Fill an empty index from the episodes folder."""
+        log.info(
+            "the index at %s is empty; building it from %s", self.settings.store.location, self.settings.episodes_dir
+        )
         report = ingest(
-            [self.settings.episodes_dir], index, self.embedder, self.people, max_bytes=self.settings.max_episode_bytes
+            [self.settings.episodes_dir],
+            index,
+            self.embedder,
+            self.people,
+            progress=progress,
+            max_bytes=self.settings.max_episode_bytes,
         )
         for error in report.failed:
             log.warning("not ingested: %s", error)
         log.info("%s", report.summary())
+        return report
 
     def reset_index(self) -> None:
         """Forget the open index so the next use reconnects (after a Chroma server outage)."""
@@ -101,18 +119,62 @@ class Runtime:
             self._searcher = None
             self._answerer = None
 
-    def ingest(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
+    def _writable(self, rebuild: bool = False) -> tuple[SectionIndex, Searcher | None]:
+        """The index to write to (created when missing, as writing fills it), and the searcher to refresh after."""
         with self._lock:
             if rebuild:
                 self._index = SectionIndex.rebuild(self.settings.store, self.embedder.model_id)
                 self._searcher = self._answerer = None
             elif self._index is None:
                 self._index = SectionIndex(self.settings.store, self.embedder.model_id)
-            index, searcher = self._index, self._searcher
+            return self._index, self._searcher
+
+    def writable_index(self) -> SectionIndex:
+        """The index, created if missing: for filling it, not for answering from it."""
+        return self._writable()[0]
+
+    def ingest(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
+        index, searcher = self._writable(rebuild)
         report = ingest(paths, index, self.embedder, self.people, max_bytes=self.settings.max_episode_bytes)
         if searcher is not None:
             searcher.refresh(force=True)
         return report
+
+    def sync(
+        self, source: str | None = None, progress: bool | None = None, on_stage: StageCallback | None = None
+    ) -> SyncReport:
+        """Bring the episodes, the guest pages and the index in line with the site (default: settings)."""
+        index, searcher = self._writable()
+        settings = self.settings
+        report = sync_site(
+            source or settings.sync.source,
+            settings.episodes_dir,
+            settings.sync_people_dir,
+            index,
+            self.embedder,
+            timeout=settings.sync.timeout,
+            progress=progress,
+            on_stage=on_stage,
+            max_bytes=settings.max_episode_bytes,
+        )
+        with self._lock:
+            self._people = None  # the guest pages may have changed with the site
+        if searcher is not None and not report.up_to_date:
+            searcher.refresh(force=True)
+        return report
+
+    def episodes_loaded(self) -> int:
+        """Episodes in the index so far (0 before it is open or when it cannot be read)."""
+        index = self._index
+        try:
+            return len(index.episodes()) if index is not None else 0
+        except StoreError:
+            return 0
+
+    def loading_message(self) -> str | None:
+        """What to say instead of answering while the index is still being built, else None."""
+        self.loading.wait_until_started(STARTUP_WAIT)
+        return self.loading.message(self.episodes_loaded)
 
     def warm_up(self) -> None:
         """Open the index, build the keyword index and load the model now, not on the first question."""

@@ -46,6 +46,11 @@ class EmbeddingModelError(PodcastBotError):
     """The embedding model cannot be loaded or used; the message says what to do."""
 
 
+class SyncError(PodcastBotError):
+    """The site could not be synced (download, archive or folder); the message names the URL, file or
+    folder, and the episodes, guest pages and index are as they were before."""
+
+
 class FilterError(UsageError):
     """A search filter matches nothing that is indexed."""
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MINILM_MODEL_ID = "all-MiniLM-L6-v2"
+# The site's repository, and the archive of its main branch that `podcast-bot sync` downloads.
+DEFAULT_REPO = "DataTalksClub/datatalksclub.github.io"
+DEFAULT_SOURCE = f"https://codeload.github.com/{DEFAULT_REPO}/tar.gz/refs/heads/main"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.cli.main import main
-from bot.config import DATA_DIR, ConfigError, load_settings, masked_url
+from bot.config import DATA_DIR, ConfigError, load_settings, masked_url, parse_every
+from retrieval.errors import UsageError
+from retrieval.site_source import github_archive_url
 
 
 def test_defaults_work_offline_with_an_embedded_index():
@@ -98,3 +100,44 @@ def test_cli_reports_configuration_errors_without_traceback(monkeypatch, capsys)
 def test_no_command_prints_usage(capsys):
     assert main([]) == 2
     assert "ingest" in capsys.readouterr().out
+
+
+def test_sync_settings_default_to_the_sites_main_branch_and_no_schedule():
+    settings = load_settings({})
+    assert (
+        settings.sync.source
+        == "https://codeload.github.com/DataTalksClub/datatalksclub.github.io/tar.gz/refs/heads/main"
+    )
+    assert settings.sync.every is None and settings.sync.timeout == 30
+    assert settings.sync_people_dir == DATA_DIR / "people"
+    custom = load_settings(
+        {"PODCAST_BOT_SOURCE": "/srv/site", "PODCAST_BOT_SYNC_EVERY": "6h", "PODCAST_BOT_SYNC_TIMEOUT": "10"}
+    )
+    assert (custom.sync.source, custom.sync.every, custom.sync.timeout) == ("/srv/site", 6 * 3600, 10)
+
+
+@pytest.mark.parametrize("text, seconds", [("30m", 1800), ("90s", 90), ("1.5h", 5400), ("1d", 86400), ("off", None)])
+def test_sync_periods(text, seconds):
+    assert parse_every(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["6", "six hours", "-1h", "0h"])
+def test_a_malformed_sync_period_names_the_variable(text):
+    with pytest.raises(ConfigError, match="PODCAST_BOT_SYNC_EVERY must be a period such as 6h, 30m or 90s"):
+        load_settings({"PODCAST_BOT_SYNC_EVERY": text})
+
+
+def test_sync_ref_and_period_on_the_command_line(monkeypatch, capsys):
+    assert (
+        github_archive_url("a1b2c3")
+        == "https://codeload.github.com/DataTalksClub/datatalksclub.github.io/tar.gz/a1b2c3"
+    )
+    with pytest.raises(UsageError, match="not a branch, tag or commit name"):
+        github_archive_url("../../elsewhere")
+    monkeypatch.setenv("PODCAST_BOT_SOURCE", "/srv/site")
+    assert main(["sync", "--ref", "main"]) == 2
+    assert "--ref names a branch or commit on GitHub, but PODCAST_BOT_SOURCE is /srv/site" in capsys.readouterr().err
+    for period in ("soon", "off"):
+        with pytest.raises(SystemExit):
+            main(["sync", "--every", period])
+        assert "argument --every:" in capsys.readouterr().err

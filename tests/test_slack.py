@@ -252,8 +252,9 @@ def test_serve_http_runs_the_app_under_gunicorn(fake, bundled_index_dir, tmp_pat
     env = {"PODCAST_BOT_INDEX": str(bundled_index_dir), "PODCAST_BOT_STATE": str(tmp_path / "state.sqlite3")}
     (app,) = serve_all(fake, tmp_path, [env])
     try:
-        health = app.health()
-        assert health is not None and health["episodes"] == 1 and health["state"] == "ok"
+        # /healthz answers at once, and says "starting" until the index is open.
+        health = app.wait_until()
+        assert health["episodes"] == 1 and health["state"] == "ok"
         body = json.dumps({"type": "url_verification", "challenge": "from-gunicorn"}).encode()
         status, response, _ = app.client.post(body, "application/json")
         assert status == 200 and json.loads(response)["challenge"] == "from-gunicorn"

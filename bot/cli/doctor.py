@@ -30,6 +30,9 @@ def configuration(settings: Settings) -> list[tuple[str, str]]:
         ("index", f"Chroma server {store.location}" if store.is_server else f"{store.location} (embedded Chroma)"),
         ("chroma auth", "bearer token set" if store.chroma_headers else "(none)"),
         ("episodes", str(settings.episodes_dir)),
+        ("guest pages", str(settings.sync_people_dir)),
+        ("site source", settings.sync.source),
+        ("sync every", f"{settings.sync.every / 3600:g} h" if settings.sync.every else "off (PODCAST_BOT_SYNC_EVERY)"),
         ("embedding model", settings.embedding_model),
         (
             "answers",
@@ -67,7 +70,11 @@ def run_checks(runtime: Runtime) -> list[Check]:
 
     def index() -> str:
         opened = runtime.index(build_if_empty=False)
-        return f"{len(opened.episodes())} episodes, {opened.section_count()} sections at {settings.store.location}"
+        info = opened.info()
+        synced = f"; synced {info['synced_at']}" if info.get("synced_at") else "; never synced"
+        commit = f" (commit {info['synced_commit'][:12]})" if info.get("synced_commit") else ""
+        counts = f"{len(opened.episodes())} episodes, {opened.section_count()} sections at {settings.store.location}"
+        return counts + synced + commit
 
     def model() -> str:
         runtime.embedder.embed_query("doctor")

@@ -1,4 +1,4 @@
-"""The `podcast-bot` command line: ingest, search, eval, ask, repl, serve, doctor."""
+"""The `podcast-bot` command line: ingest, sync, search, eval, ask, repl, serve, doctor."""
 
 from __future__ import annotations
 
@@ -7,20 +7,27 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bot.cli.repl import run_repl
 from bot.cli.terminal import format_answer, format_episodes, format_moments
-from bot.config import Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, parse_every
 from bot.runtime import Runtime
 from retrieval.answer_check import check_answers
 from retrieval.errors import EpisodeError, PodcastBotError, UsageError
 from retrieval.evaluation import evaluate, format_table, load_questions
 from retrieval.filters import SearchFilters
 from retrieval.ingest import IngestReport
+from retrieval.settings import DEFAULT_SOURCE
+from retrieval.site_source import github_archive_url
+from retrieval.sync import SyncReport
 
 log = logging.getLogger("podcast_bot")
 # Loggers of libraries whose INFO lines (one per HTTP request, per collection…) are not results.
@@ -44,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--strict", action="store_true", help="exit non-zero if any file could not be ingested")
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and build it again from scratch")
     _add_people(ingest)
+
+    sync = commands.add_parser(
+        "sync", parents=[common], help="download the site's episodes and guest pages, and ingest what changed"
+    )
+    sync.add_argument("--ref", help="branch, tag or commit of the site's repository (default: main)")
+    sync.add_argument(
+        "--every", type=_period, metavar="PERIOD", help="keep syncing, e.g. every 6h, 30m or 90s (a scheduler process)"
+    )
 
     search = commands.add_parser("search", parents=[common], help="show the moments that best match a query")
     search.add_argument("query")
@@ -92,6 +107,16 @@ def _add_people(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _period(text: str) -> float:
+    try:
+        seconds = parse_every(text, "--every")
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if seconds is None:
+        raise argparse.ArgumentTypeError("--every needs a period such as 6h; leave it out to sync once")
+    return seconds
+
+
 def _add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--season", type=int)
     parser.add_argument("--episode", help="episode id, s07e01, or episode number")
@@ -103,7 +128,7 @@ def _filters(args: argparse.Namespace) -> SearchFilters:
     return SearchFilters(season=args.season, episode=args.episode, guest=args.guest, speaker=args.speaker)
 
 
-def _print_failures(report: IngestReport) -> None:
+def _print_failures(report: IngestReport | SyncReport) -> None:
     for error in report.failed:
         print(f"error: {error}", file=sys.stderr)
 
@@ -117,6 +142,46 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
     if nothing or (args.strict and report.failed):
         return 1
     return 0
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Stop on SIGTERM (a platform restarting the process) as on Ctrl-C, so temporary folders are removed."""
+
+    def interrupt(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _sync_once(runtime: Runtime, source: str) -> None:
+    report = runtime.sync(source)
+    _print_failures(report)
+    print(report.summary(), flush=True)
+
+
+def cmd_sync(runtime: Runtime, args: argparse.Namespace) -> int:
+    source = runtime.settings.sync.source
+    if args.ref:
+        if source != DEFAULT_SOURCE:
+            raise UsageError(f"--ref names a branch or commit on GitHub, but PODCAST_BOT_SOURCE is {source}; use one")
+        source = github_archive_url(args.ref)
+    with _sigterm_interrupts():
+        if args.every is None:
+            _sync_once(runtime, source)
+            return 0
+        while True:
+            try:
+                _sync_once(runtime, source)
+            except PodcastBotError as error:
+                # A scheduler keeps going: the next run may well succeed (GitHub back, network back).
+                print(f"error: {error}", file=sys.stderr, flush=True)
+            log.info("next sync in %g minutes", args.every / 60)
+            time.sleep(args.every)
 
 
 def _require_text(text: str, what: str, usage: str) -> str:
@@ -230,6 +295,7 @@ def cmd_doctor(runtime: Runtime, args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[Runtime, argparse.Namespace], int]] = {
     "ingest": cmd_ingest,
+    "sync": cmd_sync,
     "search": cmd_search,
     "eval": cmd_eval,
     "ask": cmd_ask,

@@ -105,6 +105,9 @@ class PodcastSlackBot:
         allowed = self.settings.slack.allowed_channels
         if allowed and not is_dm and channel not in allowed:
             return "I only answer questions in a few channels here; send me a direct message instead."
+        loading = self.runtime.loading_message()
+        if loading:
+            return loading  # before the rate limit: a question that could not be answered does not count
         limit = self.settings.slack.rate_limit_per_minute
         if not self.state.allow_question(user, limit):
             return (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.background import IndexKeeper
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.slack import gunicorn_hooks
@@ -17,7 +18,7 @@ def serve_socket_mode(settings: Settings) -> None:
 
     runtime = Runtime(settings)
     app = create_app(settings, runtime, socket_mode=True)
-    runtime.warm_up()
+    IndexKeeper(runtime).start()
     SocketModeHandler(app.bolt, settings.slack.app_token).start()
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.background import IndexKeeper
 from bot.config import Settings, load_settings
+from bot.loading import READY
 from bot.runtime import Runtime
 from bot.slack.app import create_app
 from bot.slack.state import ResilientState
@@ -24,17 +25,33 @@ log = logging.getLogger(__name__)
 
 def health(runtime: Runtime, state: ResilientState) -> tuple[str, dict[str, Any]]:
     """HTTP status and body for /healthz: is the index reachable, and what does it hold. The state
-    store is reported too, but its outage is no 503: the app answers without it."""
+    store is reported too, but its outage is no 503: the app answers without it.
+
+    While the index is being built the process is healthy (it answers, with "still loading"), so
+    the status is 200 with the progress: a platform must not restart it half-way through.
+    """
     problem = state.problem
     state_status = f"degraded: {problem}" if problem else "ok"
+    phase, total = runtime.loading.snapshot()
+    if phase != READY:
+        return "200 OK", {
+            "status": phase,
+            "index": runtime.settings.store.location,
+            "episodes": runtime.episodes_loaded(),
+            "episodes_total": total,
+            "state": state_status,
+        }
     try:
         index = runtime.index(build_if_empty=False)
+        info = index.info()
+        synced = {key: info[key] for key in ("synced_commit", "synced_at", "checked_at") if info.get(key)}
         return "200 OK", {
             "status": "ok",
             "index": runtime.settings.store.location,
             "episodes": len(index.episodes()),
             "sections": index.section_count(),
             "state": state_status,
+            **synced,
         }
     except Exception as error:  # any failure means unhealthy; the reason is in the body
         runtime.reset_index()
@@ -54,6 +71,7 @@ class SlackWSGIApp:
         self.runtime = runtime
         self.slack = create_app(settings, runtime)
         self._handler = SlackRequestHandler(self.slack.bolt)
+        self.keeper = IndexKeeper(runtime)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
@@ -74,5 +92,6 @@ def create_wsgi_app(settings: Settings | None = None, runtime: Runtime | None = 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = runtime or Runtime(settings)
     application = SlackWSGIApp(settings, runtime)
-    threading.Thread(target=runtime.warm_up, name="warm-up", daemon=True).start()
+    # Opening, building or syncing the index happens in the background: the app serves at once.
+    application.keeper.start()
     return application

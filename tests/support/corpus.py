@@ -39,13 +39,18 @@ def distinct_copy(source: Path, folder: Path, name: str, marker: str) -> Path:
     return target
 
 
-def small_episode(folder: Path, name: str, items: int = 14) -> Path:
-    """The bundled episode cut to its first `items` transcript items: quick to embed in tests."""
-    text = BUNDLED.read_text(encoding="utf-8")
-    front = text.split("\n---\n", 1)[0].removeprefix("---\n")
-    meta = yaml.safe_load(front)
+def cut_episode(source: Path, items: int = 14) -> str:
+    """An episode file (either format) cut to its first `items` transcript items, other keys kept."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    end = lines.index("---", 1)
+    meta = yaml.safe_load("\n".join(lines[1:end]))
     meta["transcript"] = meta["transcript"][:items]
+    return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n"
+
+
+def small_episode(folder: Path, name: str, items: int = 14, source: Path = BUNDLED) -> Path:
+    """The bundled episode (or `source`) cut to its first `items` transcript items: quick to embed in tests."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    path.write_text("---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n", encoding="utf-8")
+    path.write_text(cut_episode(source, items), encoding="utf-8")
     return path

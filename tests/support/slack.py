@@ -162,7 +162,8 @@ class SlackHarness(SlackClient):
 
     def close(self) -> None:
         # Let answers still being posted finish, so none hits a fake Slack that is already gone.
-        self.app.slack.bot.in_flight.wait_until_idle(10.0)
+        self.app.slack.bot.in_flight.wait_until_idle(30.0)
+        self.app.keeper.stop()
         self.server.shutdown()
         self.server.server_close()
         self.app.close()

@@ -1,0 +1,207 @@
+"""Where the site comes from: GitHub's archive of a branch over HTTP, or a local archive or checkout.
+
+Fetching is conditional. Over HTTP the ETag of the last download goes out as `If-None-Match`, and
+an archive whose commit (named in its first header) is the one already synced is closed right
+there; a local archive or checkout is compared by its files' sizes and times. So an unchanged
+site costs one small request (or a few `stat` calls) and no parsing.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import BinaryIO, cast
+
+import httpx
+
+from retrieval.errors import SyncError, UsageError
+from retrieval.settings import DEFAULT_REPO
+from retrieval.site_archive import (
+    DEFAULT_LIMITS,
+    Limits,
+    SiteFiles,
+    copy_site_folder,
+    folder_fingerprint,
+    read_site_archive,
+)
+
+log = logging.getLogger(__name__)
+
+# However slowly the bytes trickle in, a download ends after this long (the per-read timeout alone would not).
+DOWNLOAD_SECONDS = 30 * 60
+PROGRESS_SECONDS = 10.0
+CHUNK = 1 << 16
+REF = re.compile(r"[\w.-]+(/[\w.-]+)*")
+
+
+def github_archive_url(ref: str, repo: str = DEFAULT_REPO) -> str:
+    """The .tar.gz of a branch (`main`, `refs/heads/main`), tag or commit of a GitHub repository."""
+    if not REF.fullmatch(ref) or ".." in ref.split("/"):
+        raise UsageError(f"{ref!r} is not a branch, tag or commit name")
+    return f"https://codeload.github.com/{repo}/tar.gz/{ref}"
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class SourceVersion:
+    """One state of a source: where it is, the commit it was made from, and its ETag or file fingerprint."""
+
+    source: str = ""
+    commit: str | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The result of a fetch: the version seen, and its staged pages, or None when unchanged since the last."""
+
+    version: SourceVersion
+    files: SiteFiles | None
+    bytes: int = 0
+
+
+class _Download(io.RawIOBase):
+    """The bytes of a download as a file object: counted, shown as progress, and cut off at the deadline."""
+
+    def __init__(self, chunks: Iterable[bytes], where: str, size: int | None, progress: bool | None):
+        self._chunks = iter(chunks)
+        self._pending = memoryview(b"")
+        self._where = where
+        self._size = size
+        self.count = 0
+        self._deadline = time.monotonic() + DOWNLOAD_SECONDS
+        self._logged_at = time.monotonic()
+        show = sys.stderr.isatty() if progress is None else progress
+        self._bar = None
+        if show:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=size, desc="download", unit="B", unit_scale=True, file=sys.stderr)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not self._pending:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                return 0
+            self._pending = memoryview(chunk)
+            self._advance(len(chunk))
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _advance(self, n: int) -> None:
+        self.count += n
+        now = time.monotonic()
+        if now > self._deadline:
+            raise SyncError(f"{self._where}: the download took longer than {DOWNLOAD_SECONDS // 60} minutes")
+        if self._bar is not None:
+            self._bar.update(n)
+        elif now - self._logged_at >= PROGRESS_SECONDS:
+            # Off a terminal (a log file, a platform's console) a line every few seconds shows it is alive.
+            of = f" of {self._size / 1e6:.1f}" if self._size else ""
+            log.info("download: %.1f%s MB", self.count / 1e6, of)
+            self._logged_at = now
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        super().close()
+
+
+def _read_archive(
+    stream: _Download, version: SourceVersion, last: SourceVersion, staging: Path, limits: Limits
+) -> Fetched:
+    commit, files = read_site_archive(cast(BinaryIO, stream), version.source, staging, limits, last.commit)
+    if files is None and commit:
+        log.info("%s is still at commit %s", version.source, commit[:12])
+    return Fetched(replace(version, commit=commit), files, stream.count)
+
+
+def _fetch_url(
+    url: str, last: SourceVersion, staging: Path, timeout: float, limits: Limits, progress: bool | None
+) -> Fetched:
+    headers = {"User-Agent": "podcast-bot-sync"}
+    if last.source == url and last.etag:
+        headers["If-None-Match"] = last.etag
+    log.info("downloading %s", url)
+    try:
+        with (
+            httpx.Client(timeout=timeout, follow_redirects=True) as client,
+            client.stream("GET", url, headers=headers) as response,
+        ):
+            if response.status_code == 304:
+                return Fetched(last, None)
+            if response.status_code != 200:
+                raise SyncError(f"{url}: HTTP {response.status_code} {response.reason_phrase}".rstrip())
+            length = response.headers.get("Content-Length", "")
+            size = int(length) if length.isdigit() else None
+            version = SourceVersion(url, None, response.headers.get("ETag"))
+            with _Download(response.iter_bytes(CHUNK), url, size, progress) as stream:
+                return _read_archive(stream, version, last, staging, limits)
+    except httpx.TimeoutException:
+        raise SyncError(f"{url}: no answer within {timeout:g} s") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
+        raise SyncError(f"{url}: the download failed ({error})") from None
+
+
+def _fetch_file(path: Path, last: SourceVersion, staging: Path, limits: Limits, progress: bool | None) -> Fetched:
+    stat = path.stat()
+    version = SourceVersion(str(path), None, f"{stat.st_size}-{stat.st_mtime_ns}")
+    if last.source == version.source and last.etag == version.etag:
+        return Fetched(last, None)
+    try:
+        with path.open("rb") as file:
+            chunks = iter(partial(file.read, CHUNK), b"")
+            with _Download(chunks, str(path), stat.st_size, progress) as stream:
+                return _read_archive(stream, version, last, staging, limits)
+    except OSError as error:
+        raise SyncError(f"{path}: cannot read it ({error.strerror or error})") from None
+
+
+def _fetch_folder(folder: Path, last: SourceVersion, staging: Path, limits: Limits) -> Fetched:
+    version = SourceVersion(str(folder), None, folder_fingerprint(folder))
+    if last.source == version.source and last.etag == version.etag:
+        return Fetched(last, None)
+    try:
+        files = copy_site_folder(folder, staging, limits)
+    except OSError as error:
+        raise SyncError(f"{folder}: cannot read it ({error.strerror or error})") from None
+    return Fetched(version, files, files.bytes)
+
+
+def fetch_site(
+    source: str,
+    last: SourceVersion,
+    staging: Path,
+    *,
+    timeout: float = 30.0,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: bool | None = None,
+) -> Fetched:
+    """Stage the site's pages from `source` (a URL of a .tar.gz, a local .tar.gz, or a checkout) in
+    `staging`, unless it is unchanged since `last`. `timeout` is per network operation, in seconds."""
+    if is_url(source):
+        return _fetch_url(source, last, staging, timeout, limits, progress)
+    path = Path(source).expanduser().resolve()
+    if path.is_dir():
+        return _fetch_folder(path, last, staging, limits)
+    if path.is_file():
+        return _fetch_file(path, last, staging, limits, progress)
+    raise SyncError(
+        f"{source}: no such file or folder; the source must be an http(s) URL of a .tar.gz archive, "
+        f"a local .tar.gz, or a checkout of the site"
+    )

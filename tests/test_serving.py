@@ -1,0 +1,229 @@
+"""The serving process while its index is built or synced in the background: it answers at once,
+says "still loading" (Slack) and reports progress (`/healthz`) while building, keeps answering from
+the current index while a sync runs, and binds its port within seconds even with an empty index."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from benchmarks.local_services import ArchiveServer, github_archive, site_pages
+from bot.config import Settings, SyncConfig
+from bot.runtime import Runtime
+from retrieval.index import SectionIndex
+from tests.support.chroma_server import free_port
+from tests.support.corpus import EPISODES, NEWER, PEOPLE, ROOT, cut_episode, needs_shared
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.slack import SECRET, SlackHarness, settings_for
+
+pytestmark = needs_shared
+
+COMMUNITY = NEWER / "datatalksclub-building-scaling-data-community.md"
+DATAOPS = EPISODES / "s18e09-dataops-observability-and-cure-for-data-team-blues.md"
+QUESTION = "What does a principal data scientist do at OLX?"
+LOADING = "I'm still loading the episodes (0 of 2); please ask again in a minute."
+
+
+class GatedEmbedder:
+    """The real model, but embedding documents waits until the test opens the gate."""
+
+    def __init__(self, embedder: Any):
+        self.model_id = embedder.model_id
+        self._embedder = embedder
+        self.waiting = threading.Event()
+        self.gate = threading.Event()
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        self.waiting.set()
+        assert self.gate.wait(60), "the test never opened the gate"
+        return self._embedder.embed_documents(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embedder.embed_query(text)
+
+
+def pages(items: int = 20) -> dict[str, bytes]:
+    episodes = {COMMUNITY.name: cut_episode(COMMUNITY, items), DATAOPS.name: cut_episode(DATAOPS)}
+    return site_pages(episodes, [PEOPLE / "alexeygrigorev.md", PEOPLE / "christopherbergh.md"])
+
+
+def get_health(url: str, timeout: float = 2.0) -> tuple[dict[str, Any], float]:
+    started = time.perf_counter()
+    with urllib.request.urlopen(f"{url}/healthz", timeout=timeout) as response:
+        return json.loads(response.read()), time.perf_counter() - started
+
+
+def wait_for_health(url: str, done: Any, timeout: float = 120.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health, _ = get_health(url)
+        if done(health):
+            return health
+        time.sleep(0.1)
+    raise AssertionError(f"/healthz never got there; last: {health}")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def archive() -> Iterator[ArchiveServer]:
+    with ArchiveServer(github_archive(pages(), "a" * 40)) as server:
+        yield server
+
+
+def serving_settings(fake: FakeSlack, archive: ArchiveServer, tmp_path: Path) -> Settings:
+    settings = settings_for(fake, tmp_path / "index", tmp_path / "state.sqlite3", rate_limit_per_minute=100)
+    return replace(
+        settings, episodes_dir=tmp_path / "episodes", sync=SyncConfig(source=archive.url, every=3600, timeout=5)
+    )
+
+
+def answer_text(fake: FakeSlack, count: int) -> str:
+    return json.dumps(fake.wait_for("chat.update", count=count)[count - 1]["args"]["blocks"], ensure_ascii=False)
+
+
+def test_questions_get_a_loading_message_while_an_empty_index_is_built(fake, archive, tmp_path, embedder):
+    gated = GatedEmbedder(embedder)
+    harness = SlackHarness(fake, Runtime(serving_settings(fake, archive, tmp_path), embedder=gated))
+    try:
+        assert gated.waiting.wait(30), "the background sync never started embedding"
+        health, seconds = get_health(harness.url)
+        assert health["status"] == "building" and health["episodes"] == 0 and health["episodes_total"] == 2
+        assert seconds < 1.0
+
+        harness.mention(QUESTION, "EvLoading")
+        assert fake.wait_for("chat.postMessage")[0]["args"]["text"] == LOADING
+        harness.command(QUESTION)
+        reply = fake.wait_for("response_url")[0]["args"]
+        assert reply["text"] == LOADING and reply["response_type"] == "ephemeral"
+        assert fake.calls_to("chat.update") == []  # no answer was attempted from a half-built index
+    finally:
+        gated.gate.set()
+    health = wait_for_health(harness.url, lambda h: h["status"] == "ok")
+    assert health["episodes"] == 2 and health["sections"] > 5 and health["synced_commit"] == "a" * 40
+
+    harness.mention(QUESTION, "EvReady", ts="1700000002.000100")
+    answer = answer_text(fake, 1)
+    harness.close()
+    assert "Alexey Grigorev on Scaling and Growing the Community" in answer and "*Sources*" in answer
+
+
+def test_answers_keep_coming_from_the_current_index_while_a_sync_runs(fake, archive, tmp_path, embedder):
+    settings = serving_settings(fake, archive, tmp_path)
+    assert len(Runtime(settings, embedder=embedder).sync(progress=False).added) == 2
+    archive.archive = github_archive(pages(items=24), "b" * 40)  # the site changed since
+    gated = GatedEmbedder(embedder)
+    harness = SlackHarness(fake, Runtime(settings, embedder=gated))
+    try:
+        assert gated.waiting.wait(30), "the background sync never started embedding the changed episode"
+        health, _ = get_health(harness.url)
+        assert health["status"] == "ok" and health["episodes"] == 2 and health["synced_commit"] == "a" * 40
+        harness.mention(QUESTION, "EvDuringSync")
+        answer = answer_text(fake, 1)
+        assert "Alexey Grigorev on Scaling and Growing the Community" in answer and "*Sources*" in answer
+    finally:
+        gated.gate.set()
+    wait_for_health(harness.url, lambda h: h.get("synced_commit") == "b" * 40)
+    harness.close()
+    index = SectionIndex(settings.store, embedder.model_id)
+    assert index.info()["synced_commit"] == "b" * 40 and len(index.episodes()) == 2
+
+
+def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PODCAST_BOT_INDEX": str(tmp_path / "index"),
+        "PODCAST_BOT_EPISODES": str(tmp_path / "site" / "episodes"),
+        "TMPDIR": str(tmp_path / "tmp"),
+        **extra,
+    }
+
+
+@pytest.mark.slow
+def test_serve_http_binds_and_answers_healthz_at_once_while_an_empty_index_is_built(fake, tmp_path):
+    # Eight whole episodes of both formats: a build that takes far longer than the start-up.
+    episodes = [*sorted(EPISODES.glob("s0*.md"))[:6], COMMUNITY, NEWER / "finops-for-data-engineers.md"]
+    site = site_pages({path.name: path.read_bytes() for path in episodes}, sorted(PEOPLE.glob("*.md")))
+    (tmp_path / "tmp").mkdir()
+    port = free_port()
+    env = _environment(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.api_url,
+        PODCAST_BOT_STATE=str(tmp_path / "state.sqlite3"),
+        PODCAST_BOT_SYNC_EVERY="6h",
+    )
+    with ArchiveServer(github_archive(site, "c" * 40)) as archive:
+        env["PODCAST_BOT_SOURCE"] = archive.url
+        started = time.monotonic()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            first = None
+            while first is None and time.monotonic() - started < 10:
+                try:
+                    first, _ = get_health(f"http://127.0.0.1:{port}", timeout=1)
+                except OSError:
+                    time.sleep(0.1)
+            assert first is not None, "/healthz did not answer within 10 s of start"
+            assert first["status"] in {"starting", "downloading", "building"} and first["episodes"] < len(episodes)
+            building = wait_for_health(f"http://127.0.0.1:{port}", lambda h: h["status"] == "building", 60)
+            assert building["episodes_total"] == len(episodes) and building["episodes"] < len(episodes)
+            ready = wait_for_health(f"http://127.0.0.1:{port}", lambda h: h["status"] == "ok", 600)
+            assert ready["episodes"] == len(episodes) and ready["synced_commit"] == "c" * 40
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, err = server.communicate(timeout=60)
+    assert f"synced (commit {'c' * 12}): {len(episodes)} added" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_scheduler_process_syncs_every_period_and_stops_cleanly(tmp_path):
+    (tmp_path / "tmp").mkdir()
+    with ArchiveServer(github_archive(pages(items=14), "d" * 40)) as archive:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "sync", "--every", "1s"],
+            cwd=tmp_path,
+            env=_environment(tmp_path, PODCAST_BOT_SOURCE=archive.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(2)]
+        archive.status = 500  # a failing run is reported, and the next one still happens
+        deadline = time.monotonic() + 30
+        while archive.statuses.count(500) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert lines[0].startswith(f"synced (commit {'d' * 12}): 2 added") and lines[1].startswith("already up to date")
+    assert archive.statuses[:2] == [200, 304] and archive.statuses.count(500) >= 2
+    assert "HTTP 500 Internal Server Error; the episodes and the index are unchanged" in err
+    assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert not list((tmp_path / "tmp").glob("podcast-bot-sync-*"))
