@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.cli.repl import run_repl
 from bot.cli.terminal import format_answer, format_episodes, format_moments
-from bot.config import Settings, load_settings
+from bot.config import SLACK_HTTP, SLACK_SOCKET, Settings, load_settings
 from bot.runtime import Runtime
 from retrieval.answer_check import check_answers
 from retrieval.errors import EpisodeError, PodcastBotError, UsageError
@@ -236,6 +236,13 @@ COMMANDS: dict[str, Callable[[Runtime, argparse.Namespace], int]] = {
 }
 
 
+def _required_secrets(args: argparse.Namespace) -> tuple[str, ...]:
+    """The Slack tokens and secrets a command needs: `serve` checks them with every other setting, before it starts."""
+    if args.command != "serve":
+        return ()
+    return SLACK_SOCKET if args.socket else SLACK_HTTP
+
+
 def configure_logging(level: str, verbose: bool) -> None:
     """Results go to stdout; logs to stderr: progress and problems by default, every detail with -v."""
     logging.basicConfig(
@@ -254,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings().with_index(args.index)
+        settings = load_settings(require=_required_secrets(args)).with_index(args.index)
         if getattr(args, "people", None):
             settings = replace(settings, people=args.people)
         configure_logging(settings.log_level, args.verbose)

@@ -23,7 +23,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import Settings
+from bot.config import SLACK_HTTP, SLACK_SOCKET, Settings
 from bot.runtime import Runtime
 from bot.slack.blocks import (
     APOLOGY,
@@ -346,7 +346,7 @@ def create_app(
     configured one) must be reachable now (StateUnavailableError otherwise); later outages are
     ridden out (ResilientState)."""
     slack = settings.slack
-    slack.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+    slack.require(SLACK_SOCKET if socket_mode else SLACK_HTTP)
     bot = PodcastSlackBot(settings, runtime, ResilientState(state or open_state(slack.state)))
     app = App(
         client=WebClient(token=slack.bot_token, base_url=slack.api_url),
