@@ -83,6 +83,8 @@ class FakeOpenAI(FakeHTTPServer):
       that retry do so quickly.
     * ``lists_models`` -- False makes ``GET /v1/models`` a 404, as on servers that only chat.
     * ``chunk_delay`` -- seconds between the SSE events of a streamed completion.
+    * ``stall`` -- ``(n, seconds)``: after the first ``n`` SSE events, wait ``seconds``
+      before the rest, as a model that stops mid-answer.
 
     ``requests`` records every request, failed ones included, in arrival order.
     """
@@ -97,6 +99,7 @@ class FakeOpenAI(FakeHTTPServer):
         self.retry_after_ms = 10
         self.lists_models = True
         self.chunk_delay = 0.0
+        self.stall: tuple[int, float] | None = None
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -171,10 +174,12 @@ class FakeOpenAI(FakeHTTPServer):
         return Response.json({**header, "object": "chat.completion", "choices": [choice], "usage": usage})
 
     def _paced(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        """``chunks``, ``chunk_delay`` seconds apart (the first at once), as a model writes."""
+        """``chunks``, ``chunk_delay`` seconds apart (the first at once) and with any ``stall``, as a model writes."""
         for n, chunk in enumerate(chunks):
             if n and self.chunk_delay > 0:
                 self.pause(self.chunk_delay)
+            if self.stall is not None and n == self.stall[0]:
+                self.pause(self.stall[1])
             yield chunk
 
     def _embeddings(self, body: dict[str, Any]) -> Response:
