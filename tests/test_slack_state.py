@@ -49,7 +49,7 @@ def placeholders(fake: FakeSlack) -> Counter[str]:
 
 
 def feedback_buttons(update: dict) -> bool:
-    return any(block["type"] == "actions" for block in update["args"].get("blocks", []))
+    return any(block["type"] == "context_actions" for block in update["args"].get("blocks", []))
 
 
 # In-process -----------------------------------------------------------------------------------

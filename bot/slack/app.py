@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -27,16 +27,18 @@ from bot.config import SLACK_HTTP, SLACK_SOCKET, Settings
 from bot.runtime import Runtime
 from bot.slack.blocks import (
     APOLOGY,
-    FEEDBACK_DOWN,
-    FEEDBACK_UP,
+    FEEDBACK,
+    LEGACY_FEEDBACK,
     THINKING,
     USAGE,
     SlackMessage,
     answer_messages,
-    escape,
     notice,
+    parse_vote,
 )
+from bot.slack.delivery import post, respond, update, web_client
 from bot.slack.state import ResilientState, StateStore, StateUnavailableError, open_state
+from bot.slack.text import escape
 from retrieval.answering import Answer
 from retrieval.index import StoreError
 
@@ -151,13 +153,13 @@ class PodcastSlackBot:
         """Answer in a thread or DM: post a placeholder at once, answer in the background, then
         replace the placeholder. `history_from` is the ts of the message asking, when in a thread."""
         if not question:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=USAGE)
+            post(client, channel, notice(USAGE), thread_ts)
             return
         refusal = self.refusal(user, channel, is_dm)
         if refusal:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=refusal)
+            post(client, channel, notice(refusal), thread_ts)
             return
-        placeholder = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
+        placeholder = post(client, channel, notice(THINKING), thread_ts)
 
         def work() -> None:
             history = (
@@ -168,14 +170,12 @@ class PodcastSlackBot:
             messages = self.messages_for(self.answer(question, history), user, channel)
             first, rest = messages[0], messages[1:]
             try:
-                client.chat_update(channel=channel, ts=placeholder, text=first.text, blocks=first.blocks)
+                update(client, channel, placeholder, first)
                 for message in rest:
-                    client.chat_postMessage(
-                        channel=channel, thread_ts=thread_ts or placeholder, text=message.text, blocks=message.blocks
-                    )
+                    post(client, channel, message, thread_ts or placeholder)
             except SlackApiError as error:
                 log.error("posting the answer failed: %s", error.response.get("error"))
-                client.chat_update(channel=channel, ts=placeholder, text=APOLOGY, blocks=[])
+                update(client, channel, placeholder, notice(APOLOGY))
 
         self.in_background(work, self._answering)
 
@@ -265,14 +265,14 @@ class PodcastSlackBot:
         else:
             ack(text=f"Looking it up: _{escape(question)}_ :mag:", response_type="ephemeral")
 
-    def answer_ask(self, command: dict[str, Any], respond: Respond) -> None:
+    def answer_ask(self, command: dict[str, Any]) -> None:
         """After the ack: check limits, answer, and post through the command's response_url."""
         try:
-            self._answer_ask(command, respond)
+            self._answer_ask(command)
         finally:
             self.in_flight.end()
 
-    def _answer_ask(self, command: dict[str, Any], respond: Respond) -> None:
+    def _answer_ask(self, command: dict[str, Any]) -> None:
         question = strip_mentions(command.get("text", ""))
         if question.lower() in ("", "help", "?"):
             return
@@ -282,27 +282,30 @@ class PodcastSlackBot:
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
         refusal = self.refusal(user, channel, is_dm=channel.startswith("D"))
         if refusal:
-            respond(text=refusal, response_type="ephemeral", replace_original=False)
+            respond(command["response_url"], notice(refusal))
             return
 
         def work() -> None:
             answer = self.answer(question, [])
             visibility = self.settings.slack.ask_visibility if answer else "ephemeral"
             for message in self.messages_for(answer, user, channel, asked_by=user):
-                respond(text=message.text, blocks=message.blocks, response_type=visibility, replace_original=False)
+                respond(command["response_url"], message, visibility)
 
         self.in_background(work, self._answering)
 
-    def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        vote = "up" if action.get("action_id") == FEEDBACK_UP else "down"
-        answer_id, user = action.get("value", ""), body.get("user", {}).get("id", "")
-        self.in_background(
-            lambda: respond(
-                text=self.store_vote(answer_id, user, vote), response_type="ephemeral", replace_original=False
-            ),
-            self._posting,
-        )
+        vote = parse_vote(action.get("action_id", ""), action.get("value", ""))
+        if vote is None:
+            return
+        user, response_url = body.get("user", {}).get("id", ""), body.get("response_url")
+
+        def work() -> None:
+            thanks = self.store_vote(vote[1], user, vote[0])
+            if response_url:
+                respond(response_url, notice(thanks))
+
+        self.in_background(work, self._posting)
 
     def store_vote(self, answer_id: str, user: str, vote: str) -> str:
         """Store a 👍/👎; what to tell the user about it."""
@@ -349,7 +352,7 @@ def create_app(
     slack.require(SLACK_SOCKET if socket_mode else SLACK_HTTP)
     bot = PodcastSlackBot(settings, runtime, ResilientState(state or open_state(slack.state)))
     app = App(
-        client=WebClient(token=slack.bot_token, base_url=slack.api_url),
+        client=web_client(slack.bot_token, slack.api_url),
         signing_secret=slack.signing_secret,
         request_verification_enabled=not socket_mode,
         # Listeners run in the request thread and only hand work to our pools, so Slack gets its
@@ -360,8 +363,8 @@ def create_app(
     app.event("message")(bot.on_message)
     # A lazy listener: Slack gets the ack from the request thread, the answer follows via response_url.
     app.command("/ask")(ack=bot.ack_ask, lazy=[bot.answer_ask])
-    app.action(FEEDBACK_UP)(bot.on_feedback)
-    app.action(FEEDBACK_DOWN)(bot.on_feedback)
+    for action_id in (FEEDBACK, *LEGACY_FEEDBACK):
+        app.action(action_id)(bot.on_feedback)
     app.error(_log_error)
     return SlackApp(app, bot)
 
