@@ -1,10 +1,12 @@
 """The Slack Bolt app: mentions (with thread follow-ups), direct messages, `/ask` and feedback buttons.
 
-Handlers only acknowledge, delegate to the answerer and format. Slack sees an ack within
-milliseconds, without waiting on the state store; the answer follows in the thread (a placeholder
-is updated), in the DM, or through the slash command's `response_url`. Each event and each command
-is answered once: its key is claimed in the state store before answering, so Slack's retries and
-replayed requests are acked but not answered again, whichever process they reach.
+Handlers only acknowledge, delegate and format. Slack sees an ack within milliseconds, without
+waiting on the state store; the work goes to thread pools and `InFlight` counts it. The answer
+follows in the thread or DM (streamed, or a placeholder replaced: `bot.slack.replies`) or through
+the slash command's `response_url`, and within a deadline, after which the asker gets an apology.
+Each event and each command is answered once: its key is claimed in the state store before
+answering, so Slack's retries and replayed requests are acked but not answered again, whichever
+process they reach.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,18 +28,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import SLACK_HTTP, SLACK_SOCKET, Settings
 from bot.runtime import Runtime
-from bot.slack.blocks import (
-    APOLOGY,
-    FEEDBACK,
-    LEGACY_FEEDBACK,
-    THINKING,
-    USAGE,
-    SlackMessage,
-    answer_messages,
-    notice,
-    parse_vote,
-)
-from bot.slack.delivery import post, respond, update, web_client
+from bot.slack.blocks import FEEDBACK, LEGACY_FEEDBACK, THINKING, USAGE, notice, parse_vote
+from bot.slack.deadlines import Deadlines
+from bot.slack.delivery import post, respond, web_client
+from bot.slack.replies import CommandReply, Conversation, Reply, ReplyClosed, ThreadReply
 from bot.slack.state import ResilientState, StateStore, StateUnavailableError, open_state
 from bot.slack.text import escape
 from retrieval.answering import Answer
@@ -89,6 +84,7 @@ class PodcastSlackBot:
             max_workers=settings.slack.answer_threads, thread_name_prefix="answer", initializer=_lower_priority
         )
         self.in_flight = InFlight()
+        self.deadlines = Deadlines()
 
     # Guards ---------------------------------------------------------------------------------
 
@@ -117,10 +113,44 @@ class PodcastSlackBot:
 
     # Answering ------------------------------------------------------------------------------
 
-    def answer(self, question: str, history: list[tuple[str, str]]) -> Answer | None:
-        """The answer, or None after logging the failure (the caller apologises)."""
+    def expire_at(self, received_at: float, reply: Reply) -> None:
+        """Apologise in place of the answer if it is not there by the deadline (counted from the ack)."""
+        deadline = received_at + self.settings.slack.answer_deadline
+        self.deadlines.at(deadline, lambda: self.in_background(reply.apologise, self._posting))
+
+    def answer_into(self, reply: Reply, question: str, history: list[tuple[str, str]], user: str, channel: str) -> None:
+        """On an answering thread: the answer (streamed when the reply streams), else an apology."""
+        answer = self._answer(reply, question, history)
+        if answer is None:
+            reply.apologise()
+            return
+        if reply.settled:
+            log.info("an answer came after its deadline and was dropped")
+            return
         try:
-            return self.runtime.answerer.answer(question, history=history)
+            answer_id: str | None = self.state.record_answer(answer, user, channel)
+        except StateUnavailableError:
+            answer_id = None  # the store logs its outage; the answer goes out without feedback buttons
+        reply.finish(answer, answer_id)
+
+    def _answer(self, reply: Reply, question: str, history: list[tuple[str, str]]) -> Answer | None:
+        """The answer, or None after logging the failure (or when the deadline passed while streaming)."""
+        try:
+            answerer = self.runtime.answerer
+            if isinstance(reply, ThreadReply):
+                reply.searching(len(self.runtime.searcher.corpus.episodes))
+                if reply.streaming:
+                    final: Answer | None = None
+                    with contextlib.closing(answerer.stream(question, history, on_sources=reply.cite)) as items:
+                        for item in items:
+                            if isinstance(item, Answer):
+                                final = item
+                            else:
+                                reply.write(item)
+                    return final
+            return answerer.answer(question, history=history)
+        except ReplyClosed:
+            log.info("the deadline passed while an answer was being streamed")
         except StoreError:
             log.exception("the index is unavailable; will reconnect on the next question")
             self.runtime.reset_index()
@@ -128,54 +158,36 @@ class PodcastSlackBot:
             log.exception("answering %r failed", question)
         return None
 
-    def messages_for(
-        self, answer: Answer | None, user: str, channel: str, asked_by: str | None = None
-    ) -> list[SlackMessage]:
-        if answer is None:
-            return [notice(APOLOGY)]
-        try:
-            answer_id: str | None = self.state.record_answer(answer, user, channel)
-        except StateUnavailableError:
-            answer_id = None  # the store logs its outage; the answer goes out without feedback buttons
-        return answer_messages(answer, answer_id, asked_by=asked_by)
-
     def reply_in_conversation(
         self,
         client: WebClient,
-        channel: str,
-        thread_ts: str | None,
-        user: str,
+        where: Conversation,
         question: str,
         history_from: str | None,
         bot_user_id: str | None,
-        is_dm: bool = False,
+        received_at: float,
     ) -> None:
-        """Answer in a thread or DM: post a placeholder at once, answer in the background, then
-        replace the placeholder. `history_from` is the ts of the message asking, when in a thread."""
+        """Answer in a thread or DM: show progress at once, answer in the background, deliver it (or an
+        apology at the deadline). `history_from` is the ts of the message asking, when in a thread."""
         if not question:
-            post(client, channel, notice(USAGE), thread_ts)
+            post(client, where.channel, notice(USAGE), where.thread_ts)
             return
-        refusal = self.refusal(user, channel, is_dm)
+        refusal = self.refusal(where.user, where.channel, where.is_dm)
         if refusal:
-            post(client, channel, notice(refusal), thread_ts)
+            post(client, where.channel, notice(refusal), where.thread_ts)
             return
-        placeholder = post(client, channel, notice(THINKING), thread_ts)
+        llm = self.settings.llm
+        reply = ThreadReply(client, where, self.state, model_streams=llm.enabled and llm.streaming)
+        self.expire_at(received_at, reply)
+        reply.begin()
 
         def work() -> None:
             history = (
-                self.thread_history(client, channel, thread_ts, history_from, bot_user_id)
-                if thread_ts and history_from
+                self.thread_history(client, where.channel, where.thread_ts, history_from, bot_user_id)
+                if where.thread_ts and history_from
                 else []
             )
-            messages = self.messages_for(self.answer(question, history), user, channel)
-            first, rest = messages[0], messages[1:]
-            try:
-                update(client, channel, placeholder, first)
-                for message in rest:
-                    post(client, channel, message, thread_ts or placeholder)
-            except SlackApiError as error:
-                log.error("posting the answer failed: %s", error.response.get("error"))
-                update(client, channel, placeholder, notice(APOLOGY))
+            self.answer_into(reply, question, history, where.user, where.channel)
 
         self.in_background(work, self._answering)
 
@@ -192,6 +204,10 @@ class PodcastSlackBot:
                 self.in_flight.end()
 
         pool.submit(guarded)
+
+    def after_ack(self, work: Callable[[], object]) -> None:
+        """Slack calls and short reads, after the ack."""
+        self.in_background(work, self._posting)
 
     def thread_history(
         self, client: WebClient, channel: str, thread_ts: str, current_ts: str, bot_user_id: str | None
@@ -218,42 +234,39 @@ class PodcastSlackBot:
     def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if event.get("bot_id") or event.get("edited"):
             return
-        thread_ts = event.get("thread_ts")
-
-        def work() -> None:
-            if self.first_delivery(body):
-                self.reply_in_conversation(
-                    client,
-                    event["channel"],
-                    thread_ts or event["ts"],
-                    event.get("user", ""),
-                    strip_mentions(event.get("text", "")),
-                    event["ts"] if thread_ts else None,
-                    context.bot_user_id,
-                )
-
-        self.in_background(work, self._posting)
+        self._on_question(body, event, client, context, thread_ts=event.get("thread_ts") or event["ts"])
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         # Only direct messages; edits, deletions and bot posts carry a subtype or a bot_id.
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        thread_ts = event.get("thread_ts")
+        self._on_question(body, event, client, context, thread_ts=event.get("thread_ts"))
+
+    def _on_question(
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        thread_ts: str | None,
+    ) -> None:
+        received_at = time.monotonic()
+        where = Conversation(
+            channel=event["channel"],
+            message_ts=event["ts"],
+            thread_ts=thread_ts,
+            user=event.get("user", ""),
+            team=body.get("team_id") or context.team_id or "",
+        )
+        # In a thread, the messages before this one are the conversation so far.
+        history_from = event["ts"] if event.get("thread_ts") else None
+        question = strip_mentions(event.get("text", ""))
 
         def work() -> None:
             if self.first_delivery(body):
-                self.reply_in_conversation(
-                    client,
-                    event["channel"],
-                    thread_ts,
-                    event.get("user", ""),
-                    strip_mentions(event.get("text", "")),
-                    event["ts"] if thread_ts else None,
-                    context.bot_user_id,
-                    is_dm=True,
-                )
+                self.reply_in_conversation(client, where, question, history_from, context.bot_user_id, received_at)
 
-        self.in_background(work, self._posting)
+        self.after_ack(work)
 
     def ack_ask(self, ack: Ack, command: dict[str, Any]) -> None:
         """Acknowledge `/ask` at once, in the request thread: usage, or "looking it up"."""
@@ -268,11 +281,11 @@ class PodcastSlackBot:
     def answer_ask(self, command: dict[str, Any]) -> None:
         """After the ack: check limits, answer, and post through the command's response_url."""
         try:
-            self._answer_ask(command)
+            self._answer_ask(command, received_at=time.monotonic())
         finally:
             self.in_flight.end()
 
-    def _answer_ask(self, command: dict[str, Any]) -> None:
+    def _answer_ask(self, command: dict[str, Any], received_at: float) -> None:
         question = strip_mentions(command.get("text", ""))
         if question.lower() in ("", "help", "?"):
             return
@@ -284,14 +297,9 @@ class PodcastSlackBot:
         if refusal:
             respond(command["response_url"], notice(refusal))
             return
-
-        def work() -> None:
-            answer = self.answer(question, [])
-            visibility = self.settings.slack.ask_visibility if answer else "ephemeral"
-            for message in self.messages_for(answer, user, channel, asked_by=user):
-                respond(command["response_url"], message, visibility)
-
-        self.in_background(work, self._answering)
+        reply = CommandReply(command["response_url"], user, self.settings.slack.ask_visibility)
+        self.expire_at(received_at, reply)
+        self.in_background(lambda: self.answer_into(reply, question, [], user, channel), self._answering)
 
     def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
@@ -305,7 +313,7 @@ class PodcastSlackBot:
             if response_url:
                 respond(response_url, notice(thanks))
 
-        self.in_background(work, self._posting)
+        self.after_ack(work)
 
     def store_vote(self, answer_id: str, user: str, vote: str) -> str:
         """Store a 👍/👎; what to tell the user about it."""
@@ -320,6 +328,7 @@ class PodcastSlackBot:
     def close(self, timeout: float = 20.0) -> None:
         """Finish the work in flight (up to `timeout` seconds, within gunicorn's 30 s for a graceful
         stop), then release the pools and the state store."""
+        self.deadlines.close()
         if not self.in_flight.wait_until_idle(timeout):
             log.warning("stopping with answers still in flight after %.0f s", timeout)
         self._posting.shutdown(wait=False, cancel_futures=True)
