@@ -149,6 +149,70 @@ def test_answers_no_model_writes_are_posted_whole(streaming, fake, model):
     assert model.requests == []
 
 
+def test_the_assistant_panel_greets_suggests_and_answers_follow_ups_from_the_thread(
+    fake, bundled_index_dir, tmp_path, embedder
+):
+    with FakeOpenAI(reply="It began with a landing page [1].") as model:
+        harness = harness_for(fake, model, bundled_index_dir, tmp_path, embedder)
+        panel = "1700000100.000100"
+        harness.assistant_thread_started("EvPanel", thread_ts=panel)
+        prompts = fake.wait_for("assistant.threads.setSuggestedPrompts")[0]["args"]
+        greeting = fake.calls_to("chat.postMessage")[0]["args"]
+        assert greeting["channel"] == "D1" and greeting["thread_ts"] == panel and "1 episode" in greeting["text"]
+        assert prompts["channel_id"] == "D1" and prompts["thread_ts"] == panel and prompts["title"] == "Try asking"
+        # Made from the index: the newest episode, its season, the catalogue.
+        messages = [p["message"] for p in prompts["prompts"]]
+        assert len(messages) >= 3 and "What is “DataTalks.Club Behind the Scenes” about?" in messages
+        assert "What was season 7 about?" in messages
+
+        greeting_message = {"type": "message", "bot_id": "BBOT", "text": greeting["text"], "ts": "1700000100.000200"}
+        first = {"type": "message", "user": "U1", "text": QUESTION, "ts": "1700000101.000100", "thread_ts": panel}
+        fake.thread_messages = [greeting_message, first]
+        harness.dm(QUESTION, "EvPanelQ1", ts=first["ts"], thread_ts=panel)
+        fake.wait_for("chat.stopStream")
+        harness.idle()
+        title = fake.calls_to("assistant.threads.setTitle")[0]["args"]
+        assert title["title"] == QUESTION and title["thread_ts"] == panel
+        assert fake.calls_to("assistant.threads.setStatus")[0]["args"]["thread_ts"] == panel
+
+        answer = {"type": "message", "bot_id": "BBOT", "text": "It began with a landing page [1].", "ts": "1.3"}
+        follow_up = {
+            "type": "message",
+            "user": "U1",
+            "text": "and then?",
+            "ts": "1700000102.000100",
+            "thread_ts": panel,
+        }
+        fake.thread_messages = [greeting_message, first, answer, follow_up]
+        model.reply = lambda body: "Then came events [1]." if "standalone" not in json.dumps(body) else "What next?"
+        harness.dm("and then?", "EvPanelQ2", ts=follow_up["ts"], thread_ts=panel)
+        fake.wait_for("chat.stopStream", 2)
+        condense = next(r["body"]["messages"] for r in model.requests if "standalone" in json.dumps(r["body"]))
+        harness.close()
+    # The thread so far is the history, without the greeting; the title stays the first question's.
+    assert [m["content"] for m in condense[1:3]] == [QUESTION, "It began with a landing page [1]."]
+    assert len(fake.calls_to("assistant.threads.setTitle")) == 1
+    assert all(s["thread_ts"] == panel for s in fake.streams.values())
+
+
+def test_the_home_tab_says_what_the_bot_knows_and_how_to_ask(streaming, fake):
+    streaming.home_opened("EvHome", user="U7")
+    published = fake.wait_for("views.publish")[0]["args"]
+    streaming.home_opened("EvMessagesTab", tab="messages")
+    streaming.idle()
+    assert len(fake.calls_to("views.publish")) == 1
+    view = published["view"]
+    text = json.dumps(view["blocks"], ensure_ascii=False)
+    assert published["user_id"] == "U7" and view["type"] == "home"
+    assert "I know *1 episode* of the DataTalks.Club podcast" in text
+    assert "The newest: *DataTalks.Club Behind the Scenes* (season 7, episode 1)" in text
+    assert "Last sync: never" in text
+    for way in ("Mention me", "/ask", "direct message", "side panel"):
+        assert way in text
+    examples = next(b for b in view["blocks"] if "Try asking" in b.get("text", {}).get("text", ""))
+    assert examples["text"]["text"].count("\n• ") == 3
+
+
 def test_a_late_answer_becomes_an_apology_and_is_not_posted_after_it(fake, bundled_index_dir, tmp_path, embedder):
     with FakeOpenAI(reply=REPLY) as model:
         model.stall = (4, 6.0)  # the model stops after its first words

@@ -1,4 +1,5 @@
-"""The Slack Bolt app: mentions (with thread follow-ups), direct messages, `/ask` and feedback buttons.
+"""The Slack Bolt app: mentions (with thread follow-ups), direct messages, the assistant side panel,
+`/ask`, the Home tab and feedback buttons.
 
 Handlers only acknowledge, delegate and format. Slack sees an ack within milliseconds, without
 waiting on the state store; the work goes to thread pools and `InFlight` counts it. The answer
@@ -28,9 +29,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import SLACK_HTTP, SLACK_SOCKET, Settings
 from bot.runtime import Runtime
+from bot.slack.assistant import AssistantPanel
 from bot.slack.blocks import FEEDBACK, LEGACY_FEEDBACK, THINKING, USAGE, notice, parse_vote
 from bot.slack.deadlines import Deadlines
 from bot.slack.delivery import post, respond, web_client
+from bot.slack.home import publish_home
 from bot.slack.replies import CommandReply, Conversation, Reply, ReplyClosed, ThreadReply
 from bot.slack.state import ResilientState, StateStore, StateUnavailableError, open_state
 from bot.slack.text import escape
@@ -187,6 +190,8 @@ class PodcastSlackBot:
                 if where.thread_ts and history_from
                 else []
             )
+            if where.assistant and not any(role == "user" for role, _ in history):
+                reply.title(question)
             self.answer_into(reply, question, history, where.user, where.channel)
 
         self.in_background(work, self._answering)
@@ -212,7 +217,8 @@ class PodcastSlackBot:
     def thread_history(
         self, client: WebClient, channel: str, thread_ts: str, current_ts: str, bot_user_id: str | None
     ) -> list[tuple[str, str]]:
-        """Earlier messages of the thread as (role, text), so follow-up questions have context."""
+        """Earlier messages of the thread as (role, text), so follow-up questions have context. What the
+        bot posted before anyone asked (an assistant thread's greeting) is not part of the conversation."""
         try:
             replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)
         except SlackApiError as error:
@@ -221,11 +227,11 @@ class PodcastSlackBot:
         history: list[tuple[str, str]] = []
         messages: list[dict[str, Any]] = replies.get("messages", [])
         for message in messages:
-            if message.get("ts") == current_ts:
+            if message.get("ts") == current_ts or message.get("subtype"):
                 continue
             from_bot = bool(message.get("bot_id")) or (bot_user_id is not None and message.get("user") == bot_user_id)
             text = message.get("text", "") if from_bot else strip_mentions(message.get("text", ""))
-            if text and text != THINKING:
+            if text and text != THINKING and (history or not from_bot):
                 history.append(("assistant" if from_bot else "user", text))
         return history[-MAX_THREAD_HISTORY:]
 
@@ -242,6 +248,12 @@ class PodcastSlackBot:
             return
         self._on_question(body, event, client, context, thread_ts=event.get("thread_ts"))
 
+    def on_assistant_message(
+        self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        """A message in a DM thread: the assistant panel's, or a follow-up in the Messages tab."""
+        self._on_question(body, event, client, context, thread_ts=event.get("thread_ts"), assistant=True)
+
     def _on_question(
         self,
         body: dict[str, Any],
@@ -249,6 +261,7 @@ class PodcastSlackBot:
         client: WebClient,
         context: BoltContext,
         thread_ts: str | None,
+        assistant: bool = False,
     ) -> None:
         received_at = time.monotonic()
         where = Conversation(
@@ -257,6 +270,7 @@ class PodcastSlackBot:
             thread_ts=thread_ts,
             user=event.get("user", ""),
             team=body.get("team_id") or context.team_id or "",
+            assistant=assistant,
         )
         # In a thread, the messages before this one are the conversation so far.
         history_from = event["ts"] if event.get("thread_ts") else None
@@ -325,6 +339,10 @@ class PodcastSlackBot:
             return "Thanks for the feedback!"
         return "Sorry, I no longer know that answer, so I couldn't save your feedback."
 
+    def on_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab") == "home":
+            self.after_ack(lambda: publish_home(client, self.runtime, event["user"]))
+
     def close(self, timeout: float = 20.0) -> None:
         """Finish the work in flight (up to `timeout` seconds, within gunicorn's 30 s for a graceful
         stop), then release the pools and the state store."""
@@ -368,8 +386,11 @@ def create_app(
         # ack without waiting on Bolt's executor (which polls for acks every 10 ms).
         process_before_response=True,
     )
+    # Middleware: takes assistant thread starts and messages in DM threads before the listeners below.
+    app.assistant(AssistantPanel(bot).middleware())
     app.event("app_mention")(bot.on_mention)
     app.event("message")(bot.on_message)
+    app.event("app_home_opened")(bot.on_home_opened)
     # A lazy listener: Slack gets the ack from the request thread, the answer follows via response_url.
     app.command("/ask")(ack=bot.ack_ask, lazy=[bot.answer_ask])
     for action_id in (FEEDBACK, *LEGACY_FEEDBACK):
