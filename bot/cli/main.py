@@ -1,4 +1,4 @@
-"""The `podcast-bot` command line: ingest, search, eval, ask, repl, serve, doctor."""
+"""The `podcast-bot` command line: ingest, search, eval, ask, repl, serve, feedback, doctor."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -75,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--http", action="store_true", help="HTTP mode on --port (default)")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP mode: address to bind (0.0.0.0 for all)")
     serve.add_argument("--port", type=int, default=3000)
+
+    feedback = commands.add_parser(
+        "feedback", parents=[common], help="👍/👎 counts, and every 👎 answer with its question and sources"
+    )
+    feedback.add_argument(
+        "--since", default="7d", help="a period (7d, 12h, 2w), a date (2026-11-01) or 'all' (default: 7d)"
+    )
+    feedback.add_argument("--json", action="store_true")
 
     commands.add_parser("doctor", parents=[common], help="show the configuration in effect and check connections")
     return parser
@@ -217,6 +226,20 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.cli.feedback import feedback_report, format_report, parse_since
+    from bot.slack.state import open_state
+
+    since = parse_since(args.since, time.time())
+    store = open_state(runtime.settings.slack.state)
+    try:
+        report = feedback_report(store.feedback(since), since)
+    finally:
+        store.close()
+    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else format_report(report))
+    return 0
+
+
 def cmd_doctor(runtime: Runtime, args: argparse.Namespace) -> int:
     from bot.cli.doctor import report
 
@@ -232,6 +255,7 @@ COMMANDS: dict[str, Callable[[Runtime, argparse.Namespace], int]] = {
     "ask": cmd_ask,
     "repl": cmd_repl,
     "serve": cmd_serve,
+    "feedback": cmd_feedback,
     "doctor": cmd_doctor,
 }
 
