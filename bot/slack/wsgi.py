@@ -17,6 +17,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
 from bot.slack.app import create_app
+from bot.slack.front_door import SlackFrontDoor
 from bot.slack.state import ResilientState
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class SlackWSGIApp:
         self.settings = settings
         self.runtime = runtime
         self.slack = create_app(settings, runtime)
-        self._handler = SlackRequestHandler(self.slack.bolt)
+        self._handler = SlackFrontDoor(SlackRequestHandler(self.slack.bolt), settings.slack.signing_secret or "")
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
