@@ -18,6 +18,7 @@ from bot.config import Settings, load_settings
 from bot.runtime import Runtime
 from bot.slack.app import create_app
 from bot.slack.front_door import SlackFrontDoor
+from bot.slack.health import HealthMonitor
 from bot.slack.state import ResilientState
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,12 @@ class SlackWSGIApp:
         self.runtime = runtime
         self.slack = create_app(settings, runtime)
         self._handler = SlackFrontDoor(SlackRequestHandler(self.slack.bolt), settings.slack.signing_secret or "")
+        # /healthz answers from the last check, made in the background: never waiting on the index.
+        self.health = HealthMonitor(lambda: health(runtime, self.slack.bot.state), settings.store.location)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            status, body = health(self.runtime, self.slack.bot.state)
+            status, body = self.health.current()
             payload = json.dumps(body).encode()
             start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
             return [payload]
@@ -67,6 +70,7 @@ class SlackWSGIApp:
 
     def close(self) -> None:
         """Finish the answers in flight and release the state store (at shutdown)."""
+        self.health.close()
         self.slack.bot.close()
 
 
