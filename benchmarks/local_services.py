@@ -1,7 +1,7 @@
-"""Stand-ins for the services the benchmarks talk to, on 127.0.0.1: a `chroma run` server, a
-throwaway PostgreSQL server (the tests start theirs with it too), and a recorder of Slack Web API
-calls (enough of Slack for the app to post answers and for a benchmark to count them; the tests
-have a fuller fake of their own)."""
+"""Stand-ins for the services the benchmarks talk to, on 127.0.0.1: a `chroma run` server (that can be
+frozen), a throwaway PostgreSQL server (the tests start theirs with it too), a recorder of Slack Web
+API calls (enough of Slack for the app to post answers and for a benchmark to count and time them;
+the tests have a fuller fake of their own), and an OpenAI-compatible model that streams."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,22 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class ChromaProcess:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): its port stays open, nothing answers."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+
 @contextmanager
-def chroma_server(path: Path, timeout: float = 30.0) -> Iterator[int]:
-    """`chroma run` on a free port, storing in `path`; yields the port and stops the server after."""
+def chroma_server(path: Path, timeout: float = 30.0) -> Iterator[ChromaProcess]:
+    """`chroma run` on a free port, storing in `path`; yields it and stops the server after."""
     port = free_port()
     chroma = Path(sys.executable).parent / "chroma"
     process = subprocess.Popen(
@@ -61,8 +75,9 @@ def chroma_server(path: Path, timeout: float = 30.0) -> Iterator[int]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     sys.exit(f"chroma run did not answer on port {port} within {timeout:.0f} s")
                 time.sleep(0.1)
-        yield port
+        yield ChromaProcess(port, process)
     finally:
+        os.kill(process.pid, signal.SIGCONT)  # a frozen server cannot act on SIGTERM
         os.kill(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
@@ -189,11 +204,12 @@ class PostgresServer:
 
 
 class SlackRecorder:
-    """Records every Web API call (`POST /api/<method>`) and `response_url` post, answering `ok`
-    with a fresh `ts`. Use as `with SlackRecorder() as slack:`; `slack.api_url` is SLACK_API_URL."""
+    """Records every Web API call (`POST /api/<method>`) and `response_url` post, and when it arrived
+    (time.perf_counter()), answering `ok` with a fresh `ts`. Use as `with SlackRecorder() as slack:`;
+    `slack.api_url` is SLACK_API_URL."""
 
     def __init__(self) -> None:
-        self._calls: list[tuple[str, dict[str, Any]]] = []
+        self._calls: list[tuple[str, dict[str, Any], float]] = []
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         recorder = self
@@ -235,12 +251,16 @@ class SlackRecorder:
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         with self._lock:
-            self._calls.append((method, args))
+            self._calls.append((method, args, time.perf_counter()))
             return {"ok": True, "channel": args.get("channel"), "ts": f"1700000000.{next(self._ts):06d}"}
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
+        return [args for args, _ in self.arrivals(method)]
+
+    def arrivals(self, method: str) -> list[tuple[dict[str, Any], float]]:
+        """The calls to `method` with their arrival times, oldest first."""
         with self._lock:
-            return [args for name, args in self._calls if name == method]
+            return [(args, at) for name, args, at in self._calls if name == method]
 
     def __enter__(self) -> SlackRecorder:
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -249,3 +269,74 @@ class SlackRecorder:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class StreamingModel:
+    """An OpenAI-compatible chat endpoint whose answer is `reply`, streamed (SSE) word by word with
+    `token_seconds` between words (the first at once) when asked to stream, else in one JSON body.
+    `request_times` holds when each chat request arrived (time.perf_counter()). Use as
+    `with StreamingModel(reply) as model:`; `model.base_url` is OPENAI_BASE_URL."""
+
+    def __init__(self, reply: str, token_seconds: float = 0.02) -> None:
+        self.request_times: list[float] = []
+        model = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                model.request_times.append(time.perf_counter())
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                if not body.get("stream"):
+                    message = {"role": "assistant", "content": reply}
+                    self._send(json.dumps(_completion({"message": message, "finish_reason": "stop"})).encode())
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                words = re.split(r"(?<=\s)(?=\S)", reply)
+                deltas = [{"role": "assistant", "content": ""}] + [{"content": word} for word in words]
+                for n, delta in enumerate(deltas):
+                    if n > 1:
+                        time.sleep(token_seconds)
+                    self._chunk(_completion({"delta": delta, "finish_reason": None}, "chat.completion.chunk"))
+                self._chunk(_completion({"delta": {}, "finish_reason": "stop"}, "chat.completion.chunk"))
+                self._write(b"data: [DONE]\n\n")
+                self._write(b"")
+
+            def _chunk(self, payload: dict[str, Any]) -> None:
+                self._write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+
+            def _write(self, data: bytes) -> None:
+                self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+
+            def _send(self, payload: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> StreamingModel:
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _completion(choice: dict[str, Any], kind: str = "chat.completion") -> dict[str, Any]:
+    return {"id": "chatcmpl-bench", "object": kind, "created": 0, "model": "bench", "choices": [{"index": 0, **choice}]}
