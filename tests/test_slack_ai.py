@@ -165,9 +165,10 @@ def test_the_assistant_panel_greets_suggests_and_answers_follow_ups_from_the_thr
         assert len(messages) >= 3 and "What is “DataTalks.Club Behind the Scenes” about?" in messages
         assert "What was season 7 about?" in messages
 
+        root = {"type": "message", "subtype": "assistant_app_thread", "user": "U1", "text": "Chat", "ts": panel}
         greeting_message = {"type": "message", "bot_id": "BBOT", "text": greeting["text"], "ts": "1700000100.000200"}
         first = {"type": "message", "user": "U1", "text": QUESTION, "ts": "1700000101.000100", "thread_ts": panel}
-        fake.thread_messages = [greeting_message, first]
+        fake.thread_messages = [root, greeting_message, first]
         harness.dm(QUESTION, "EvPanelQ1", ts=first["ts"], thread_ts=panel)
         fake.wait_for("chat.stopStream")
         harness.idle()
@@ -183,7 +184,7 @@ def test_the_assistant_panel_greets_suggests_and_answers_follow_ups_from_the_thr
             "ts": "1700000102.000100",
             "thread_ts": panel,
         }
-        fake.thread_messages = [greeting_message, first, answer, follow_up]
+        fake.thread_messages = [root, greeting_message, first, answer, follow_up]
         model.reply = lambda body: "Then came events [1]." if "standalone" not in json.dumps(body) else "What next?"
         harness.dm("and then?", "EvPanelQ2", ts=follow_up["ts"], thread_ts=panel)
         fake.wait_for("chat.stopStream", 2)
@@ -193,6 +194,21 @@ def test_the_assistant_panel_greets_suggests_and_answers_follow_ups_from_the_thr
     assert [m["content"] for m in condense[1:3]] == [QUESTION, "It began with a landing page [1]."]
     assert len(fake.calls_to("assistant.threads.setTitle")) == 1
     assert all(s["thread_ts"] == panel for s in fake.streams.values())
+
+
+def test_a_dm_thread_outside_the_side_panel_is_answered_as_before(fake, bundled_index_dir, tmp_path, embedder):
+    harness = make_harness(fake, bundled_index_dir, tmp_path, embedder)
+    fake.thread_messages = [
+        {"type": "message", "user": "U1", "text": QUESTION, "ts": "1700000200.000100"},
+        {"type": "message", "bot_id": "BBOT", "text": "Sponsors pay for workshops.", "ts": "1700000200.000200"},
+    ]
+    harness.dm("and who were they?", "EvDmThread", ts="1700000201.000100", thread_ts="1700000200.000100")
+    update = fake.wait_for("chat.update")[0]["args"]
+    harness.close()
+    placeholder = fake.calls_to("chat.postMessage")[0]["args"]
+    assert "Looking that up" in placeholder["text"] and placeholder["thread_ts"] == "1700000200.000100"
+    assert "youtube.com" in json.dumps(update["blocks"])
+    assert fake.calls_to("assistant.threads.setTitle") == [] and fake.calls_to("assistant.threads.setStatus") == []
 
 
 def test_the_home_tab_says_what_the_bot_knows_and_how_to_ask(streaming, fake):

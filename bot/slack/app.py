@@ -20,12 +20,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.config import SLACK_HTTP, SLACK_SOCKET, Settings
 from bot.runtime import Runtime
@@ -34,7 +33,15 @@ from bot.slack.blocks import FEEDBACK, LEGACY_FEEDBACK, THINKING, USAGE, notice,
 from bot.slack.deadlines import Deadlines
 from bot.slack.delivery import post, respond, web_client
 from bot.slack.home import publish_home
-from bot.slack.replies import CommandReply, Conversation, Reply, ReplyClosed, ThreadReply
+from bot.slack.replies import (
+    SLACK_FAILURES,
+    CommandReply,
+    Conversation,
+    Reply,
+    ReplyClosed,
+    ThreadReply,
+    reason,
+)
 from bot.slack.state import ResilientState, StateStore, StateUnavailableError, open_state
 from bot.slack.text import escape
 from retrieval.answering import Answer
@@ -44,10 +51,17 @@ log = logging.getLogger(__name__)
 
 MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 MAX_THREAD_HISTORY = 10
+PANEL_THREAD = "assistant_app_thread"  # the subtype of a side-panel thread's first message
 
 
 def strip_mentions(text: str) -> str:
     return " ".join(MENTION.sub(" ", text or "").split())
+
+
+@dataclass(frozen=True)
+class ThreadSoFar:
+    history: list[tuple[str, str]]  # (role, text), oldest first
+    in_panel: bool = False  # the thread is one of the assistant side panel's
 
 
 class InFlight:
@@ -169,9 +183,11 @@ class PodcastSlackBot:
         history_from: str | None,
         bot_user_id: str | None,
         received_at: float,
+        thread: ThreadSoFar | None = None,
     ) -> None:
         """Answer in a thread or DM: show progress at once, answer in the background, deliver it (or an
-        apology at the deadline). `history_from` is the ts of the message asking, when in a thread."""
+        apology at the deadline). `history_from` is the ts of the message asking, when in a thread; its
+        earlier messages are read in the background unless `thread` has them already."""
         if not question:
             post(client, where.channel, notice(USAGE), where.thread_ts)
             return
@@ -185,14 +201,14 @@ class PodcastSlackBot:
         reply.begin()
 
         def work() -> None:
-            history = (
-                self.thread_history(client, where.channel, where.thread_ts, history_from, bot_user_id)
+            so_far = thread or (
+                self.read_thread(client, where.channel, where.thread_ts, history_from, bot_user_id)
                 if where.thread_ts and history_from
-                else []
+                else ThreadSoFar([])
             )
-            if where.assistant and not any(role == "user" for role, _ in history):
+            if where.assistant and not any(role == "user" for role, _ in so_far.history):
                 reply.title(question)
-            self.answer_into(reply, question, history, where.user, where.channel)
+            self.answer_into(reply, question, so_far.history, where.user, where.channel)
 
         self.in_background(work, self._answering)
 
@@ -214,16 +230,16 @@ class PodcastSlackBot:
         """Slack calls and short reads, after the ack."""
         self.in_background(work, self._posting)
 
-    def thread_history(
+    def read_thread(
         self, client: WebClient, channel: str, thread_ts: str, current_ts: str, bot_user_id: str | None
-    ) -> list[tuple[str, str]]:
-        """Earlier messages of the thread as (role, text), so follow-up questions have context. What the
-        bot posted before anyone asked (an assistant thread's greeting) is not part of the conversation."""
+    ) -> ThreadSoFar:
+        """The thread's earlier messages, so follow-up questions have context. What the bot posted before
+        anyone asked (a side-panel greeting) and Slack's own messages (subtypes) are not the conversation."""
         try:
             replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)
-        except SlackApiError as error:
-            log.warning("cannot read thread history: %s", error.response.get("error"))
-            return []
+        except SLACK_FAILURES as error:
+            log.warning("cannot read thread history: %s", reason(error))
+            return ThreadSoFar([])
         history: list[tuple[str, str]] = []
         messages: list[dict[str, Any]] = replies.get("messages", [])
         for message in messages:
@@ -233,7 +249,8 @@ class PodcastSlackBot:
             text = message.get("text", "") if from_bot else strip_mentions(message.get("text", ""))
             if text and text != THINKING and (history or not from_bot):
                 history.append(("assistant" if from_bot else "user", text))
-        return history[-MAX_THREAD_HISTORY:]
+        in_panel = any(m.get("ts") == thread_ts and m.get("subtype") == PANEL_THREAD for m in messages)
+        return ThreadSoFar(history[-MAX_THREAD_HISTORY:], in_panel)
 
     # Handlers -------------------------------------------------------------------------------
 
@@ -251,7 +268,8 @@ class PodcastSlackBot:
     def on_assistant_message(
         self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
-        """A message in a DM thread: the assistant panel's, or a follow-up in the Messages tab."""
+        """A message in a DM thread (Bolt's Assistant sends all of them): the side panel's, or a follow-up
+        in the Messages tab, which is answered exactly as before."""
         self._on_question(body, event, client, context, thread_ts=event.get("thread_ts"), assistant=True)
 
     def _on_question(
@@ -277,8 +295,14 @@ class PodcastSlackBot:
         question = strip_mentions(event.get("text", ""))
 
         def work() -> None:
-            if self.first_delivery(body):
-                self.reply_in_conversation(client, where, question, history_from, context.bot_user_id, received_at)
+            if not self.first_delivery(body):
+                return
+            thread = None
+            if assistant and where.thread_ts:
+                # Read now: only a thread whose root is the side panel's gets its status and title.
+                thread = self.read_thread(client, where.channel, where.thread_ts, event["ts"], context.bot_user_id)
+            asked = replace(where, assistant=thread is not None and thread.in_panel)
+            self.reply_in_conversation(client, asked, question, history_from, context.bot_user_id, received_at, thread)
 
         self.after_ack(work)
 

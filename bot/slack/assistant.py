@@ -2,9 +2,10 @@
 when a thread starts, and each question in the thread answered with the thread as its history.
 
 Bolt routes here every user message in a DM thread, in workspaces without the assistant feature too
-(a follow-up in a Messages-tab thread), and it is answered as anywhere else. Only the "is
-searching…" status, the thread's title and the greeting are the panel's own; where Slack refuses
-them, the answer still comes.
+(a follow-up in a Messages-tab thread). Only a thread whose first message is the panel's (Slack's
+`assistant_app_thread`) gets the panel's ways: the "is searching…" status in place of a placeholder
+and the thread's title; any other DM thread is answered exactly as before. Where Slack refuses the
+status or the title, the answer still comes.
 """
 
 from __future__ import annotations
