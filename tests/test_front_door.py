@@ -3,6 +3,7 @@ refused with 413/401/400 (never 500), before Bolt reads them, with one short log
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -60,7 +61,8 @@ def post_raw(url: str, body_size: int, headers: dict[str, str]) -> tuple[int, fl
                 break
             response += data
         elapsed = time.perf_counter() - started
-        connection.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):  # the server may have closed the connection already
+            connection.shutdown(socket.SHUT_RDWR)
     sender.join(timeout=5)
     return int(response.split()[1]), elapsed
 

@@ -31,17 +31,9 @@ from bot.runtime import Runtime
 from bot.slack.assistant import AssistantPanel
 from bot.slack.blocks import FEEDBACK, LEGACY_FEEDBACK, THINKING, USAGE, notice, parse_vote
 from bot.slack.deadlines import Deadlines
-from bot.slack.delivery import post, respond, web_client
+from bot.slack.delivery import SLACK_FAILURES, post, reason, respond, web_client
 from bot.slack.home import publish_home
-from bot.slack.replies import (
-    SLACK_FAILURES,
-    CommandReply,
-    Conversation,
-    Reply,
-    ReplyClosed,
-    ThreadReply,
-    reason,
-)
+from bot.slack.replies import CommandReply, Conversation, Reply, ReplyClosed, ThreadReply
 from bot.slack.state import ResilientState, StateStore, StateUnavailableError, open_state
 from bot.slack.text import escape
 from retrieval.answering import Answer

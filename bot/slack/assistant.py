@@ -18,7 +18,7 @@ from slack_bolt.context.set_suggested_prompts import SetSuggestedPrompts
 from slack_sdk import WebClient
 
 from bot.slack.blocks import SlackMessage, notice
-from bot.slack.delivery import post
+from bot.slack.delivery import SLACK_FAILURES, post, reason
 from bot.slack.suggestions import suggestions
 from bot.slack.text import counted
 from retrieval.errors import PodcastBotError
@@ -72,5 +72,9 @@ class AssistantPanel:
             log.warning("greeting without the index: %s", error)
         post(client, thread["channel_id"], greeting(len(episodes)), thread["thread_ts"])
         prompts = suggestions(episodes.values(), SUGGESTED)
-        if prompts:
+        if not prompts:
+            return
+        try:
             set_prompts(prompts=[{"title": s.title, "message": s.question} for s in prompts], title="Try asking")
+        except SLACK_FAILURES as error:
+            log.warning("suggesting questions failed: %s", reason(error))

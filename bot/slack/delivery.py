@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack.blocks import SlackMessage
@@ -19,6 +20,12 @@ log = logging.getLogger(__name__)
 # Seconds any one Slack call may take. Slack answers in well under one; a stuck call must end long
 # before an answer's deadline, so that the apology can still be delivered.
 SLACK_TIMEOUT = 5
+SLACK_FAILURES = (SlackApiError, OSError)  # an error answer, or none within the timeout
+
+
+def reason(error: Exception) -> str:
+    """Slack's error code, or the kind of failure (a timeout); never a token or a message's text."""
+    return str(error.response.get("error")) if isinstance(error, SlackApiError) else type(error).__name__
 
 
 def web_client(token: str | None, base_url: str) -> WebClient:

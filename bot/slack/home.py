@@ -12,6 +12,7 @@ from slack_sdk.models.views import View
 
 from bot.runtime import Runtime
 from bot.slack.blocks import mrkdwn
+from bot.slack.delivery import SLACK_FAILURES, reason
 from bot.slack.suggestions import suggestions
 from bot.slack.text import counted, escape
 from retrieval.catalogue import newest
@@ -66,12 +67,15 @@ def home_view(episodes: Mapping[str, EpisodeRecord] | None, info: Mapping[str, s
 
 
 def publish_home(client: WebClient, runtime: Runtime, user: str) -> None:
-    """Publish the Home tab for `user`, from what the index holds now."""
+    """Publish the Home tab for `user`, from what the index holds now (it never builds the index)."""
     episodes: dict[str, EpisodeRecord] | None = None
     info: dict[str, str] = {}
     try:
-        episodes = runtime.searcher.corpus.episodes
-        info = runtime.index().info()
+        index = runtime.index(build_if_empty=False)
+        episodes, info = index.episodes(), index.info()
     except PodcastBotError as error:
         log.warning("the Home tab shows no episodes: %s", error)
-    client.views_publish(user_id=user, view=home_view(episodes, info))
+    try:
+        client.views_publish(user_id=user, view=home_view(episodes, info))
+    except SLACK_FAILURES as error:
+        log.warning("publishing the Home tab failed: %s", reason(error))

@@ -21,23 +21,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import APOLOGY, THINKING, SlackMessage, answer_messages, answer_tail, notice
-from bot.slack.delivery import post, respond, update
+from bot.slack.delivery import SLACK_FAILURES, post, reason, respond, update
 from bot.slack.state import ResilientState
 from bot.slack.streaming import AnswerStream, StreamUnavailable
 from bot.slack.text import counted
 from retrieval.answering import Answer, Source
 
 log = logging.getLogger(__name__)
-
-SLACK_FAILURES = (SlackApiError, OSError)  # an error answer, or no answer within the call's timeout
-
-
-def reason(error: Exception) -> str:
-    """Slack's error code, or the kind of failure (a timeout); never a token or a message's text."""
-    return str(error.response.get("error")) if isinstance(error, SlackApiError) else type(error).__name__
 
 
 class ReplyClosed(Exception):
