@@ -39,6 +39,7 @@ def configuration(settings: Settings) -> list[tuple[str, str]]:
         ),
         ("OPENAI_API_KEY", mask(llm.api_key)),
         ("llm timeout / retries", f"{llm.timeout:g} s / {llm.max_retries}"),
+        ("llm streaming", "on (Slack answers are streamed)" if llm.streaming else "off"),
         (
             "search",
             f"k={settings.search.k}, per episode={settings.search.per_episode}, "
@@ -50,6 +51,7 @@ def configuration(settings: Settings) -> list[tuple[str, str]]:
         ("Slack API", slack.api_url),
         ("/ask answers", slack.ask_visibility),
         ("rate limit", f"{slack.rate_limit_per_minute} questions/minute per user"),
+        ("answer deadline", f"{slack.answer_deadline:g} s"),
         ("channels", ", ".join(sorted(slack.allowed_channels)) or "all"),
         ("bot state", f"PostgreSQL {slack.state.location}" if slack.state.database_url else slack.state.location),
     ]
