@@ -1,11 +1,12 @@
-"""Stand-ins for the services the benchmarks talk to, on 127.0.0.1: a `chroma run` server, a
-throwaway PostgreSQL server, a recorder of Slack Web API calls (enough of Slack for the app to post
-answers and for a benchmark to count them; the tests have a fuller fake of their own), and GitHub's
-archive download with the archive it serves. The tests use the PostgreSQL server and the archive
-server too (and make the archive fail)."""
+"""Stand-ins for the services the benchmarks talk to, on 127.0.0.1: a `chroma run` server (that can be
+frozen), a throwaway PostgreSQL server, a recorder of Slack Web API calls (enough of Slack for the app
+to post answers and for a benchmark to count and time them; the tests have a fuller fake of their
+own), an OpenAI-compatible model that streams, and GitHub's archive download with the archive it
+serves. The tests use the PostgreSQL server and the archive server too (and make the archive fail)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
@@ -23,12 +24,14 @@ import tarfile
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl
 
 import psycopg
@@ -44,9 +47,34 @@ def free_port() -> int:
         return port
 
 
+def healthz(origin: str) -> dict[str, Any] | None:
+    """The `GET /healthz` body of the app at `origin` (whatever its status), or None while nothing answers."""
+    try:
+        with urllib.request.urlopen(f"{origin}/healthz", timeout=2) as response:
+            body: dict[str, Any] = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        body = json.loads(error.read())
+    except OSError:
+        return None
+    return body
+
+
+@dataclass(frozen=True)
+class ChromaProcess:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): its port stays open, nothing answers."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+
 @contextmanager
-def chroma_server(path: Path, timeout: float = 30.0) -> Iterator[int]:
-    """`chroma run` on a free port, storing in `path`; yields the port and stops the server after."""
+def chroma_server(path: Path, timeout: float = 30.0) -> Iterator[ChromaProcess]:
+    """`chroma run` on a free port, storing in `path`; yields it and stops the server after."""
     port = free_port()
     chroma = Path(sys.executable).parent / "chroma"
     process = subprocess.Popen(
@@ -65,8 +93,9 @@ def chroma_server(path: Path, timeout: float = 30.0) -> Iterator[int]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     sys.exit(f"chroma run did not answer on port {port} within {timeout:.0f} s")
                 time.sleep(0.1)
-        yield port
+        yield ChromaProcess(port, process)
     finally:
+        os.kill(process.pid, signal.SIGCONT)  # a frozen server cannot act on SIGTERM
         os.kill(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
@@ -192,67 +221,93 @@ class PostgresServer:
         self.close()
 
 
-class SlackRecorder:
-    """Records every Web API call (`POST /api/<method>`) and `response_url` post, answering `ok`
-    with a fresh `ts`. Use as `with SlackRecorder() as slack:`; `slack.api_url` is SLACK_API_URL."""
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
 
-    def __init__(self) -> None:
-        self._calls: list[tuple[str, dict[str, Any]]] = []
-        self._lock = threading.Lock()
-        self._ts = itertools.count(1)
-        recorder = self
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (a timeout) or had read enough (an unchanged archive) hangs up mid-answer.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                method = RESPONSE_URL if self.path == "/response_url" else self.path.rsplit("/", 1)[-1]
-                args = json.loads(body) if body.startswith("{") else dict(parse_qsl(body))
-                payload = json.dumps(recorder.record(method, args)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+class _Handler(BaseHTTPRequestHandler):
+    """A quiet HTTP/1.1 handler that can answer JSON."""
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+    protocol_version = "HTTP/1.1"
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+    def send_json(self, payload: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _LocalServer:
+    """A threaded HTTP server on a free port of 127.0.0.1, serving while used as a context manager."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
 
     @property
-    def url(self) -> str:
+    def origin(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    @property
-    def api_url(self) -> str:
-        return f"{self.url}/api/"
-
-    @property
-    def response_url(self) -> str:
-        return f"{self.url}/response_url"
-
-    def record(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
-        for key in ("blocks", "attachments"):
-            if isinstance(args.get(key), str):
-                args[key] = json.loads(args[key])
-        with self._lock:
-            self._calls.append((method, args))
-            return {"ok": True, "channel": args.get("channel"), "ts": f"1700000000.{next(self._ts):06d}"}
-
-    def calls_to(self, method: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [args for name, args in self._calls if name == method]
-
-    def __enter__(self) -> SlackRecorder:
+    def __enter__(self) -> Self:
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class SlackRecorder(_LocalServer):
+    """Records every Web API call (`POST /api/<method>`) and `response_url` post, and when it arrived
+    (time.perf_counter()), answering `ok` with a fresh `ts`. Use as `with SlackRecorder() as slack:`;
+    `slack.api_url` is SLACK_API_URL."""
+
+    def __init__(self) -> None:
+        self._calls: list[tuple[str, dict[str, Any], float]] = []
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        recorder = self
+
+        class Handler(_Handler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                method = RESPONSE_URL if self.path == "/response_url" else self.path.rsplit("/", 1)[-1]
+                args = json.loads(body) if body.startswith("{") else dict(parse_qsl(body))
+                self.send_json(json.dumps(recorder.record(method, args)).encode())
+
+        super().__init__(Handler)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.origin}/api/"
+
+    @property
+    def response_url(self) -> str:
+        return f"{self.origin}/response_url"
+
+    def record(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        for key in ("blocks", "attachments"):
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
+        with self._lock:
+            self._calls.append((method, args, time.perf_counter()))
+            return {"ok": True, "channel": args.get("channel"), "ts": f"1700000000.{next(self._ts):06d}"}
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        return [args for args, _ in self.arrivals(method)]
+
+    def arrivals(self, method: str) -> list[tuple[dict[str, Any], float]]:
+        """The calls to `method` with their arrival times, oldest first."""
+        with self._lock:
+            return [(args, at) for name, args, at in self._calls if name == method]
 
 
 def site_pages(episodes: Mapping[str, str | bytes], people: Iterable[Path]) -> dict[str, bytes]:
@@ -290,16 +345,7 @@ def github_archive(
     return buffer.getvalue()
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (a timeout) or had read enough (an unchanged archive) hangs up mid-answer.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class ArchiveServer:
+class ArchiveServer(_LocalServer):
     """Serves one archive at every path, as codeload.github.com does: with an ETag, and a 304 to a
     request whose If-None-Match matches it. Use as `with ArchiveServer(archive) as server:`.
 
@@ -320,9 +366,7 @@ class ArchiveServer:
         self._closing = threading.Event()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(_Handler):
             def do_GET(self) -> None:
                 server.requests.append({name.lower(): value for name, value in self.headers.items()})
                 server._closing.wait(server.delay)
@@ -343,22 +387,98 @@ class ArchiveServer:
                 self.wfile.write(body if cut is None else body[:cut])
                 self.close_connection = cut is not None
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
         """Where GitHub serves the site's main branch, on this server."""
-        port = self._server.server_address[1]
-        return f"http://127.0.0.1:{port}/DataTalksClub/datatalksclub.github.io/tar.gz/refs/heads/main"
-
-    def __enter__(self) -> ArchiveServer:
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
+        return f"{self.origin}/DataTalksClub/datatalksclub.github.io/tar.gz/refs/heads/main"
 
     def __exit__(self, *exc: object) -> None:
-        self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._closing.set()  # a delayed answer stops waiting
+        super().__exit__(*exc)
+
+
+class StreamingModel(_LocalServer):
+    """An OpenAI-compatible chat endpoint whose answer is `reply`, streamed (SSE) word by word with
+    `token_seconds` between words (the first at once) when asked to stream, else in one JSON body.
+    `request_times` holds when each chat request arrived (time.perf_counter()). Use as
+    `with StreamingModel(reply) as model:`; `model.base_url` is OPENAI_BASE_URL."""
+
+    def __init__(self, reply: str, token_seconds: float = 0.02) -> None:
+        self.request_times: list[float] = []
+        model = self
+
+        class Handler(_Handler):
+            def do_POST(self) -> None:
+                model.request_times.append(time.perf_counter())
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                if not body.get("stream"):
+                    message = {"role": "assistant", "content": reply}
+                    self.send_json(json.dumps(_completion({"message": message, "finish_reason": "stop"})).encode())
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                words = re.split(r"(?<=\s)(?=\S)", reply)
+                deltas = [{"role": "assistant", "content": ""}] + [{"content": word} for word in words]
+                for n, delta in enumerate(deltas):
+                    if n > 1:
+                        time.sleep(token_seconds)
+                    self._chunk(_completion({"delta": delta, "finish_reason": None}, "chat.completion.chunk"))
+                self._chunk(_completion({"delta": {}, "finish_reason": "stop"}, "chat.completion.chunk"))
+                self._write(b"data: [DONE]\n\n")
+                self._write(b"")
+
+            def _chunk(self, payload: dict[str, Any]) -> None:
+                self._write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+
+            def _write(self, data: bytes) -> None:
+                self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+
+        super().__init__(Handler)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.origin}/v1"
+
+
+def _completion(choice: dict[str, Any], kind: str = "chat.completion") -> dict[str, Any]:
+    return {"id": "chatcmpl-bench", "object": kind, "created": 0, "model": "bench", "choices": [{"index": 0, **choice}]}
+
+
+def post_unread(url: str, body_size: int, headers: Mapping[str, str], fill: str = "x") -> tuple[int, float]:
+    """POST a body of `body_size` bytes while reading the answer as soon as it comes, as a client must
+    when a server refuses a body without reading it (the body repeats `fill`); the status and the
+    seconds until it arrived."""
+    address = urllib.parse.urlsplit(url)
+    lines = ["POST /slack/events HTTP/1.1", f"Host: {address.hostname}", f"Content-Length: {body_size}"]
+    head = "\r\n".join(lines + [f"{name}: {value}" for name, value in headers.items()]) + "\r\n\r\n"
+    chunk = (fill * 65536)[:65536].encode()
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+
+        def send_body() -> None:
+            sent = 0
+            try:
+                while sent < body_size:
+                    sent += connection.send(chunk[: body_size - sent])
+            except OSError:
+                pass  # the server closed the connection: it will not read the rest
+
+        started = time.perf_counter()
+        connection.sendall(head.encode())
+        sender = threading.Thread(target=send_body, daemon=True)
+        sender.start()
+        response = b""
+        while b"\r\n" not in response:
+            data = connection.recv(4096)
+            if not data:
+                break
+            response += data
+        elapsed = time.perf_counter() - started
+        with contextlib.suppress(OSError):  # the server may have closed the connection already
+            connection.shutdown(socket.SHUT_RDWR)
+    sender.join(timeout=5)
+    return int(response.split()[1]), elapsed

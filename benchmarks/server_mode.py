@@ -31,8 +31,8 @@ def main() -> None:
         embedded = build_index(folder, files, embedder)[0]
         sections, episodes = embedded.section_count(), len(embedded.episodes())
         local = time_searches(embedded, embedder, queries, args.rounds)
-        with chroma_server(server_folder) as port:
-            remote = SectionIndex(StoreConfig(chroma_host="127.0.0.1", chroma_port=port), embedder.model_id)
+        with chroma_server(server_folder) as chroma:
+            remote = SectionIndex(StoreConfig(chroma_host="127.0.0.1", chroma_port=chroma.port), embedder.model_id)
             copy_index(embedded, remote)
             if remote.section_count() != sections:
                 sys.exit(f"copied {remote.section_count()} of {sections} sections into the server")

@@ -13,7 +13,6 @@ Run from the repository root (drop --limit for the full corpus):
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -22,13 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from benchmarks.common import CORPUS, REPO_ROOT, build_index, copy_index, episode_files, make_parser, quiet
-from benchmarks.local_services import ArchiveServer, SlackRecorder, free_port, github_archive, site_pages
+from benchmarks.local_services import ArchiveServer, SlackRecorder, free_port, github_archive, healthz, site_pages
 from retrieval.embedding import MiniLMEmbedder
 from retrieval.index import SectionIndex, StoreConfig
 
@@ -43,15 +40,6 @@ class Startup:
     ready: float
     first_status: str
     episodes: int
-
-
-def _health(port: int) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-            body: dict[str, Any] = json.loads(response.read())
-            return body
-    except OSError:
-        return None
 
 
 def start(env: dict[str, str], timeout: float) -> Startup:
@@ -74,7 +62,7 @@ def start(env: dict[str, str], timeout: float) -> Startup:
             if time.perf_counter() - started > timeout:
                 sys.exit(f"the port was not bound within {timeout:.0f} s")
             time.sleep(0.02)
-        while (first := _health(port)) is None:
+        while (first := healthz(f"http://127.0.0.1:{port}")) is None:
             time.sleep(0.02)
         health = time.perf_counter() - started
         body = first
@@ -82,7 +70,7 @@ def start(env: dict[str, str], timeout: float) -> Startup:
             if time.perf_counter() - started > timeout:
                 sys.exit(f"/healthz was not ok within {timeout:.0f} s: {body}")
             time.sleep(0.1)
-            body = _health(port) or body
+            body = healthz(f"http://127.0.0.1:{port}") or body
         return Startup(bound, health, time.perf_counter() - started, first["status"], body["episodes"])
     finally:
         process.send_signal(signal.SIGTERM)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,16 @@ DEFAULT_INDEX = DATA_DIR / "index"
 
 
 class ConfigError(UsageError):
-    """A setting is missing or malformed; the message names the variable."""
+    """Settings are missing or malformed. The message names every such variable and what it must look
+    like, never its value (which may be a secret)."""
+
+    def __init__(self, problems: str | Sequence[str]):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            message = f"{len(self.problems)} settings need fixing:\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,16 @@ def masked_url(url: str) -> str:
     return parts._replace(netloc=netloc, query=query).geturl()
 
 
+# The Slack settings each way of serving needs.
+SLACK_HTTP = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+SLACK_SOCKET = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+SLACK_SECRETS = {
+    "SLACK_BOT_TOKEN": ("bot_token", r"xoxb-[\w-]+", "a bot token starting with xoxb-"),
+    "SLACK_SIGNING_SECRET": ("signing_secret", r"[0-9a-fA-F]{16,}", "the app's hex signing secret"),
+    "SLACK_APP_TOKEN": ("app_token", r"xapp-[\w-]+", "an app-level token starting with xapp-"),
+}
+
+
 @dataclass(frozen=True)
 class SlackConfig:
     bot_token: str | None = None
@@ -81,22 +100,28 @@ class SlackConfig:
     rate_limit_per_minute: int = 5
     answer_threads: int = 2
     allowed_channels: frozenset[str] = frozenset()
+    # Seconds from a question to its answer; after that the asker gets an apology instead.
+    answer_deadline: float = 20.0
     # Answered events and commands, rate limits, answers and feedback on them.
     state: StateConfig = field(default_factory=StateConfig)
 
-    def require(self, *names: str) -> None:
-        """Stop start-up with a clear message when a needed token or secret is absent or malformed."""
-        checks = {
-            "SLACK_BOT_TOKEN": (self.bot_token, r"xoxb-[\w-]+", "a bot token starting with xoxb-"),
-            "SLACK_SIGNING_SECRET": (self.signing_secret, r"[0-9a-fA-F]{16,}", "the app's hex signing secret"),
-            "SLACK_APP_TOKEN": (self.app_token, r"xapp-[\w-]+", "an app-level token starting with xapp-"),
-        }
+    def problems(self, names: Sequence[str]) -> list[str]:
+        """What is wrong with the tokens and secrets `names` (see SLACK_SECRETS): absent or malformed."""
+        found = []
         for name in names:
-            value, pattern, what = checks[name]
+            attribute, pattern, what = SLACK_SECRETS[name]
+            value = getattr(self, attribute)
             if not value:
-                raise ConfigError(f"{name} is not set; it must be {what} (see README, 'Slack app setup')")
-            if not re.fullmatch(pattern, value):
-                raise ConfigError(f"{name} is malformed; it must be {what}")
+                found.append(f"{name} is not set; it must be {what} (see README, 'Slack app setup')")
+            elif not re.fullmatch(pattern, value):
+                found.append(f"{name} is malformed; it must be {what}")
+        return found
+
+    def require(self, names: Sequence[str]) -> None:
+        """Stop start-up with one message naming every needed token or secret that is absent or malformed."""
+        problems = self.problems(names)
+        if problems:
+            raise ConfigError(problems)
 
 
 @dataclass(frozen=True)
@@ -151,22 +176,97 @@ class Settings:
         return replace(self, store=replace(self.store, index_dir=path), build_on_first_use=default)
 
 
-def _number(env: Mapping[str, str], name: str, default: float, kind: type = int) -> Any:
+class _Environment(Mapping[str, str]):
+    """The environment being read, and every problem found in it so far: all are reported at once."""
+
+    def __init__(self, variables: Mapping[str, str]):
+        self._variables = variables
+        self.problems: list[str] = []
+
+    def __getitem__(self, name: str) -> str:
+        return self._variables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._variables)
+
+    def __len__(self) -> int:
+        return len(self._variables)
+
+
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]+")
+
+
+def _number(
+    env: _Environment,
+    name: str,
+    default: float,
+    kind: type = int,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Any:
+    """The number in `name`, else `default`; a malformed or out-of-range value is a problem (and `default`)."""
     value = env.get(name, "").strip()
     if not value:
         return default
     try:
-        return kind(value)
+        number = kind(value)
     except ValueError:
+        number = None
+    if (
+        number is None
+        or number != number  # NaN
+        or (minimum is not None and number < minimum)
+        or (maximum is not None and number > maximum)
+    ):
         what = "a whole number" if kind is int else "a number"
-        raise ConfigError(f"{name} must be {what}, not {value!r}") from None
+        if minimum is not None and maximum is not None:
+            what += f" from {minimum:g} to {maximum:g}"
+        elif minimum is not None:
+            what += f" of at least {minimum:g}"
+        env.problems.append(f"{name} must be {what}")
+        return default
+    return number
 
 
-def _bool(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+def _bool(env: _Environment, name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value not in TRUE | FALSE:
+        env.problems.append(f"{name} must be true or false (1/0, yes/no, on/off)")
+    return value in TRUE
 
 
-def _state(env: Mapping[str, str]) -> StateConfig:
+def _url(env: _Environment, name: str) -> str | None:
+    """An http(s) URL, or None when unset."""
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        env.problems.append(f"{name} must be an http:// or https:// URL")
+        return None
+    return value
+
+
+def _choice(env: _Environment, name: str, choices: Sequence[str], default: str, upper: bool = False) -> str:
+    value = env.get(name, "").strip() or default
+    if upper:
+        value = value.upper()
+    if value not in choices:
+        env.problems.append(f"{name} must be {' or '.join(choices)}")
+        return default
+    return value
+
+
+def _channels(env: _Environment) -> frozenset[str]:
+    channels = frozenset(c.strip() for c in env.get("PODCAST_BOT_CHANNELS", "").split(",") if c.strip())
+    if any(not CHANNEL_ID.fullmatch(channel) for channel in channels):
+        env.problems.append("PODCAST_BOT_CHANNELS must be comma-separated channel ids such as C0123ABCD")
+    return channels
+
+
+def _state(env: _Environment) -> StateConfig:
     """PODCAST_BOT_STATE: a SQLite file or a postgresql:// URL; unset, DATABASE_URL (as platforms set it)
     or else the default SQLite file."""
     name = "PODCAST_BOT_STATE" if env.get("PODCAST_BOT_STATE") else "DATABASE_URL"
@@ -176,49 +276,67 @@ def _state(env: Mapping[str, str]) -> StateConfig:
     if value.startswith(POSTGRES_SCHEMES):
         try:
             urlsplit(value).port  # noqa: B018 -- reading the port is what checks it
-        except ValueError as error:
-            raise ConfigError(f"{name} is not a valid PostgreSQL URL ({error}): {masked_url(value)}") from None
+        except ValueError:
+            env.problems.append(f"{name} must be a valid postgresql://user:password@host:port/database URL")
+            return StateConfig()
         return StateConfig(database_url=value)
     if name == "DATABASE_URL" or "://" in value:
-        raise ConfigError(
+        env.problems.append(
             f"{name} must be a postgresql:// URL"
             + (" or a SQLite file path" if name == "PODCAST_BOT_STATE" else "; set PODCAST_BOT_STATE to override it")
         )
+        return StateConfig()
     return StateConfig(path=Path(value))
 
 
-DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
-SECONDS_PER = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+SECONDS_PER = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def period_seconds(text: str) -> float | None:
+    """A period such as `90s`, `30m`, `6h`, `1d` or `2w`, in seconds; None when `text` is not one."""
+    match = DURATION.fullmatch(text.strip().lower())
+    return float(match[1]) * SECONDS_PER[match[2]] if match else None
 
 
 def parse_every(text: str, name: str = "PODCAST_BOT_SYNC_EVERY") -> float | None:
     """A period such as `6h`, `30m`, `90s` or `1d`, in seconds; None for empty, `0` or `off`."""
-    value = text.strip().lower()
-    if value in {"", "0", "off", "never"}:
+    if text.strip().lower() in {"", "0", "off", "never"}:
         return None
-    match = DURATION.fullmatch(value)
-    if not match or float(match[1]) <= 0:
+    seconds = period_seconds(text)
+    if not seconds:
         raise ConfigError(f"{name} must be a period such as 6h, 30m or 90s (or off), not {text!r}")
-    return float(match[1]) * SECONDS_PER[match[2]]
+    return seconds
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    env = os.environ if env is None else env
+def _every(env: _Environment) -> float | None:
+    try:
+        return parse_every(env.get("PODCAST_BOT_SYNC_EVERY", ""))
+    except ConfigError as error:
+        env.problems += error.problems
+        return None
+
+
+def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] = ()) -> Settings:
+    """The settings in `env` (default: the process environment). ConfigError names every variable that
+    is malformed, and every Slack token or secret in `require` (SLACK_HTTP, SLACK_SOCKET) that is absent
+    or malformed, all in one message."""
+    env = _Environment(os.environ if env is None else env)
     headers = {}
     if env.get("CHROMA_AUTH_TOKEN"):
         headers["Authorization"] = f"Bearer {env['CHROMA_AUTH_TOKEN']}"
     store = StoreConfig(
         index_dir=Path(env.get("PODCAST_BOT_INDEX") or DEFAULT_INDEX),
         chroma_host=env.get("CHROMA_HOST") or None,
-        chroma_port=_number(env, "CHROMA_PORT", 8000),
+        chroma_port=_number(env, "CHROMA_PORT", 8000, minimum=1, maximum=65535),
         chroma_ssl=_bool(env, "CHROMA_SSL"),
         chroma_headers=headers,
-        chroma_timeout=_number(env, "CHROMA_TIMEOUT", StoreConfig.chroma_timeout, float),
+        chroma_timeout=_number(env, "CHROMA_TIMEOUT", StoreConfig.chroma_timeout, float, minimum=0.1),
     )
     defaults = SearchConfig()
     search = SearchConfig(
-        k=_number(env, "PODCAST_BOT_K", defaults.k),
-        per_episode=_number(env, "PODCAST_BOT_PER_EPISODE", defaults.per_episode),
+        k=_number(env, "PODCAST_BOT_K", defaults.k, minimum=1),
+        per_episode=_number(env, "PODCAST_BOT_PER_EPISODE", defaults.per_episode, minimum=0),
         relevance=replace(
             defaults.relevance,
             threshold=_number(env, "PODCAST_BOT_RELEVANCE", defaults.relevance.threshold, float),
@@ -226,43 +344,49 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     llm = LLMConfig(
         api_key=env.get("OPENAI_API_KEY") or None,
-        base_url=env.get("OPENAI_BASE_URL") or None,
+        base_url=_url(env, "OPENAI_BASE_URL"),
         model=env.get("PODCAST_BOT_LLM_MODEL") or LLMConfig.model,
-        timeout=_number(env, "PODCAST_BOT_LLM_TIMEOUT", LLMConfig.timeout, float),
-        max_retries=_number(env, "PODCAST_BOT_LLM_RETRIES", LLMConfig.max_retries),
+        timeout=_number(env, "PODCAST_BOT_LLM_TIMEOUT", LLMConfig.timeout, float, minimum=0.1),
+        max_retries=_number(env, "PODCAST_BOT_LLM_RETRIES", LLMConfig.max_retries, minimum=0),
         streaming=_bool(env, "PODCAST_BOT_LLM_STREAMING"),
     )
-    visibility = env.get("PODCAST_BOT_ASK_VISIBILITY") or "in_channel"
-    if visibility not in {"in_channel", "ephemeral"}:
-        raise ConfigError(f"PODCAST_BOT_ASK_VISIBILITY must be in_channel or ephemeral, not {visibility!r}")
     slack = SlackConfig(
         bot_token=env.get("SLACK_BOT_TOKEN") or None,
         signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         app_token=env.get("SLACK_APP_TOKEN") or None,
-        api_url=env.get("SLACK_API_URL") or SlackConfig.api_url,
-        ask_visibility=visibility,
-        rate_limit_per_minute=_number(env, "PODCAST_BOT_RATE_LIMIT", SlackConfig.rate_limit_per_minute),
-        answer_threads=max(1, _number(env, "PODCAST_BOT_ANSWER_THREADS", SlackConfig.answer_threads)),
-        allowed_channels=frozenset(c.strip() for c in env.get("PODCAST_BOT_CHANNELS", "").split(",") if c.strip()),
+        api_url=_url(env, "SLACK_API_URL") or SlackConfig.api_url,
+        ask_visibility=_choice(env, "PODCAST_BOT_ASK_VISIBILITY", ("in_channel", "ephemeral"), "in_channel"),
+        rate_limit_per_minute=_number(env, "PODCAST_BOT_RATE_LIMIT", SlackConfig.rate_limit_per_minute, minimum=0),
+        answer_threads=_number(env, "PODCAST_BOT_ANSWER_THREADS", SlackConfig.answer_threads, minimum=1),
+        allowed_channels=_channels(env),
+        answer_deadline=_number(
+            env, "PODCAST_BOT_ANSWER_DEADLINE", SlackConfig.answer_deadline, float, minimum=1, maximum=3600
+        ),
         state=_state(env),
     )
     sync = SyncConfig(
         source=env.get("PODCAST_BOT_SOURCE") or DEFAULT_SOURCE,
-        every=parse_every(env.get("PODCAST_BOT_SYNC_EVERY", "")),
-        timeout=_number(env, "PODCAST_BOT_SYNC_TIMEOUT", SyncConfig.timeout, float),
+        every=_every(env),
+        timeout=_number(env, "PODCAST_BOT_SYNC_TIMEOUT", SyncConfig.timeout, float, minimum=0.1),
     )
-    return Settings(
+    settings = Settings(
         store=store,
         episodes_dir=Path(env.get("PODCAST_BOT_EPISODES") or DATA_DIR / "episodes"),
         people=Path(env["PODCAST_BOT_PEOPLE"]) if env.get("PODCAST_BOT_PEOPLE") else None,
-        max_episode_bytes=int(_number(env, "PODCAST_BOT_MAX_EPISODE_MB", MAX_FILE_BYTES / 1e6, float) * 1e6),
+        max_episode_bytes=int(
+            _number(env, "PODCAST_BOT_MAX_EPISODE_MB", MAX_FILE_BYTES / 1e6, float, minimum=0.001) * 1e6
+        ),
         prompts_dir=Path(env.get("PODCAST_BOT_PROMPTS") or PROMPTS_DIR),
         embedding_model=env.get("PODCAST_BOT_EMBEDDING_MODEL") or MINILM_MODEL_ID,
         search=search,
         llm=llm,
         slack=slack,
         sync=sync,
-        log_level=env.get("PODCAST_BOT_LOG_LEVEL") or "INFO",
-        web_concurrency=max(1, _number(env, "WEB_CONCURRENCY", 1)),
+        log_level=_choice(env, "PODCAST_BOT_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
+        web_concurrency=_number(env, "WEB_CONCURRENCY", 1, minimum=1),
         build_on_first_use=not env.get("PODCAST_BOT_INDEX") and not store.is_server,
     )
+    env.problems += slack.problems(require)
+    if env.problems:
+        raise ConfigError(env.problems)
+    return settings

@@ -9,7 +9,7 @@ When retrieval finds nothing relevant, the answer says so and no model is called
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -306,13 +306,18 @@ class Answerer:
         return self.chain.invoke(self._start(question, history, filters))
 
     def stream(
-        self, question: str, history: History = (), filters: SearchFilters = NO_FILTERS
-    ) -> Iterator[str | Answer]:
+        self,
+        question: str,
+        history: History = (),
+        filters: SearchFilters = NO_FILTERS,
+        on_sources: Callable[[list[Source]], None] | None = None,
+    ) -> Generator[str | Answer, None, None]:
         """The answer as the model writes it: its text in pieces, then the checked `Answer`, always last.
 
         The same steps as `answer`; only the model's reply is streamed. Answers that no model writes
         (offline, nothing found, the catalogue) and an LLM failure come as the final `Answer` alone,
-        which then replaces anything streamed before it."""
+        which then replaces anything streamed before it. `on_sources` is called with the numbered
+        moments before the model writes, so that a caller can link its `[n]` citations as they come."""
         state = self._look_up_catalogue(self._start(question, history, filters))
         if state.catalogue is not None:
             yield self._catalogue_answer(state)
@@ -324,11 +329,16 @@ class Answerer:
         if self.model is None:
             yield self._offline_answer(state)
             return
+        if on_sources is not None:
+            on_sources([self._source(n, moment) for n, moment in enumerate(state.moments, start=1)])
         pieces: list[str] = []
         try:
-            for piece in self._writer().stream(self._prompt_input(state)):
-                pieces.append(piece)
-                yield piece
+            # The model itself is streamed, not the prompt | model | parser chain: closing a chain's
+            # stream early (a caller that gives up) waits until the model has finished writing.
+            for chunk in self.model.stream(self.prompts.answer.invoke(self._prompt_input(state))):
+                if chunk.text:
+                    pieces.append(chunk.text)
+                    yield chunk.text
         except Exception as error:  # the model failed part-way: the offline answer replaces it
             yield self._cited_answer(replace(state, error=error))
             return

@@ -39,9 +39,18 @@ def episode_line(record: EpisodeRecord) -> str:
     return f"{code}{record.title}" + (f" (with {guests}{added})" if guests else f" ({added[2:]})" if added else "")
 
 
+def _recency(record: EpisodeRecord) -> tuple[str, int, int]:
+    """Newer sorts later: by `dateadded` where known, else by season and number."""
+    return (record.date, record.season or 0, record.number or 0)
+
+
 def newest(records: Iterable[EpisodeRecord]) -> EpisodeRecord | None:
-    """The most recently added episode: by `dateadded` where known, else by season and number."""
-    return max(records, key=lambda r: (r.date, r.season or 0, r.number or 0), default=None)
+    """The most recently added episode."""
+    return max(records, key=_recency, default=None)
+
+
+def newest_first(records: Iterable[EpisodeRecord]) -> list[EpisodeRecord]:
+    return sorted(records, key=_recency, reverse=True)
 
 
 def answer_catalogue(
@@ -61,9 +70,7 @@ def answer_catalogue(
         return _listing(f"Season {number} has {len(found)} episode{'s' * (len(found) != 1)} that I know:", found)
     guests = named(question)
     if guests and GUEST_EPISODES.search(question):
-        found = sorted(
-            (episodes[e] for e in guests if e in episodes), key=lambda r: (r.date, r.season or 0, r.number or 0)
-        )
+        found = sorted((episodes[e] for e in guests if e in episodes), key=_recency)
         asked = question.lower()
         names = sorted({n for r in found for n in r.guest_names if any(w in asked for w in name_words(n))})
         verb = "has" if len(names) == 1 else "have"

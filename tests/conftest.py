@@ -1,8 +1,10 @@
-"""Shared fixtures: a hermetic environment, a loaded embedder, indexes of the bundled episode."""
+"""Shared fixtures: a hermetic environment, a loaded embedder, indexes of the bundled episode, a fake
+Slack Web API."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from retrieval.embedding import MiniLMEmbedder
 from retrieval.index import SectionIndex, StoreConfig
 from tests.support.corpus import BUNDLED
+from tests.support.fakes.slack_server import FakeSlack
 
 pytest_plugins = ["tests.support.postgres"]
 
@@ -47,3 +50,10 @@ def bundled_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLM
     folder = tmp_path_factory.mktemp("bundled-index")
     ingest([BUNDLED.parent], SectionIndex(StoreConfig(index_dir=folder), embedder.model_id), embedder, progress=False)
     return folder
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """A fake Slack Web API on 127.0.0.1, recording every call."""
+    with FakeSlack() as server:
+        yield server

@@ -240,6 +240,21 @@ def test_a_streamed_answer_arrives_in_pieces_then_checked_with_its_sources(runti
     assert "[9]" not in final.text and [s.number for s in final.sources] == [1, 2]
 
 
+def test_a_stream_names_its_moments_first_and_stops_the_model_when_closed(runtime):
+    numbered = []
+    with FakeOpenAI(reply="It began with a landing page [1] and grew with events [2] over the years.") as server:
+        server.chunk_delay = 0.5
+        stream = llm_runtime(runtime, server, streaming=True).answerer.stream(QUESTION, on_sources=numbered.append)
+        first = next(stream)
+        started = time.monotonic()
+        stream.close()  # the caller gives up after the first words
+        closed_after = time.monotonic() - started
+    (sources,) = numbered
+    assert first == "It " and [s.number for s in sources] == list(range(1, len(sources) + 1)) and len(sources) >= 2
+    assert all(s.url.startswith("https://www.youtube.com/watch?v=IxTyq96juVE&t=") for s in sources)
+    assert closed_after < 0.4  # not after the rest of the reply (~5 s)
+
+
 def test_a_stream_without_a_model_or_an_answer_is_one_final_answer(runtime):
     (offline,) = runtime.answerer.stream(QUESTION)
     assert isinstance(offline, Answer) and offline.mode == "offline" and offline.sources

@@ -60,6 +60,20 @@ def get_json(url: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
+def health_until(url: str, status: int, timeout: float = 15.0) -> tuple[dict, float]:
+    """Poll /healthz (from its cache, checked every 2 s) until it answers `status`; the body and the
+    slowest answer's seconds."""
+    deadline, slowest = time.monotonic() + timeout, 0.0
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        answered, body = get_json(f"{url}/healthz")
+        slowest = max(slowest, time.monotonic() - started)
+        if answered == status:
+            return body, slowest
+        time.sleep(0.2)
+    raise AssertionError(f"/healthz did not answer {status} within {timeout} s; last: {answered} {body}")
+
+
 def server_store(chroma: ChromaServer) -> StoreConfig:
     return StoreConfig(chroma_host="127.0.0.1", chroma_port=chroma.port)
 
@@ -177,16 +191,53 @@ def test_slack_app_apologises_while_the_server_is_down_and_recovers(server, tmp_
         server.stop(kill=True)
         harness.mention(question, "Ev2", ts="2.2")
         assert "Sorry, something went wrong" in fake.wait_for("chat.update", 2)[1]["args"]["text"]
-        status, body = get_json(f"{harness.url}/healthz")
-        assert status == 503 and body["status"] == "unavailable" and str(server.port) in body["error"]
+        body, _ = health_until(harness.url, 503)
+        assert body["status"] == "unavailable" and str(server.port) in body["error"]
 
         server.start()
         harness.mention(question, "Ev3", ts="3.3")
         recovered = fake.wait_for("chat.update", 3)[2]["args"]
-        status, body = get_json(f"{harness.url}/healthz")
+        body, _ = health_until(harness.url, 200)
         harness.close()
     assert "Sorry" not in recovered["text"] and "youtube.com" in json.dumps(recovered["blocks"])
-    assert status == 200 and body["episodes"] == 1 and body["sections"] > 0
+    assert body["episodes"] == 1 and body["sections"] > 0
+
+
+def test_a_frozen_server_never_stalls_healthz_or_acks_and_questions_get_an_apology_in_time(server, tmp_path, embedder):
+    ingest(
+        [small_episode(tmp_path / "episodes", "s07e01-small.md", items=30)],
+        SectionIndex(server_store(server), embedder.model_id),
+        embedder,
+        progress=False,
+    )
+    with FakeSlack() as fake:
+        settings = settings_for(fake, tmp_path / "unused", tmp_path / "state.sqlite3", answer_deadline=3.0)
+        # Chroma's own deadline (10 s) is longer than the answer's: the apology must not wait for it.
+        harness = SlackHarness(fake, Runtime(replace(settings, store=server_store(server)), embedder=embedder))
+        question = "How did Alexey move from Java to machine learning?"
+        harness.mention(question, "Ev1", ts="1.1")
+        assert "Sorry" not in fake.wait_for("chat.update", 1)[0]["args"]["text"]
+        health_until(harness.url, 200)
+
+        server.pause()  # SIGSTOP: the port stays open, nothing answers
+        try:
+            body, slowest = health_until(harness.url, 503)
+            assert slowest < 1.0 and body["status"] == "unavailable" and "has not answered" in body["error"]
+            assert set(body) == {"status", "index", "error", "state"} and body["state"] == "ok"
+            started = time.monotonic()
+            status, _, ack_seconds = harness.mention(question, "Ev2", ts="2.2")
+            apology = fake.wait_for("chat.update", 2, timeout=10)[1]["args"]
+            apologised_after = time.monotonic() - started
+        finally:
+            server.resume()
+        assert status == 200 and ack_seconds < 1.0
+        assert "Sorry, something went wrong" in apology["text"] and 3.0 <= apologised_after < 5.0
+
+        health_until(harness.url, 200)
+        harness.mention(question, "Ev3", ts="3.3")
+        recovered = fake.wait_for("chat.update", 3, timeout=30)[2]["args"]
+        harness.close()
+    assert "Sorry" not in recovered["text"] and "youtube.com" in json.dumps(recovered["blocks"])
 
 
 def test_a_stalled_server_fails_fast_and_is_used_again_once_it_answers(server, tmp_path, embedder):

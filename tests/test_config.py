@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from bot.cli.main import main
-from bot.config import DATA_DIR, ConfigError, load_settings, masked_url, parse_every
+from bot.config import DATA_DIR, SLACK_HTTP, ConfigError, load_settings, masked_url, parse_every
 from retrieval.errors import UsageError
 from retrieval.site_source import github_archive_url
+from tests.support.corpus import ROOT
 
 
 def test_defaults_work_offline_with_an_embedded_index():
@@ -79,15 +84,69 @@ def test_state_urls_are_shown_and_logged_without_their_password():
     [
         ({"DATABASE_URL": "mysql://u:p@h/d"}, "DATABASE_URL must be a postgresql:// URL; set PODCAST_BOT_STATE"),
         ({"PODCAST_BOT_STATE": "redis://h"}, "PODCAST_BOT_STATE must be a postgresql:// URL or a SQLite file path"),
-        ({"PODCAST_BOT_STATE": "postgresql://u:pw@h:port/d"}, r"PODCAST_BOT_STATE is not a valid PostgreSQL URL \("),
-        ({"CHROMA_PORT": "eighty"}, "CHROMA_PORT must be a whole number, not 'eighty'"),
+        ({"PODCAST_BOT_STATE": "postgresql://u:pw@h:port/d"}, "PODCAST_BOT_STATE must be a valid postgresql://"),
+        ({"CHROMA_PORT": "eighty"}, "CHROMA_PORT must be a whole number from 1 to 65535"),
+        ({"CHROMA_PORT": "70000"}, "CHROMA_PORT must be a whole number from 1 to 65535"),
         ({"PODCAST_BOT_RELEVANCE": "high"}, "PODCAST_BOT_RELEVANCE must be a number"),
         ({"PODCAST_BOT_ASK_VISIBILITY": "public"}, "PODCAST_BOT_ASK_VISIBILITY must be in_channel or ephemeral"),
+        ({"PODCAST_BOT_LLM_STREAMING": "maybe"}, "PODCAST_BOT_LLM_STREAMING must be true or false"),
+        ({"SLACK_API_URL": "slack.example/api"}, "SLACK_API_URL must be an http:// or https:// URL"),
+        ({"PODCAST_BOT_LOG_LEVEL": "chatty"}, "PODCAST_BOT_LOG_LEVEL must be DEBUG or INFO or"),
+        ({"PODCAST_BOT_CHANNELS": "general"}, "PODCAST_BOT_CHANNELS must be comma-separated channel ids"),
+        ({"PODCAST_BOT_ANSWER_DEADLINE": "-5"}, "PODCAST_BOT_ANSWER_DEADLINE must be a number from 1 to 3600"),
     ],
 )
-def test_malformed_values_name_the_variable(env, message):
-    with pytest.raises(ConfigError, match=message):
+def test_malformed_values_name_the_variable_but_never_its_value(env, message):
+    with pytest.raises(ConfigError, match=message) as raised:
         load_settings(env)
+    (value,) = env.values()
+    assert value not in str(raised.value)
+
+
+def test_every_problem_is_reported_at_once():
+    env = {
+        "PODCAST_BOT_K": "many",
+        "CHROMA_SSL": "sometimes",
+        "SLACK_BOT_TOKEN": "xoxp-user-token-secret",
+        "PODCAST_BOT_LOG_LEVEL": "loud",
+    }
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env, require=SLACK_HTTP)
+    message = str(raised.value)
+    assert message.startswith("5 settings need fixing:\n")
+    for name in ("PODCAST_BOT_K", "CHROMA_SSL", "SLACK_BOT_TOKEN is malformed", "SLACK_SIGNING_SECRET is not set"):
+        assert name in message
+    assert "PODCAST_BOT_LOG_LEVEL must be" in message
+    assert not any(value in message for value in ("many", "sometimes", "user-token-secret", "loud"))
+
+
+def test_serve_checks_every_setting_before_it_starts(monkeypatch, capsys):
+    monkeypatch.setenv("PODCAST_BOT_RATE_LIMIT", "lots")
+    assert main(["serve", "--http"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: 3 settings need fixing:\n") and err.count("error:") == 1
+    assert "PODCAST_BOT_RATE_LIMIT" in err and "SLACK_BOT_TOKEN is not set" in err and "SLACK_SIGNING_SECRET" in err
+    assert main(["serve", "--socket"]) == 2
+    assert "SLACK_APP_TOKEN is not set" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_serve_http_with_no_settings_prints_one_message_and_exits_2(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # without any app settings (see the hermetic_environment fixture)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "error: 2 settings need fixing:",
+        "  - SLACK_BOT_TOKEN is not set; it must be a bot token starting with xoxb- (see README, 'Slack app setup')",
+        "  - SLACK_SIGNING_SECRET is not set; it must be the app's hex signing secret (see README, 'Slack app setup')",
+    ]
 
 
 def test_cli_reports_configuration_errors_without_traceback(monkeypatch, capsys):

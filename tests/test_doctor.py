@@ -30,7 +30,9 @@ def test_doctor_masks_secrets_and_checks_every_connection(bundled_index_dir, mon
     for secret in (BOT_TOKEN, API_KEY, SIGNING, "secretpart", "verysecret"):
         assert secret not in out
     assert "xoxb-…26 chars" in out and "sk-…21 chars" in out
-    assert "[  ok] index: 1 episodes" in out and "[  ok] slack: auth.test ok" in out and "[  ok] llm:" in out
+    assert f"[  ok] index: read the episode list from the embedded Chroma folder {bundled_index_dir}: 1 episodes" in out
+    assert f"[  ok] slack: POST {slack.api_url}auth.test: ok, bot podcast-bot in team T1" in out
+    assert f"[  ok] llm: GET {openai.base_url}/models: 1 models listed" in out
     assert "[  ok] state: SQLite file " in out and out.count("schema version 2") == 1
 
 
@@ -40,7 +42,24 @@ def test_doctor_fails_when_a_service_is_down(bundled_index_dir, monkeypatch, cap
     monkeypatch.setenv("PODCAST_BOT_LLM_TIMEOUT", "2")
     assert main(["doctor", "--index", str(bundled_index_dir)]) == 1
     out = capsys.readouterr().out
-    assert "[fail] llm:" in out and "[  ok] index" in out and "[skip] slack" in out
+    assert "[fail] llm: GET http://127.0.0.1:9/v1/models: Connection error." in out
+    assert "[  ok] index" in out and "[skip] slack" in out
+
+
+def test_an_llm_server_without_a_model_list_is_healthy_when_it_chats(bundled_index_dir, monkeypatch, capsys):
+    with FakeOpenAI() as openai:
+        openai.lists_models = False
+        monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", openai.base_url)
+        monkeypatch.setenv("PODCAST_BOT_LLM_MODEL", "openai:local-model")
+        assert main(["doctor", "--index", str(bundled_index_dir)]) == 0
+        chat = openai.requests[-1]
+    out = capsys.readouterr().out
+    assert (
+        f"[  ok] llm: GET {openai.base_url}/models answered 404, so POST {openai.base_url}/chat/completions "
+        "(model local-model): answered" in out
+    )
+    assert chat["path"] == "/v1/chat/completions" and chat["body"]["model"] == "local-model"
 
 
 @pytest.mark.slow

@@ -172,6 +172,37 @@ def test_form_bodies_query_strings_and_failures(slack: FakeSlack) -> None:
     assert slack.calls_to("reactions.add")[0]["args"]["name"] == "eyes"
 
 
+def test_chat_streams_views_and_assistant_threads(slack: FakeSlack) -> None:
+    client = WebClient(base_url=slack.api_url, token="xoxb-test")
+
+    stream = client.chat_stream(channel="C1", thread_ts="1.0", recipient_team_id="T1", buffer_size=1)
+    stream.append(markdown_text="**Episode 12** ")
+    stream.append(markdown_text="at 03:15")
+    stream.stop(blocks=[{"type": "divider"}])
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_appendStream(channel="C1", ts=str(stream.ts), markdown_text="too late")
+    client.assistant_threads_setStatus(channel_id="D1", thread_ts="2.0", status="is searching…")
+    published = client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
+
+    (ts,) = slack.streams
+    assert ts == stream.ts and slack.streams[ts]["thread_ts"] == "1.0" and slack.streams[ts]["stopped"]
+    methods = [c["method"] for c in slack.stream_calls(ts)]
+    assert methods == ["chat.startStream", "chat.appendStream", "chat.stopStream", "chat.appendStream"]
+    assert slack.streamed_text(ts) == "**Episode 12** at 03:15too late"  # every call's text, refused or not
+    assert slack.calls_to("chat.stopStream")[0]["args"]["blocks"] == [{"type": "divider"}]
+    assert refused.value.response["error"] == "message_not_in_streaming_state"
+    assert slack.calls_to("assistant.threads.setStatus")[0]["args"]["status"] == "is searching…"
+    assert published["view"]["id"] == "VHOME" and published["view"]["type"] == "home"
+
+
+def test_a_workspace_that_cannot_stream(slack: FakeSlack) -> None:
+    slack.fail_methods = {"chat.startStream": "unknown_method"}
+    stream = WebClient(base_url=slack.api_url, token="xoxb-test").chat_stream(channel="C1", thread_ts="1.0")
+    with pytest.raises(SlackApiError) as refused:
+        stream.stop(markdown_text="hello")
+    assert refused.value.response["error"] == "unknown_method" and slack.streams == {}
+
+
 def test_response_url_posts_are_recorded(slack: FakeSlack) -> None:
     response = WebhookClient(slack.response_url).send(text="Searching episodes...", response_type="ephemeral")
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION_CHARS, answer_messages, escape, split_text
+from typing import Any
+
+from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION_CHARS, SlackMessage, answer_messages, split_text
+from bot.slack.text import StreamedMarkdown, cited_markdown, escape, escape_markdown
 from retrieval.answering import Answer, Source
 
 
@@ -10,6 +13,10 @@ def source(number: int) -> Source:
     return Source(
         number, "ep", "Episode <b>&</b>", "Ann", 613, f"https://www.youtube.com/watch?v=abcdefghijk&t={613 + number}s"
     )
+
+
+def dicts(message: SlackMessage) -> list[dict[str, Any]]:
+    return [block.to_dict() for block in message.blocks]
 
 
 def test_escaping_neutralises_mentions_and_markup():
@@ -21,10 +28,12 @@ def test_escaping_neutralises_mentions_and_markup():
 def test_citations_become_links_to_their_moment_and_unknown_numbers_stay_text():
     answer = Answer("q?", "It started small [1], then grew [2] **fast**.", [source(1)], "llm", True)
     (message,) = answer_messages(answer, "id1")
-    body = message.blocks[0]["text"]["text"]
+    blocks = dicts(message)
+    body = blocks[0]["text"]["text"]
+    assert blocks[0]["text"]["verbatim"] is True  # Slack links no names or URLs in it by itself
     assert "<https://www.youtube.com/watch?v=abcdefghijk&amp;t=614s|[1]>" in body
     assert "[2]" in body and "|[2]>" not in body and "*fast*" in body
-    sources = message.blocks[1]["elements"]
+    sources = blocks[1]["elements"]
     assert (
         sources[1]["text"]
         == "<https://www.youtube.com/watch?v=abcdefghijk&amp;t=614s|▶ 10:13> · Episode &lt;b&gt;&amp;&lt;/b&gt; — Ann"
@@ -38,14 +47,14 @@ def test_long_answers_are_split_within_slack_limits():
     assert len(messages) >= 2
     for message in messages:
         assert 1 <= len(message.blocks) <= MAX_BLOCKS and message.text
-        for block in message.blocks:
+        for block in dicts(message):
             if block["type"] == "section":
                 assert len(block["text"]["text"]) <= MAX_SECTION_CHARS
     assert (
-        sum(b["text"]["text"].count("word") for m in messages for b in m.blocks if b["type"] == "section") == 700 * 40
+        sum(b["text"]["text"].count("word") for m in messages for b in dicts(m) if b["type"] == "section") == 700 * 40
     )
-    last = messages[-1].blocks
-    assert last[-1]["type"] == "actions" and len(last[-2]["elements"]) == 1 + 5  # label + at most 5 sources
+    last = dicts(messages[-1])
+    assert last[-1]["type"] == "context_actions" and len(last[-2]["elements"]) == 1 + 5  # label + at most 5 sources
     assert messages[1].text.startswith("(continued, part 2 of")
 
 
@@ -54,3 +63,21 @@ def test_split_text_keeps_links_whole():
     pieces = split_text(("x " * 40 + link + " ") * 20, limit=200)
     assert all(len(piece) <= 200 for piece in pieces)
     assert sum(piece.count(link) for piece in pieces) == 20
+
+
+def test_markdown_escaping_neutralises_mentions_and_links():
+    text = escape_markdown("<!here> <@U1> [click](https://evil) \\[x] & @channel")
+    assert "<" not in text and ">" not in text and "](" not in text.replace("\\](", "")
+    assert "[click\\](https://evil)" in text and "&amp;" in text and "@channel" not in text
+
+
+def test_streamed_citations_become_links_even_when_split_across_pieces():
+    urls = {1: "https://www.youtube.com/watch?v=abcdefghijk&t=61s", 2: "https://example.org/a_(b)"}
+    stream = StreamedMarkdown(urls)
+    pieces = ["It began ", "small [", "1] and then grew", " [2]. Ask @ch", "annel <@U9> [3]"]
+    sent = "".join(stream.feed(piece) for piece in pieces) + stream.rest()
+    assert stream.raw == "".join(pieces)
+    assert sent == cited_markdown(stream.raw, urls)
+    assert "[\\[1\\]](https://www.youtube.com/watch?v=abcdefghijk&t=61s)" in sent
+    assert "[\\[2\\]](https://example.org/a_%28b%29)" in sent and "\\[3\\]" in sent
+    assert "@channel" not in sent and "<@U9>" not in sent

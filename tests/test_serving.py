@@ -77,12 +77,6 @@ def wait_for_health(url: str, done: Any, timeout: float = 120.0) -> dict[str, An
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def archive() -> Iterator[ArchiveServer]:
     with ArchiveServer(github_archive(pages(), "a" * 40)) as server:
         yield server

@@ -17,15 +17,8 @@ from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest
 from tests.support.corpus import small_episode
 from tests.support.fakes.openai_server import FakeOpenAI
-from tests.support.fakes.slack_server import FakeSlack
 from tests.support.serve import serve_all
 from tests.support.slack import QUESTION, SlackHarness, make_harness, settings_for
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
 
 
 @pytest.fixture
@@ -50,6 +43,7 @@ def test_mention_gets_a_placeholder_then_the_answer_in_its_thread(harness, fake)
     assert status == 200 and seconds < 2.5  # Slack allows 3 s; the answer comes later
     placeholder = fake.wait_for("chat.postMessage")[0]["args"]
     assert placeholder["thread_ts"] == "1700000001.000100" and "Looking that up" in placeholder["text"]
+    assert placeholder["unfurl_links"] is False and placeholder["unfurl_media"] is False
     update = fake.wait_for("chat.update")[0]["args"]
     blocks = update["blocks"]
     assert update["channel"] == "C1" and update["text"]
@@ -61,8 +55,12 @@ def test_mention_gets_a_placeholder_then_the_answer_in_its_thread(harness, fake)
         "|▶ " in sources["elements"][1]["text"]
         and " · DataTalks.Club Behind the Scenes — " in sources["elements"][1]["text"]
     )
-    buttons = next(b for b in blocks if b["type"] == "actions")["elements"]
-    assert [b["action_id"] for b in buttons] == ["feedback_up", "feedback_down"]
+    (feedback,) = [b for b in blocks if b["type"] == "context_actions"]
+    (buttons,) = feedback["elements"]
+    assert buttons["type"] == "feedback_buttons" and buttons["action_id"] == "feedback"
+    assert buttons["positive_button"]["value"].startswith("up:") and buttons["negative_button"]["value"].startswith(
+        "down:"
+    )
 
 
 def test_a_retried_event_is_answered_once(harness, fake):
@@ -147,16 +145,27 @@ def test_ask_without_a_question_shows_usage(harness, fake, text):
     assert fake.calls_to("response_url") == []
 
 
+def feedback_values(blocks: list[dict[str, Any]]) -> tuple[str, str]:
+    (buttons,) = next(b for b in blocks if b["type"] == "context_actions")["elements"]
+    return buttons["positive_button"]["value"], buttons["negative_button"]["value"]
+
+
 def test_feedback_clicks_are_stored_with_question_answer_and_sources(harness, fake):
     harness.mention(QUESTION, "EvFeedback")
-    blocks = fake.wait_for("chat.update")[0]["args"]["blocks"]
-    answer_id = next(b for b in blocks if b["type"] == "actions")["elements"][0]["value"]
-    status, _, _ = harness.click("feedback_down", answer_id)
+    _, down = feedback_values(fake.wait_for("chat.update")[0]["args"]["blocks"])
+    answer_id = down.removeprefix("down:")
+    status, _, _ = harness.click("feedback", down)
     assert status == 200
-    assert "Thanks for the feedback" in fake.wait_for("response_url")[0]["args"]["text"]
+    thanks = fake.wait_for("response_url")[0]["args"]
+    assert "Thanks for the feedback" in thanks["text"] and thanks["response_type"] == "ephemeral"
     (vote,) = harness.state.feedback()
     assert vote.vote == "down" and vote.user_id == "U2" and vote.question == QUESTION and vote.answer_id == answer_id
     assert vote.sources and vote.sources[0]["url"].startswith("https://www.youtube.com/watch?v=IxTyq96juVE")
+    # A click on an answer posted before the feedback buttons (two plain buttons) still counts.
+    harness.click("feedback_up", answer_id, kind="button")
+    fake.wait_for("response_url", 2)
+    (vote,) = harness.state.feedback()
+    assert vote.vote == "up"
 
 
 def test_forged_or_stale_signatures_are_rejected(harness, fake):

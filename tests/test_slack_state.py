@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -33,12 +32,6 @@ QUESTIONS = (
 )
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
 def placeholders(fake: FakeSlack) -> Counter[str]:
     """How many answers were started per thread: each answer to a mention first posts a placeholder there."""
     return Counter(
@@ -49,7 +42,7 @@ def placeholders(fake: FakeSlack) -> Counter[str]:
 
 
 def feedback_buttons(update: dict) -> bool:
-    return any(block["type"] == "actions" for block in update["args"].get("blocks", []))
+    return any(block["type"] == "context_actions" for block in update["args"].get("blocks", []))
 
 
 # In-process -----------------------------------------------------------------------------------

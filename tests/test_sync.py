@@ -137,7 +137,11 @@ def test_first_sync_brings_both_formats_and_guest_pages_into_the_index(site, cap
     assert main(["search", "cost of BigQuery in the cloud", "--k", "1"]) == 0
     assert "FinOps for Data Engineers" in capsys.readouterr().out
     assert main(["doctor"]) == 0
-    assert "[  ok] index: 2 episodes" in (doctor := capsys.readouterr().out) and f"(commit {commit[:12]})" in doctor
+    assert (
+        ": 2 episodes, " in (doctor := capsys.readouterr().out)
+        and "[  ok] index" in doctor
+        and f"(commit {commit[:12]})" in doctor
+    )
     assert not list(site.temp.glob("podcast-bot-sync-*"))
 
 

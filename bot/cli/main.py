@@ -1,4 +1,4 @@
-"""The `podcast-bot` command line: ingest, sync, search, eval, ask, repl, serve, doctor."""
+"""The `podcast-bot` command line: ingest, sync, search, eval, ask, repl, serve, feedback, doctor."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.cli.repl import run_repl
 from bot.cli.terminal import format_answer, format_episodes, format_moments
-from bot.config import ConfigError, Settings, load_settings, parse_every
+from bot.config import SLACK_HTTP, SLACK_SOCKET, ConfigError, Settings, load_settings, parse_every
 from bot.runtime import Runtime
 from retrieval.answer_check import check_answers
 from retrieval.errors import EpisodeError, PodcastBotError, UsageError
@@ -93,6 +93,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, help="HTTP mode: worker processes, each ~400 MB (default $WEB_CONCURRENCY or 1)"
     )
+
+    feedback = commands.add_parser(
+        "feedback", parents=[common], help="👍/👎 counts, and every 👎 answer with its question and sources"
+    )
+    feedback.add_argument(
+        "--since", default="7d", help="a period (7d, 12h, 2w), a date (2026-11-01) or 'all' (default: 7d)"
+    )
+    feedback.add_argument("--json", action="store_true")
 
     commands.add_parser("doctor", parents=[common], help="show the configuration in effect and check connections")
     return parser
@@ -285,6 +293,20 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.cli.feedback import feedback_report, format_report, parse_since
+    from bot.slack.state import open_state
+
+    since = parse_since(args.since, time.time())
+    store = open_state(runtime.settings.slack.state)
+    try:
+        report = feedback_report(store.feedback(since), since)
+    finally:
+        store.close()
+    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else format_report(report))
+    return 0
+
+
 def cmd_doctor(runtime: Runtime, args: argparse.Namespace) -> int:
     from bot.cli.doctor import report
 
@@ -301,8 +323,16 @@ COMMANDS: dict[str, Callable[[Runtime, argparse.Namespace], int]] = {
     "ask": cmd_ask,
     "repl": cmd_repl,
     "serve": cmd_serve,
+    "feedback": cmd_feedback,
     "doctor": cmd_doctor,
 }
+
+
+def _required_secrets(args: argparse.Namespace) -> tuple[str, ...]:
+    """The Slack tokens and secrets a command needs: `serve` checks them with every other setting, before it starts."""
+    if args.command != "serve":
+        return ()
+    return SLACK_SOCKET if args.socket else SLACK_HTTP
 
 
 def configure_logging(level: str, verbose: bool) -> None:
@@ -323,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings().with_index(args.index)
+        settings = load_settings(require=_required_secrets(args)).with_index(args.index)
         if getattr(args, "people", None):
             settings = replace(settings, people=args.people)
         configure_logging(settings.log_level, args.verbose)

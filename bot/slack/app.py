@@ -1,10 +1,13 @@
-"""The Slack Bolt app: mentions (with thread follow-ups), direct messages, `/ask` and feedback buttons.
+"""The Slack Bolt app: mentions (with thread follow-ups), direct messages, the assistant side panel,
+`/ask`, the Home tab and feedback buttons.
 
-Handlers only acknowledge, delegate to the answerer and format. Slack sees an ack within
-milliseconds, without waiting on the state store; the answer follows in the thread (a placeholder
-is updated), in the DM, or through the slash command's `response_url`. Each event and each command
-is answered once: its key is claimed in the state store before answering, so Slack's retries and
-replayed requests are acked but not answered again, whichever process they reach.
+Handlers only acknowledge, delegate and format. Slack sees an ack within milliseconds, without
+waiting on the state store; the work goes to thread pools and `InFlight` counts it. The answer
+follows in the thread or DM (streamed, or a placeholder replaced: `bot.slack.replies`) or through
+the slash command's `response_url`, and within a deadline, after which the asker gets an apology.
+Each event and each command is answered once: its key is claimed in the state store before
+answering, so Slack's retries and replayed requests are acked but not answered again, whichever
+process they reach.
 """
 
 from __future__ import annotations
@@ -14,29 +17,25 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot.config import Settings
+from bot.config import SLACK_HTTP, SLACK_SOCKET, Settings
 from bot.runtime import Runtime
-from bot.slack.blocks import (
-    APOLOGY,
-    FEEDBACK_DOWN,
-    FEEDBACK_UP,
-    THINKING,
-    USAGE,
-    SlackMessage,
-    answer_messages,
-    escape,
-    notice,
-)
+from bot.slack.assistant import AssistantPanel
+from bot.slack.blocks import FEEDBACK, LEGACY_FEEDBACK, THINKING, USAGE, notice, parse_vote
+from bot.slack.deadlines import Deadlines
+from bot.slack.delivery import SLACK_FAILURES, post, reason, respond, web_client
+from bot.slack.home import publish_home
+from bot.slack.replies import CommandReply, Conversation, Reply, ReplyClosed, ThreadReply
 from bot.slack.state import ResilientState, StateStore, StateUnavailableError, open_state
+from bot.slack.text import escape
 from retrieval.answering import Answer
 from retrieval.index import StoreError
 
@@ -44,10 +43,17 @@ log = logging.getLogger(__name__)
 
 MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 MAX_THREAD_HISTORY = 10
+PANEL_THREAD = "assistant_app_thread"  # the subtype of a side-panel thread's first message
 
 
 def strip_mentions(text: str) -> str:
     return " ".join(MENTION.sub(" ", text or "").split())
+
+
+@dataclass(frozen=True)
+class ThreadSoFar:
+    history: list[tuple[str, str]]  # (role, text), oldest first
+    in_panel: bool = False  # the thread is one of the assistant side panel's
 
 
 class InFlight:
@@ -87,6 +93,7 @@ class PodcastSlackBot:
             max_workers=settings.slack.answer_threads, thread_name_prefix="answer", initializer=_lower_priority
         )
         self.in_flight = InFlight()
+        self.deadlines = Deadlines()
 
     # Guards ---------------------------------------------------------------------------------
 
@@ -118,10 +125,44 @@ class PodcastSlackBot:
 
     # Answering ------------------------------------------------------------------------------
 
-    def answer(self, question: str, history: list[tuple[str, str]]) -> Answer | None:
-        """The answer, or None after logging the failure (the caller apologises)."""
+    def expire_at(self, received_at: float, reply: Reply) -> None:
+        """Apologise in place of the answer if it is not there by the deadline (counted from the ack)."""
+        deadline = received_at + self.settings.slack.answer_deadline
+        self.deadlines.at(deadline, lambda: self.in_background(reply.apologise, self._posting))
+
+    def answer_into(self, reply: Reply, question: str, history: list[tuple[str, str]], user: str, channel: str) -> None:
+        """On an answering thread: the answer (streamed when the reply streams), else an apology."""
+        answer = self._answer(reply, question, history)
+        if answer is None:
+            reply.apologise()
+            return
+        if reply.settled:
+            log.info("an answer came after its deadline and was dropped")
+            return
         try:
-            return self.runtime.answerer.answer(question, history=history)
+            answer_id: str | None = self.state.record_answer(answer, user, channel)
+        except StateUnavailableError:
+            answer_id = None  # the store logs its outage; the answer goes out without feedback buttons
+        reply.finish(answer, answer_id)
+
+    def _answer(self, reply: Reply, question: str, history: list[tuple[str, str]]) -> Answer | None:
+        """The answer, or None after logging the failure (or when the deadline passed while streaming)."""
+        try:
+            answerer = self.runtime.answerer
+            if isinstance(reply, ThreadReply):
+                reply.searching(len(self.runtime.searcher.corpus.episodes))
+                if reply.streaming:
+                    final: Answer | None = None
+                    with contextlib.closing(answerer.stream(question, history, on_sources=reply.cite)) as items:
+                        for item in items:
+                            if isinstance(item, Answer):
+                                final = item
+                            else:
+                                reply.write(item)
+                    return final
+            return answerer.answer(question, history=history)
+        except ReplyClosed:
+            log.info("the deadline passed while an answer was being streamed")
         except StoreError:
             log.exception("the index is unavailable; will reconnect on the next question")
             self.runtime.reset_index()
@@ -129,56 +170,40 @@ class PodcastSlackBot:
             log.exception("answering %r failed", question)
         return None
 
-    def messages_for(
-        self, answer: Answer | None, user: str, channel: str, asked_by: str | None = None
-    ) -> list[SlackMessage]:
-        if answer is None:
-            return [notice(APOLOGY)]
-        try:
-            answer_id: str | None = self.state.record_answer(answer, user, channel)
-        except StateUnavailableError:
-            answer_id = None  # the store logs its outage; the answer goes out without feedback buttons
-        return answer_messages(answer, answer_id, asked_by=asked_by)
-
     def reply_in_conversation(
         self,
         client: WebClient,
-        channel: str,
-        thread_ts: str | None,
-        user: str,
+        where: Conversation,
         question: str,
         history_from: str | None,
         bot_user_id: str | None,
-        is_dm: bool = False,
+        received_at: float,
+        thread: ThreadSoFar | None = None,
     ) -> None:
-        """Answer in a thread or DM: post a placeholder at once, answer in the background, then
-        replace the placeholder. `history_from` is the ts of the message asking, when in a thread."""
+        """Answer in a thread or DM: show progress at once, answer in the background, deliver it (or an
+        apology at the deadline). `history_from` is the ts of the message asking, when in a thread; its
+        earlier messages are read in the background unless `thread` has them already."""
         if not question:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=USAGE)
+            post(client, where.channel, notice(USAGE), where.thread_ts)
             return
-        refusal = self.refusal(user, channel, is_dm)
+        refusal = self.refusal(where.user, where.channel, where.is_dm)
         if refusal:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=refusal)
+            post(client, where.channel, notice(refusal), where.thread_ts)
             return
-        placeholder = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
+        llm = self.settings.llm
+        reply = ThreadReply(client, where, self.state, model_streams=llm.enabled and llm.streaming)
+        self.expire_at(received_at, reply)
+        reply.begin()
 
         def work() -> None:
-            history = (
-                self.thread_history(client, channel, thread_ts, history_from, bot_user_id)
-                if thread_ts and history_from
-                else []
+            so_far = thread or (
+                self.read_thread(client, where.channel, where.thread_ts, history_from, bot_user_id)
+                if where.thread_ts and history_from
+                else ThreadSoFar([])
             )
-            messages = self.messages_for(self.answer(question, history), user, channel)
-            first, rest = messages[0], messages[1:]
-            try:
-                client.chat_update(channel=channel, ts=placeholder, text=first.text, blocks=first.blocks)
-                for message in rest:
-                    client.chat_postMessage(
-                        channel=channel, thread_ts=thread_ts or placeholder, text=message.text, blocks=message.blocks
-                    )
-            except SlackApiError as error:
-                log.error("posting the answer failed: %s", error.response.get("error"))
-                client.chat_update(channel=channel, ts=placeholder, text=APOLOGY, blocks=[])
+            if where.assistant and not any(role == "user" for role, _ in so_far.history):
+                reply.title(question)
+            self.answer_into(reply, question, so_far.history, where.user, where.channel)
 
         self.in_background(work, self._answering)
 
@@ -196,67 +221,85 @@ class PodcastSlackBot:
 
         pool.submit(guarded)
 
-    def thread_history(
+    def after_ack(self, work: Callable[[], object]) -> None:
+        """Slack calls and short reads, after the ack."""
+        self.in_background(work, self._posting)
+
+    def read_thread(
         self, client: WebClient, channel: str, thread_ts: str, current_ts: str, bot_user_id: str | None
-    ) -> list[tuple[str, str]]:
-        """Earlier messages of the thread as (role, text), so follow-up questions have context."""
+    ) -> ThreadSoFar:
+        """The thread's earlier messages, so follow-up questions have context. What the bot posted before
+        anyone asked (a side-panel greeting) and Slack's own messages (subtypes) are not the conversation."""
         try:
             replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)
-        except SlackApiError as error:
-            log.warning("cannot read thread history: %s", error.response.get("error"))
-            return []
+        except SLACK_FAILURES as error:
+            log.warning("cannot read thread history: %s", reason(error))
+            return ThreadSoFar([])
         history: list[tuple[str, str]] = []
         messages: list[dict[str, Any]] = replies.get("messages", [])
         for message in messages:
-            if message.get("ts") == current_ts:
+            if message.get("ts") == current_ts or message.get("subtype"):
                 continue
             from_bot = bool(message.get("bot_id")) or (bot_user_id is not None and message.get("user") == bot_user_id)
             text = message.get("text", "") if from_bot else strip_mentions(message.get("text", ""))
-            if text and text != THINKING:
+            if text and text != THINKING and (history or not from_bot):
                 history.append(("assistant" if from_bot else "user", text))
-        return history[-MAX_THREAD_HISTORY:]
+        in_panel = any(m.get("ts") == thread_ts and m.get("subtype") == PANEL_THREAD for m in messages)
+        return ThreadSoFar(history[-MAX_THREAD_HISTORY:], in_panel)
 
     # Handlers -------------------------------------------------------------------------------
 
     def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if event.get("bot_id") or event.get("edited"):
             return
-        thread_ts = event.get("thread_ts")
-
-        def work() -> None:
-            if self.first_delivery(body):
-                self.reply_in_conversation(
-                    client,
-                    event["channel"],
-                    thread_ts or event["ts"],
-                    event.get("user", ""),
-                    strip_mentions(event.get("text", "")),
-                    event["ts"] if thread_ts else None,
-                    context.bot_user_id,
-                )
-
-        self.in_background(work, self._posting)
+        self._on_question(body, event, client, context, thread_ts=event.get("thread_ts") or event["ts"])
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         # Only direct messages; edits, deletions and bot posts carry a subtype or a bot_id.
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        thread_ts = event.get("thread_ts")
+        self._on_question(body, event, client, context, thread_ts=event.get("thread_ts"))
+
+    def on_assistant_message(
+        self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        """A message in a DM thread (Bolt's Assistant sends all of them): the side panel's, or a follow-up
+        in the Messages tab, which is answered exactly as before."""
+        self._on_question(body, event, client, context, thread_ts=event.get("thread_ts"), assistant=True)
+
+    def _on_question(
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        thread_ts: str | None,
+        assistant: bool = False,
+    ) -> None:
+        received_at = time.monotonic()
+        where = Conversation(
+            channel=event["channel"],
+            message_ts=event["ts"],
+            thread_ts=thread_ts,
+            user=event.get("user", ""),
+            team=body.get("team_id") or context.team_id or "",
+            assistant=assistant,
+        )
+        # In a thread, the messages before this one are the conversation so far.
+        history_from = event["ts"] if event.get("thread_ts") else None
+        question = strip_mentions(event.get("text", ""))
 
         def work() -> None:
-            if self.first_delivery(body):
-                self.reply_in_conversation(
-                    client,
-                    event["channel"],
-                    thread_ts,
-                    event.get("user", ""),
-                    strip_mentions(event.get("text", "")),
-                    event["ts"] if thread_ts else None,
-                    context.bot_user_id,
-                    is_dm=True,
-                )
+            if not self.first_delivery(body):
+                return
+            thread = None
+            if assistant and where.thread_ts:
+                # Read now: only a thread whose root is the side panel's gets its status and title.
+                thread = self.read_thread(client, where.channel, where.thread_ts, event["ts"], context.bot_user_id)
+            asked = replace(where, assistant=thread is not None and thread.in_panel)
+            self.reply_in_conversation(client, asked, question, history_from, context.bot_user_id, received_at, thread)
 
-        self.in_background(work, self._posting)
+        self.after_ack(work)
 
     def ack_ask(self, ack: Ack, command: dict[str, Any]) -> None:
         """Acknowledge `/ask` at once, in the request thread: usage, or "looking it up"."""
@@ -268,14 +311,14 @@ class PodcastSlackBot:
         else:
             ack(text=f"Looking it up: _{escape(question)}_ :mag:", response_type="ephemeral")
 
-    def answer_ask(self, command: dict[str, Any], respond: Respond) -> None:
+    def answer_ask(self, command: dict[str, Any]) -> None:
         """After the ack: check limits, answer, and post through the command's response_url."""
         try:
-            self._answer_ask(command, respond)
+            self._answer_ask(command, received_at=time.monotonic())
         finally:
             self.in_flight.end()
 
-    def _answer_ask(self, command: dict[str, Any], respond: Respond) -> None:
+    def _answer_ask(self, command: dict[str, Any], received_at: float) -> None:
         question = strip_mentions(command.get("text", ""))
         if question.lower() in ("", "help", "?"):
             return
@@ -285,27 +328,25 @@ class PodcastSlackBot:
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
         refusal = self.refusal(user, channel, is_dm=channel.startswith("D"))
         if refusal:
-            respond(text=refusal, response_type="ephemeral", replace_original=False)
+            respond(command["response_url"], notice(refusal))
             return
+        reply = CommandReply(command["response_url"], user, self.settings.slack.ask_visibility)
+        self.expire_at(received_at, reply)
+        self.in_background(lambda: self.answer_into(reply, question, [], user, channel), self._answering)
+
+    def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        vote = parse_vote(action.get("action_id", ""), action.get("value", ""))
+        if vote is None:
+            return
+        user, response_url = body.get("user", {}).get("id", ""), body.get("response_url")
 
         def work() -> None:
-            answer = self.answer(question, [])
-            visibility = self.settings.slack.ask_visibility if answer else "ephemeral"
-            for message in self.messages_for(answer, user, channel, asked_by=user):
-                respond(text=message.text, blocks=message.blocks, response_type=visibility, replace_original=False)
+            thanks = self.store_vote(vote[1], user, vote[0])
+            if response_url:
+                respond(response_url, notice(thanks))
 
-        self.in_background(work, self._answering)
-
-    def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
-        vote = "up" if action.get("action_id") == FEEDBACK_UP else "down"
-        answer_id, user = action.get("value", ""), body.get("user", {}).get("id", "")
-        self.in_background(
-            lambda: respond(
-                text=self.store_vote(answer_id, user, vote), response_type="ephemeral", replace_original=False
-            ),
-            self._posting,
-        )
+        self.after_ack(work)
 
     def store_vote(self, answer_id: str, user: str, vote: str) -> str:
         """Store a 👍/👎; what to tell the user about it."""
@@ -317,9 +358,14 @@ class PodcastSlackBot:
             return "Thanks for the feedback!"
         return "Sorry, I no longer know that answer, so I couldn't save your feedback."
 
+    def on_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab") == "home":
+            self.after_ack(lambda: publish_home(client, self.runtime, event["user"]))
+
     def close(self, timeout: float = 20.0) -> None:
         """Finish the work in flight (up to `timeout` seconds, within gunicorn's 30 s for a graceful
         stop), then release the pools and the state store."""
+        self.deadlines.close()
         if not self.in_flight.wait_until_idle(timeout):
             log.warning("stopping with answers still in flight after %.0f s", timeout)
         self._posting.shutdown(wait=False, cancel_futures=True)
@@ -349,22 +395,25 @@ def create_app(
     configured one) must be reachable now (StateUnavailableError otherwise); later outages are
     ridden out (ResilientState)."""
     slack = settings.slack
-    slack.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+    slack.require(SLACK_SOCKET if socket_mode else SLACK_HTTP)
     bot = PodcastSlackBot(settings, runtime, ResilientState(state or open_state(slack.state)))
     app = App(
-        client=WebClient(token=slack.bot_token, base_url=slack.api_url),
+        client=web_client(slack.bot_token, slack.api_url),
         signing_secret=slack.signing_secret,
         request_verification_enabled=not socket_mode,
         # Listeners run in the request thread and only hand work to our pools, so Slack gets its
         # ack without waiting on Bolt's executor (which polls for acks every 10 ms).
         process_before_response=True,
     )
+    # Middleware: takes assistant thread starts and messages in DM threads before the listeners below.
+    app.assistant(AssistantPanel(bot).middleware())
     app.event("app_mention")(bot.on_mention)
     app.event("message")(bot.on_message)
+    app.event("app_home_opened")(bot.on_home_opened)
     # A lazy listener: Slack gets the ack from the request thread, the answer follows via response_url.
     app.command("/ask")(ack=bot.ack_ask, lazy=[bot.answer_ask])
-    app.action(FEEDBACK_UP)(bot.on_feedback)
-    app.action(FEEDBACK_DOWN)(bot.on_feedback)
+    for action_id in (FEEDBACK, *LEGACY_FEEDBACK):
+        app.action(action_id)(bot.on_feedback)
     app.error(_log_error)
     return SlackApp(app, bot)
 

@@ -1,25 +1,35 @@
-"""Slack messages (Block Kit) for answers, within Slack's limits and safe from content-made mentions.
+"""Slack messages for answers, as typed Block Kit (`slack_sdk.models.blocks`), within Slack's limits.
 
-Everything that comes from a transcript, a model or a user is escaped (`&`, `<`, `>`), so no
-content can become `<!channel>`, `<!here>`, `<@U…>` or a link; the only markup in our messages is
-what this module adds: links to YouTube moments and the asker's name on `/ask` answers.
+Content is escaped by `bot.slack.text` before it goes into a block, and mrkdwn text objects are
+`verbatim`, so Slack does not turn names or URLs in it into mentions or links either. Sections hold
+at most 3,000 characters and a message at most 50 blocks; a longer answer continues in more messages.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
+from slack_sdk.models.blocks import (
+    Block,
+    ContextActionsBlock,
+    ContextBlock,
+    FeedbackButtonObject,
+    FeedbackButtonsElement,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.slack.text import cited_mrkdwn, escape, mrkdwn_link, plain
 from retrieval.answering import Answer, Source
-from retrieval.citations import CITATION
 
 MAX_SECTION_CHARS = 3000
 MAX_BLOCKS = 50
 MAX_SOURCES = 5
 MAX_FALLBACK_CHARS = 3000
-FEEDBACK_UP = "feedback_up"
-FEEDBACK_DOWN = "feedback_down"
+FEEDBACK = "feedback"
+# Answers posted before the feedback_buttons element carried two buttons with these action ids.
+LEGACY_FEEDBACK = {"feedback_up": "up", "feedback_down": "down"}
 THINKING = "Looking that up… :hourglass_flowing_sand:"
 APOLOGY = "Sorry, something went wrong while I was looking that up. Please try again in a minute."
 USAGE = (
@@ -29,39 +39,17 @@ USAGE = (
     "• or send me a direct message.\n"
     "Every answer links to the second of the episode where it was said."
 )
-# "@channel" typed as plain text is not a mention, but a zero-width joiner keeps it that way
-# even if a client or a future API option turns on name linking.
-BROADCAST_WORDS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 
 
 @dataclass
 class SlackMessage:
     text: str
-    blocks: list[dict[str, Any]] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
 
 
-def escape(text: str) -> str:
-    """Make any text inert in Slack mrkdwn: no mentions, no links, no broadcast."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return BROADCAST_WORDS.sub(lambda m: "@\u2060" + m.group(1), text)
-
-
-def mrkdwn_link(url: str, label: str) -> str:
-    return f"<{url.replace('&', '&amp;').replace('<', '').replace('>', '').replace('|', '%7C')}|{escape(label)}>"
-
-
-def plain(text: str, limit: int = 150) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _mrkdwn(answer: Answer) -> str:
-    """The answer as Slack mrkdwn: escaped, bold converted, and each [n] linked to its moment."""
-    text = escape(answer.text)
-    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
-    urls = {source.number: source.url for source in answer.sources}
-    return CITATION.sub(
-        lambda m: mrkdwn_link(urls[int(m.group(1))], m.group(0)) if int(m.group(1)) in urls else m.group(0), text
-    )
+def mrkdwn(text: str) -> MarkdownTextObject:
+    """A mrkdwn text object that Slack shows as written: no automatic links or mentions."""
+    return MarkdownTextObject(text=text, verbatim=True)
 
 
 def split_text(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
@@ -89,58 +77,56 @@ def split_text(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
     return pieces or [""]
 
 
-def _source_element(source: Source) -> dict[str, str]:
+def source_line(source: Source) -> str:
     speaker = f" — {escape(source.speaker)}" if source.speaker else ""
     page = f" · {mrkdwn_link(source.page, 'episode page')}" if source.page else ""
-    return {
-        "type": "mrkdwn",
-        "text": f"{mrkdwn_link(source.url, '▶ ' + source.time)} · {escape(source.episode_title)}{speaker}{page}",
-    }
+    return f"{mrkdwn_link(source.url, '▶ ' + source.time)} · {escape(source.episode_title)}{speaker}{page}"
+
+
+def feedback_block(answer_id: str) -> ContextActionsBlock:
+    """Slack's own 👍/👎 buttons; the clicked one's value says the vote and the answer."""
+    return ContextActionsBlock(
+        elements=[
+            FeedbackButtonsElement(
+                action_id=FEEDBACK,
+                positive_button=FeedbackButtonObject(text="👍", accessibility_label="Helpful", value=f"up:{answer_id}"),
+                negative_button=FeedbackButtonObject(
+                    text="👎", accessibility_label="Not helpful", value=f"down:{answer_id}"
+                ),
+            )
+        ]
+    )
+
+
+def parse_vote(action_id: str, value: str) -> tuple[str, str] | None:
+    """(vote, answer id) from a click on the feedback buttons (or the legacy buttons); None if malformed."""
+    if action_id in LEGACY_FEEDBACK:
+        return (LEGACY_FEEDBACK[action_id], value) if value else None
+    vote, _, answer_id = value.partition(":")
+    return (vote, answer_id) if vote in ("up", "down") and answer_id else None
+
+
+def answer_tail(answer: Answer, answer_id: str | None) -> list[Block]:
+    """What follows an answer's text: its note, its sources and the feedback buttons (when it was stored)."""
+    tail: list[Block] = []
+    if answer.note:
+        tail.append(ContextBlock(elements=[mrkdwn(f"_{escape(answer.note)}_")]))
+    if answer.sources:
+        lines = [source_line(s) for s in answer.sources[:MAX_SOURCES]]
+        tail.append(ContextBlock(elements=[mrkdwn("*Sources*"), *(mrkdwn(line) for line in lines)]))
+    if answer_id and answer.mode != "not_found":
+        tail.append(feedback_block(answer_id))
+    return tail
 
 
 def answer_messages(answer: Answer, answer_id: str | None = None, asked_by: str | None = None) -> list[SlackMessage]:
     """One or more messages (more only when an answer exceeds 50 blocks) for `answer`."""
-    head: list[dict[str, Any]] = []
+    head: list[Block] = []
     if asked_by:
-        head.append(
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"<@{asked_by}> asked: {escape(plain(answer.question, 300))}"}],
-            }
-        )
-    body = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in split_text(_mrkdwn(answer)) if piece
-    ]
-    tail: list[dict[str, Any]] = []
-    if answer.note:
-        tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{escape(answer.note)}_"}]})
-    if answer.sources:
-        elements = [{"type": "mrkdwn", "text": "*Sources*"}] + [
-            _source_element(s) for s in answer.sources[:MAX_SOURCES]
-        ]
-        tail.append({"type": "context", "elements": elements})
-    if answer_id and answer.mode != "not_found":
-        tail.append(
-            {
-                "type": "actions",
-                "block_id": "feedback",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": FEEDBACK_UP,
-                        "value": answer_id,
-                        "text": {"type": "plain_text", "text": "👍 Helpful"},
-                    },
-                    {
-                        "type": "button",
-                        "action_id": FEEDBACK_DOWN,
-                        "value": answer_id,
-                        "text": {"type": "plain_text", "text": "👎 Not helpful"},
-                    },
-                ],
-            }
-        )
-    blocks = head + body + tail
+        head.append(ContextBlock(elements=[mrkdwn(f"<@{asked_by}> asked: {escape(plain(answer.question, 300))}")]))
+    text = cited_mrkdwn(answer.text, {source.number: source.url for source in answer.sources})
+    body: list[Block] = [SectionBlock(text=mrkdwn(piece)) for piece in split_text(text) if piece]
+    blocks = head + body + answer_tail(answer, answer_id)
     fallback_text = escape(plain(answer.text, MAX_FALLBACK_CHARS))
     messages = [
         SlackMessage(fallback_text, blocks[start : start + MAX_BLOCKS]) for start in range(0, len(blocks), MAX_BLOCKS)
@@ -152,4 +138,4 @@ def answer_messages(answer: Answer, answer_id: str | None = None, asked_by: str 
 
 def notice(text: str) -> SlackMessage:
     """A short message of our own words (already safe), as text and a single section."""
-    return SlackMessage(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+    return SlackMessage(text, [SectionBlock(text=mrkdwn(text))])

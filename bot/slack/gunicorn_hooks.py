@@ -1,9 +1,10 @@
 """gunicorn hooks for the Slack app, used by `podcast-bot serve --http` and the Procfile
 (`gunicorn -c python:bot.slack.gunicorn_hooks …`).
 
-`on_starting` runs in gunicorn's master before any worker: it opens the state store once (which
-migrates its schema), so an unreachable database stops start-up with one line and exit code 2
-rather than with a traceback from every worker. `worker_exit` lets a stopping worker finish the
+`on_starting` runs in gunicorn's master before any worker: it checks every setting (one message
+naming each missing or malformed variable) and opens the state store once (which migrates its
+schema), so a bad setting or an unreachable database stops start-up with exit code 2 rather than
+with a traceback from every worker. `worker_exit` lets a stopping worker finish the
 answers it has started.
 """
 
@@ -12,14 +13,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from bot.config import load_settings
+from bot.config import SLACK_HTTP, load_settings
 from bot.slack.state import open_state
 from retrieval.errors import PodcastBotError
 
 
 def on_starting(server: Any) -> None:
     try:
-        open_state(load_settings().slack.state).close()
+        open_state(load_settings(require=SLACK_HTTP).slack.state).close()
     except PodcastBotError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)

@@ -18,29 +18,40 @@ from bot.config import Settings, load_settings
 from bot.loading import READY
 from bot.runtime import Runtime
 from bot.slack.app import create_app
+from bot.slack.front_door import SlackFrontDoor
+from bot.slack.health import HealthMonitor, Status
 from bot.slack.state import ResilientState
 
 log = logging.getLogger(__name__)
 
 
-def health(runtime: Runtime, state: ResilientState) -> tuple[str, dict[str, Any]]:
-    """HTTP status and body for /healthz: is the index reachable, and what does it hold. The state
-    store is reported too, but its outage is no 503: the app answers without it.
+def _state_status(state: ResilientState) -> str:
+    problem = state.problem
+    return f"degraded: {problem}" if problem else "ok"
+
+
+def loading_status(runtime: Runtime, state: ResilientState) -> Status | None:
+    """/healthz while the index is being opened or built, read live (it is only counters); None once ready.
 
     While the index is being built the process is healthy (it answers, with "still loading"), so
     the status is 200 with the progress: a platform must not restart it half-way through.
     """
-    problem = state.problem
-    state_status = f"degraded: {problem}" if problem else "ok"
     phase, total = runtime.loading.snapshot()
-    if phase != READY:
-        return "200 OK", {
-            "status": phase,
-            "index": runtime.settings.store.location,
-            "episodes": runtime.episodes_loaded(),
-            "episodes_total": total,
-            "state": state_status,
-        }
+    if phase == READY:
+        return None
+    return "200 OK", {
+        "status": phase,
+        "index": runtime.settings.store.location,
+        "episodes": runtime.episodes_loaded(),
+        "episodes_total": total,
+        "state": _state_status(state),
+    }
+
+
+def health(runtime: Runtime, state: ResilientState) -> Status:
+    """HTTP status and body for /healthz once the index is ready: is it reachable, and what does it
+    hold. The state store is reported too, but its outage is no 503: the app answers without it."""
+    state_status = _state_status(state)
     try:
         index = runtime.index(build_if_empty=False)
         info = index.info()
@@ -70,12 +81,19 @@ class SlackWSGIApp:
         self.settings = settings
         self.runtime = runtime
         self.slack = create_app(settings, runtime)
-        self._handler = SlackRequestHandler(self.slack.bolt)
-        self.keeper = IndexKeeper(runtime)
+        self._handler = SlackFrontDoor(SlackRequestHandler(self.slack.bolt), settings.slack.signing_secret or "")
+        # Opening, building or syncing the index happens in the background: the app serves at once.
+        self.keeper = IndexKeeper(runtime).start()
+        # /healthz answers from the last check, made in the background: never waiting on the index.
+        self.health = HealthMonitor(
+            lambda: health(runtime, self.slack.bot.state),
+            settings.store.location,
+            paused=lambda: runtime.loading.snapshot()[0] != READY,
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            status, body = health(self.runtime, self.slack.bot.state)
+            status, body = loading_status(self.runtime, self.slack.bot.state) or self.health.current()
             payload = json.dumps(body).encode()
             start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
             return [payload]
@@ -84,6 +102,7 @@ class SlackWSGIApp:
 
     def close(self) -> None:
         """Finish the answers in flight and release the state store (at shutdown)."""
+        self.health.close()
         self.slack.bot.close()
 
 
@@ -91,7 +110,4 @@ def create_wsgi_app(settings: Settings | None = None, runtime: Runtime | None = 
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = runtime or Runtime(settings)
-    application = SlackWSGIApp(settings, runtime)
-    # Opening, building or syncing the index happens in the background: the app serves at once.
-    application.keeper.start()
-    return application
+    return SlackWSGIApp(settings, runtime)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.local_services import healthz
 from tests.support.chroma_server import free_port
 from tests.support.corpus import ROOT
 from tests.support.fakes.slack_server import FakeSlack
@@ -47,12 +46,7 @@ class ServedApp:
 
     def health(self) -> dict[str, Any] | None:
         """The /healthz body, or None while nothing answers."""
-        try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                body: dict[str, Any] = json.loads(response.read())
-                return body
-        except OSError:
-            return None
+        return healthz(self.url)
 
     def wait_until(
         self, healthy: Callable[[dict[str, Any]], bool] = lambda body: body["status"] == "ok", timeout: float = 120.0

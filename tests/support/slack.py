@@ -78,15 +78,15 @@ class SlackClient:
         except urllib.error.HTTPError as error:
             return error.code, error.read(), time.perf_counter() - started
 
-    def event(self, event: dict[str, Any], event_id: str, **kwargs: Any) -> tuple[int, bytes, float]:
+    def event(self, event: dict[str, Any], event_id: str, team: str = "T1", **kwargs: Any) -> tuple[int, bytes, float]:
         payload = {
             "type": "event_callback",
-            "team_id": "T1",
+            "team_id": team,
             "api_app_id": "A1",
             "event": event,
             "event_id": event_id,
             "event_time": int(time.time()),
-            "authorizations": [{"user_id": "UBOT", "is_bot": True, "team_id": "T1"}],
+            "authorizations": [{"user_id": "UBOT", "is_bot": True, "team_id": team}],
         }
         return self.post(json.dumps(payload).encode(), "application/json", **kwargs)
 
@@ -104,6 +104,30 @@ class SlackClient:
         if thread_ts:
             event["thread_ts"] = thread_ts
         return self.event(event, event_id, **kwargs)
+
+    def dm(
+        self, text: str, event_id: str, ts: str, thread_ts: str | None = None, channel: str = "D1", user: str = "U1"
+    ) -> tuple[int, bytes, float]:
+        """A direct message to the bot; with `thread_ts`, in a thread (as in the assistant panel)."""
+        event = {"type": "message", "channel_type": "im", "channel": channel, "user": user, "text": text, "ts": ts}
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        return self.event(event, event_id)
+
+    def assistant_thread_started(
+        self, event_id: str, thread_ts: str, channel: str = "D1", user: str = "U1"
+    ) -> tuple[int, bytes, float]:
+        """The user opened a new thread in the assistant side panel."""
+        thread = {
+            "user_id": user,
+            "context": {"channel_id": "C1", "team_id": "T1", "enterprise_id": None},
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        }
+        return self.event({"type": "assistant_thread_started", "assistant_thread": thread, "event_ts": "1.2"}, event_id)
+
+    def home_opened(self, event_id: str, user: str = "U1", tab: str = "home") -> tuple[int, bytes, float]:
+        return self.event({"type": "app_home_opened", "user": user, "channel": "D1", "tab": tab}, event_id)
 
     def command_body(self, text: str, user: str = "U1") -> bytes:
         """The form Slack posts for `/ask text`, with a trigger id of its own as every invocation has."""
@@ -123,7 +147,9 @@ class SlackClient:
     def command(self, text: str, user: str = "U1", **kwargs: Any) -> tuple[int, bytes, float]:
         return self.post(self.command_body(text, user), "application/x-www-form-urlencoded", **kwargs)
 
-    def click(self, action_id: str, value: str, user: str = "U2") -> tuple[int, bytes, float]:
+    def click(
+        self, action_id: str, value: str, user: str = "U2", kind: str = "feedback_buttons"
+    ) -> tuple[int, bytes, float]:
         payload = {
             "type": "block_actions",
             "user": {"id": user},
@@ -133,9 +159,7 @@ class SlackClient:
             "trigger_id": "1.2.3",
             "container": {"type": "message"},
             "channel": {"id": "C1"},
-            "actions": [
-                {"action_id": action_id, "block_id": "feedback", "value": value, "type": "button", "action_ts": "1"}
-            ],
+            "actions": [{"action_id": action_id, "block_id": "b1", "value": value, "type": kind, "action_ts": "1"}],
         }
         return self.post(
             urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded"

@@ -81,6 +81,10 @@ class FakeOpenAI(FakeHTTPServer):
     * ``embedding_dim`` -- vector size when the request has no ``dimensions``.
     * ``retry_after_ms`` -- ``retry-after-ms`` header sent with errors, so clients
       that retry do so quickly.
+    * ``lists_models`` -- False makes ``GET /v1/models`` a 404, as on servers that only chat.
+    * ``chunk_delay`` -- seconds between the SSE events of a streamed completion.
+    * ``stall`` -- ``(n, seconds)``: after the first ``n`` SSE events, wait ``seconds``
+      before the rest, as a model that stops mid-answer.
 
     ``requests`` records every request, failed ones included, in arrival order.
     """
@@ -93,6 +97,9 @@ class FakeOpenAI(FakeHTTPServer):
         self.malformed = False
         self.embedding_dim = embedding_dim
         self.retry_after_ms = 10
+        self.lists_models = True
+        self.chunk_delay = 0.0
+        self.stall: tuple[int, float] | None = None
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -114,7 +121,7 @@ class FakeOpenAI(FakeHTTPServer):
             self.pause(self.delay)
         if self.status != 200:
             return self._error(self.status)
-        if request.method == "GET" and request.path == "/v1/models":
+        if request.method == "GET" and request.path == "/v1/models" and self.lists_models:
             return Response.json(
                 {"object": "list", "data": [{"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "fake"}]}
             )
@@ -157,7 +164,7 @@ class FakeOpenAI(FakeHTTPServer):
         if streaming:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             chunks = _completion_chunks(header, content, usage if include_usage else None)
-            return Response(body=chunks, content_type="text/event-stream")
+            return Response(body=self._paced(chunks), content_type="text/event-stream")
         choice = {
             "index": 0,
             "message": {"role": "assistant", "content": content, "refusal": None},
@@ -165,6 +172,15 @@ class FakeOpenAI(FakeHTTPServer):
             "finish_reason": "stop",
         }
         return Response.json({**header, "object": "chat.completion", "choices": [choice], "usage": usage})
+
+    def _paced(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """``chunks``, ``chunk_delay`` seconds apart (the first at once) and with any ``stall``, as a model writes."""
+        for n, chunk in enumerate(chunks):
+            if n and self.chunk_delay > 0:
+                self.pause(self.chunk_delay)
+            if self.stall is not None and n == self.stall[0]:
+                self.pause(self.stall[1])
+            yield chunk
 
     def _embeddings(self, body: dict[str, Any]) -> Response:
         if self.malformed:

@@ -11,8 +11,12 @@ commands or actions::
 
 Every ``POST /api/<method>`` is recorded with its arguments, merged from the
 query string and a form-encoded or JSON body (JSON-encoded form values such as
-``blocks`` are decoded), and answered like Slack would for the handful of
-methods the bot uses; any other method answers ``{"ok": true}``.
+``blocks`` are decoded), and answered like Slack would for the methods the bot
+uses: chat.postMessage/update, the chat streams (chat.startStream, appendStream,
+stopStream, which refuse a stream that was not started or already stopped),
+conversations.replies and views.publish. Any other method (assistant.threads.*,
+reactions.*) answers ``{"ok": true}``; ``fail_methods`` makes one answer an error,
+such as ``unknown_method`` where a workspace cannot stream.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ BOT_ID = "BBOT"
 TEAM_ID = "T1"
 BOT_NAME = "podcast-bot"
 
+STREAM_METHODS = ("chat.startStream", "chat.appendStream", "chat.stopStream")
 RESPONSE_URL_METHOD = "response_url"
 """The ``method`` under which posts to ``FakeSlack.response_url`` are recorded."""
 
@@ -60,6 +65,7 @@ class FakeSlack(FakeHTTPServer):
         self.thread_messages: list[dict[str, Any]] = []
         self.fail_methods: dict[str, str] = {}
         self.calls: list[SlackCall] = []
+        self.streams: dict[str, dict[str, Any]] = {}  # ts -> thread_ts, stopped, the call that started it
         self._recorded = threading.Condition()
         self._timestamps = itertools.count(1)
 
@@ -90,6 +96,20 @@ class FakeSlack(FakeHTTPServer):
                 raise AssertionError(f"expected {count} {method} call(s) within {timeout}s; recorded: {seen}")
             return self._calls_to(method)
 
+    def stream_calls(self, ts: str) -> list[SlackCall]:
+        """The calls that started, appended to and stopped the stream `ts`, in order."""
+        with self._recorded:
+            later = [c for c in self.calls if c["method"] in STREAM_METHODS[1:] and c["args"].get("ts") == ts]
+            return [self.streams[ts]["started_by"], *later]
+
+    def streamed_text(self, ts: str) -> str:
+        """The markdown sent into the stream `ts` (by every call naming it, refused ones too)."""
+        texts = []
+        for call in self.stream_calls(ts):
+            texts.append(call["args"].get("markdown_text", ""))  # the text can come as such, or as chunks
+            texts += [chunk.get("text", "") for chunk in call["args"].get("chunks") or []]
+        return "".join(texts)
+
     def handle(self, request: Request) -> Response:
         if request.path.startswith("/response/"):
             self._record(RESPONSE_URL_METHOD, _parse_body(request), request.headers)
@@ -99,23 +119,25 @@ class FakeSlack(FakeHTTPServer):
 
         method = request.path.removeprefix("/api/")
         args = {**request.query, **_parse_body(request)}
-        self._record(method, args, request.headers)
+        call = self._record(method, args, request.headers)
         if method in self.fail_methods:
             return Response.json({"ok": False, "error": self.fail_methods[method]})
-        return Response.json(self._answer(method, args))
+        return Response.json(self._answer(method, args, call))
 
     def _calls_to(self, method: str) -> list[SlackCall]:
         return [call for call in self.calls if call["method"] == method]
 
-    def _record(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> None:
+    def _record(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> SlackCall:
+        call = SlackCall(method=method, args=args, headers=headers)
         with self._recorded:
-            self.calls.append(SlackCall(method=method, args=args, headers=headers))
+            self.calls.append(call)
             self._recorded.notify_all()
+        return call
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._timestamps):06d}"
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, args: dict[str, Any], call: SlackCall) -> dict[str, Any]:
         match method:
             case "auth.test":
                 return {
@@ -138,6 +160,20 @@ class FakeSlack(FakeHTTPServer):
                 return {"ok": True, "message_ts": self._next_ts()}
             case "conversations.replies":
                 return {"ok": True, "messages": list(self.thread_messages), "has_more": False}
+            case "chat.startStream":
+                ts = self._next_ts()
+                with self._recorded:
+                    self.streams[ts] = {"thread_ts": args.get("thread_ts"), "stopped": False, "started_by": call}
+                return {"ok": True, "channel": args.get("channel"), "ts": ts}
+            case "chat.appendStream" | "chat.stopStream":
+                stream = self.streams.get(args.get("ts", ""))
+                if stream is None or stream["stopped"]:
+                    return {"ok": False, "error": "message_not_in_streaming_state"}
+                stream["stopped"] = method == "chat.stopStream"
+                return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+            case "views.publish":
+                view = args.get("view") or {}
+                return {"ok": True, "view": {"id": "VHOME", **(view if isinstance(view, dict) else {})}}
             case _:  # reactions.add, reactions.remove, ...
                 return {"ok": True}
 
