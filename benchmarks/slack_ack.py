@@ -59,7 +59,7 @@ from typing import Literal
 import numpy as np
 
 from benchmarks.common import REPO_ROOT, build_index, episode_files, quiet
-from benchmarks.local_services import RESPONSE_URL, PostgresServer, SlackRecorder, free_port
+from benchmarks.local_services import RESPONSE_URL, PostgresServer, SlackRecorder, free_port, healthz
 from bot.slack.blocks import THINKING
 from retrieval.embedding import MINILM_MODEL_ID, MiniLMEmbedder
 
@@ -169,8 +169,8 @@ def send_all(secret: str, requests: list[SlackRequest], clients: int) -> list[tu
 
 
 def bot_environment(fake: SlackRecorder, secret: str, index_dir: Path, state: str) -> dict[str, str]:
-    """`state`: a SQLite file or a postgresql:// URL."""
-    """This process's environment without any bot, Slack, Chroma or OpenAI settings, plus the benchmark's."""
+    """This process's environment without any bot, Slack, Chroma or OpenAI settings, plus the benchmark's;
+    `state`: a SQLite file or a postgresql:// URL."""
     prefixes = ("PODCAST_BOT_", "SLACK_", "CHROMA_", "OPENAI_")
     env = {name: value for name, value in os.environ.items() if not name.startswith(prefixes)}
     return env | {
@@ -189,7 +189,7 @@ def bot_environment(fake: SlackRecorder, secret: str, index_dir: Path, state: st
 
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int, log_path: Path, timeout: float = 60.0) -> Iterator[str]:
-    """Serve the app on a free 127.0.0.1 port until GET /healthz is 200; yield its URL; stop it afterwards."""
+    """Serve the app on a free 127.0.0.1 port until GET /healthz says ok; yield its URL; stop it afterwards."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
@@ -229,11 +229,9 @@ def gunicorn(env: dict[str, str], workers: int, log_path: Path, timeout: float =
 
 
 def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
+    """Ready to answer: the index is open (not still starting or building) and reachable."""
+    body = healthz(url)
+    return body is not None and body.get("status") == "ok"
 
 
 @dataclass
