@@ -18,6 +18,7 @@ import yaml
 
 from bot.cli.main import main
 from bot.runtime import Runtime
+from retrieval.embedding import Embedder
 from retrieval.episodes import parse_episode_file
 from retrieval.errors import IndexUnavailableError
 from retrieval.index import SectionIndex, StoreConfig
@@ -172,13 +173,17 @@ def test_server_killed_mid_ingest_then_rerun_completes_without_duplicates(server
     assert set(index.episodes()) == set(counts)
 
 
-def test_slack_app_apologises_while_the_server_is_down_and_recovers(server, tmp_path, embedder):
+def ingest_small_episode(server: ChromaServer, tmp_path: Path, embedder: Embedder) -> None:
     ingest(
         [small_episode(tmp_path / "episodes", "s07e01-small.md", items=30)],
         SectionIndex(server_store(server), embedder.model_id),
         embedder,
         progress=False,
     )
+
+
+def test_slack_app_apologises_while_the_server_is_down_and_recovers(server, tmp_path, embedder):
+    ingest_small_episode(server, tmp_path, embedder)
     with FakeSlack() as fake:
         settings = replace(
             settings_for(fake, tmp_path / "unused", tmp_path / "state.sqlite3"), store=server_store(server)
@@ -204,12 +209,7 @@ def test_slack_app_apologises_while_the_server_is_down_and_recovers(server, tmp_
 
 
 def test_a_frozen_server_never_stalls_healthz_or_acks_and_questions_get_an_apology_in_time(server, tmp_path, embedder):
-    ingest(
-        [small_episode(tmp_path / "episodes", "s07e01-small.md", items=30)],
-        SectionIndex(server_store(server), embedder.model_id),
-        embedder,
-        progress=False,
-    )
+    ingest_small_episode(server, tmp_path, embedder)
     with FakeSlack() as fake:
         settings = settings_for(fake, tmp_path / "unused", tmp_path / "state.sqlite3", answer_deadline=3.0)
         # Chroma's own deadline (10 s) is longer than the answer's: the apology must not wait for it.
