@@ -30,10 +30,23 @@ class SqliteStateStore(SqlStateStore):
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StateUnavailableError(f"{self.describe()}: cannot create its folder ({error})") from None
-        with self._connected(patient=True) as db:
-            # WAL: readers never wait for the writer. The mode is stored in the file, so once is enough.
-            db.execute("PRAGMA journal_mode=WAL")
+        self._use_wal()
         self._migrate()
+
+    def _use_wal(self) -> None:
+        """WAL: readers never wait for the writer. The mode is stored in the file, so once is enough.
+        Switching needs the file to itself, and SQLite reports "locked" at once (without its busy
+        timeout) while another process opens it at the same moment: so retry, as patiently."""
+        deadline = time.monotonic() + PATIENT_TIMEOUT
+        while True:
+            try:
+                with self._connected(patient=True) as db:
+                    db.execute("PRAGMA journal_mode=WAL")
+                return
+            except StateUnavailableError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def describe(self) -> str:
         return f"SQLite file {self.path}"
