@@ -243,7 +243,7 @@ class Answerer:
             for section in self.searcher.neighbours(moment, before=0, after=1)
         ]
         chosen = choose_quotes(
-            candidates, self.searcher.term_weights, self.searcher.term_weights(state.query), OFFLINE_QUOTES
+            candidates, self.searcher.term_weights, self.searcher.question_weights(state.query), OFFLINE_QUOTES
         )
         sources = [self._quote_source(n, c.section, excerpt) for n, (c, excerpt) in enumerate(chosen, start=1)]
         lines = [f"[{s.number}] {s.speaker} ({s.episode_title}, {s.time}): “{s.quote}”" for s in sources]

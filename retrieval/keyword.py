@@ -1,4 +1,5 @@
-"""Keyword (BM25) scoring with bm25s: English stop words removed, words stemmed (Snowball).
+"""Keyword (BM25) scoring with bm25s: English stop words and third-person pronouns removed, words
+stemmed (Snowball).
 
 Used twice by the searcher: over transcript sections, and over episode cards (title, guests'
 names and bios, description, topics, headers), so that words found only in an episode's metadata
@@ -17,11 +18,16 @@ from collections.abc import Sequence
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 
 # bm25s sets its own logger to DEBUG on import; its index-building chatter is not ours to show.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _local = threading.local()
+
+# Questions speak of a guest in the third person ("what did he work on"); transcripts speak in the
+# first and second person, so there "he" and "his" are always about somebody else and only add noise.
+STOP_WORDS = (*STOPWORDS_EN, "he", "she", "him", "her", "his", "hers", "them")
 
 
 # A word with a capital inside it (DataTalks, PyData, GitHub): transcripts often spell it apart.
@@ -43,7 +49,7 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
         stemmer = _local.stemmer = Stemmer.Stemmer("english")
     tokens: list[list[str]] = bm25s.tokenize(
         [_with_parts(text) for text in texts],
-        stopwords="en",
+        stopwords=list(STOP_WORDS),
         stemmer=stemmer.stemWords,
         return_ids=False,
         show_progress=False,

@@ -39,7 +39,8 @@ ASKING_WORDS = """
 
 
 @cache
-def _asking_terms() -> frozenset[str]:
+def asking_terms() -> frozenset[str]:
+    """The keyword terms of ASKING_WORDS."""
     return frozenset(term for terms in tokenize(ASKING_WORDS.split()) for term in terms)
 
 
@@ -55,7 +56,7 @@ def name_terms(question: str) -> frozenset[str]:
 
 def content_terms(terms: Sequence[str]) -> list[str]:
     """The keyword terms of a question that say what it is about (not how it asks)."""
-    asking = _asking_terms()
+    asking = asking_terms()
     return [term for term in dict.fromkeys(terms) if term not in asking and len(term) > 2]
 
 

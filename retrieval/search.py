@@ -33,7 +33,7 @@ from retrieval.filters import NO_FILTERS, SearchFilters, allowed
 from retrieval.index import SectionIndex
 from retrieval.keyword import tokenize
 from retrieval.memory import release_freed_memory
-from retrieval.relevance import Evidence, content_terms, name_terms, relevant
+from retrieval.relevance import Evidence, asking_terms, content_terms, name_terms, relevant
 from retrieval.sections import Section
 from retrieval.settings import SearchConfig
 from retrieval.shapes import QuestionShape, question_shape
@@ -147,6 +147,14 @@ class Searcher:
         """The keyword terms of `text` with their inverse document frequency in the index."""
         corpus = self.corpus
         return {term: corpus.weight(term) for term in tokenize([text])[0]}
+
+    def question_weights(self, question: str) -> dict[str, float]:
+        """The question's terms to match quotes against: without the words that only ask ("did",
+        "guest", "talk"), which would favour the introduction and the host's questions, unless they
+        are part of a name ("DataTalks") or nothing else is left."""
+        weights = self.term_weights(question)
+        asking = asking_terms() - name_terms(question)
+        return {term: weight for term, weight in weights.items() if term not in asking} or weights
 
     def neighbours(self, moment: Moment, before: int = 1, after: int = 1) -> list[Section]:
         """The moment's section with up to `before` sections before it and `after` after it."""

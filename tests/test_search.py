@@ -12,6 +12,7 @@ from retrieval.errors import FilterError
 from retrieval.filters import SearchFilters
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest
+from retrieval.keyword import KeywordIndex, tokenize
 from retrieval.search import SearchConfig, Searcher
 from tests.support.corpus import small_episode
 
@@ -72,6 +73,26 @@ def test_which_episode_questions_rank_episodes(searcher):
     matches = searcher.search_episodes("Which episode talks about running a data community?")
     assert matches[0].episode_id == "s07e01-datatalksclub-behind-the-scenes"
     assert 1 <= len(matches[0].moments) <= 3
+
+
+def test_a_question_about_a_guest_in_the_third_person_matches_what_is_asked_not_the_pronouns():
+    # Transcripts speak in the first person: "he" and "his" there are always somebody else.
+    sections = KeywordIndex(
+        [
+            "He told me his manager liked him, and he said she agreed with her team.",
+            "I built the data platform at my previous company before I founded this one.",
+        ]
+    )
+    scores = sections.scores(tokenize(["What did he build at his company before he founded his own?"])[0])
+    assert scores[0] == 0.0 and scores[1] > 0.0
+
+
+def test_quotes_are_matched_on_what_a_question_asks_about_not_on_how_it_asks(searcher):
+    weights = searcher.question_weights("Did any guest talk about how DataTalks.Club started?")
+    # "talk" is kept as part of the name DataTalks; "did", "guest", "how" only ask.
+    assert {"datatalk", "club", "start", "talk"} <= set(weights)
+    assert not {"did", "guest", "how", "about"} & set(weights)
+    assert searcher.question_weights("What did they say?")  # only asking words: kept, not emptied
 
 
 def test_keyword_index_follows_ingests_by_another_writer(tmp_path, embedder):
