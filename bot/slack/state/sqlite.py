@@ -36,15 +36,17 @@ class SqliteStateStore(SqlStateStore):
     def _use_wal(self) -> None:
         """WAL: readers never wait for the writer. The mode is stored in the file, so once is enough.
         Switching needs the file to itself, and SQLite reports "locked" at once (without its busy
-        timeout) while another process opens it at the same moment: so retry, as patiently."""
+        timeout) while another process opens it at the same moment: so retry that, as patiently. Any
+        other failure (a read-only folder, a damaged file) is reported at once."""
         deadline = time.monotonic() + PATIENT_TIMEOUT
         while True:
             try:
                 with self._connected(patient=True) as db:
                     db.execute("PRAGMA journal_mode=WAL")
                 return
-            except StateUnavailableError:
-                if time.monotonic() > deadline:
+            except StateUnavailableError as error:
+                busy = getattr(error.__cause__, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
 
