@@ -26,7 +26,8 @@ from retrieval.citations import cited_numbers, keep_valid_citations
 from retrieval.context import format_context, window
 from retrieval.episodes import youtube_url
 from retrieval.errors import PromptError, UsageError
-from retrieval.excerpts import Candidate, Excerpt, choose_quotes
+from retrieval.definitions import defined_term
+from retrieval.excerpts import Candidate, Excerpt, QuoteQuery, choose_quotes
 from retrieval.filters import NO_FILTERS, SearchFilters
 from retrieval.search import Moment, Searcher
 from retrieval.sections import Section, timestamp
@@ -242,9 +243,13 @@ class Answerer:
             for rank, moment in enumerate(state.moments)
             for section in self.searcher.neighbours(moment, before=0, after=1)
         ]
-        chosen = choose_quotes(
-            candidates, self.searcher.term_weights, self.searcher.question_weights(state.query), OFFLINE_QUOTES
+        query = QuoteQuery(
+            self.searcher.term_weights,
+            self.searcher.question_weights(state.query),
+            self.searcher.sentence_similarity(state.query),
+            defined_term(state.query),
         )
+        chosen = choose_quotes(candidates, query, OFFLINE_QUOTES)
         sources = [self._quote_source(n, c.section, excerpt) for n, (c, excerpt) in enumerate(chosen, start=1)]
         lines = [f"[{s.number}] {s.speaker} ({s.episode_title}, {s.time}): “{s.quote}”" for s in sources]
         episodes = len({s.episode_id for s in sources})

@@ -48,6 +48,9 @@ class Corpus:
     asked: tuple[tuple[str, ...], ...] = ()
     # Every keyword term of the transcripts and the metadata.
     vocabulary: frozenset[str] = frozenset()
+    # Section vectors of the episodes localised so far (episode id -> rows in `episode_rows` order),
+    # read from the index on first use: a snapshot's vectors never change.
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     def weight(self, term: str) -> float:
         return self.keywords.weight(term)

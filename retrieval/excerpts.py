@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from retrieval.definitions import DefinedTerm
 from retrieval.sections import SENTENCE_END, Section
 from retrieval.speakers import is_question
 
@@ -22,7 +23,9 @@ HOST_FACTOR = 0.3
 QUESTION_FACTOR = 0.5
 # How much the best moment adds to its best sentence (the n-th adds 1/n of it): the search saw more
 # than words. The section after a moment, where a long answer goes on, adds half its moment's.
-RANK_PRIOR = 0.25
+RANK_PRIOR = float(__import__("os").environ.get("RP", "0.25"))
+MEANING_WEIGHT = float(__import__("os").environ.get("MW", "0.0"))
+DEFINITION_BONUS = float(__import__("os").environ.get("DB", "0.0"))
 FOLLOW_FACTOR = 0.5
 
 
@@ -53,21 +56,34 @@ def _sentences(section: Section) -> list[_Sentence]:
     ]
 
 
-def best_excerpt(
-    section: Section, weights: Callable[[str], dict[str, float]], query_weights: dict[str, float]
-) -> Excerpt:
-    """The sentence sharing the most weighted terms with the query (the guest's answers first),
-    widened with the same speaker's neighbours up to about `CONTEXT_WORDS`."""
+@dataclass(frozen=True)
+class QuoteQuery:
+    """What a quote is matched against: the question's weighted terms, the meaning of a sentence
+    compared with the question's, and the term the question asks to be defined (if any)."""
+
+    weights: Callable[[str], dict[str, float]]
+    query_weights: dict[str, float]
+    similarity: Callable[[Sequence[str]], Sequence[float]] | None = None
+    defined: DefinedTerm | None = None
+
+
+def best_excerpt(section: Section, query: QuoteQuery) -> Excerpt:
+    """The sentence that best answers the query (the guest's answers first), widened with the same
+    speaker's neighbours up to about `CONTEXT_WORDS`."""
     sentences = _sentences(section)
     if not sentences:
         return Excerpt("", _clip(section.text.split()), section.start_sec)
-    total = sum(query_weights.values()) or 1.0
+    total = sum(query.query_weights.values()) or 1.0
+    meaning = list(query.similarity([s.text for s in sentences])) if query.similarity else [0.0] * len(sentences)
     scores = [
-        sum(query_weights.get(term, 0.0) for term in set(weights(s.text)))
-        / total
+        (
+            sum(query.query_weights.get(term, 0.0) for term in set(query.weights(s.text))) / total
+            + MEANING_WEIGHT * max(0.0, similarity)
+            + (DEFINITION_BONUS if query.defined is not None and query.defined.defined_in(s.text) else 0.0)
+        )
         * (HOST_FACTOR if s.by_host else 1.0)
         * (QUESTION_FACTOR if is_question(s.text) else 1.0)
-        for s in sentences
+        for s, similarity in zip(sentences, meaning, strict=True)
     ]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     speaker = sentences[best].speaker
@@ -107,15 +123,10 @@ class Candidate:
         return RANK_PRIOR / (self.rank + 1) * (FOLLOW_FACTOR if self.follows else 1.0)
 
 
-def choose_quotes(
-    candidates: Sequence[Candidate],
-    weights: Callable[[str], dict[str, float]],
-    query_weights: dict[str, float],
-    limit: int,
-) -> list[tuple[Candidate, Excerpt]]:
+def choose_quotes(candidates: Sequence[Candidate], query: QuoteQuery, limit: int) -> list[tuple[Candidate, Excerpt]]:
     """The best `limit` quotes, each from a different paragraph: a sentence's match to the question
     plus a prior for the rank of its moment."""
-    scored = [(c, best_excerpt(c.section, weights, query_weights)) for c in candidates]
+    scored = [(c, best_excerpt(c.section, query)) for c in candidates]
     scored.sort(key=lambda pair: -(pair[1].score + pair[0].prior))
     chosen: list[tuple[Candidate, Excerpt]] = []
     places: set[tuple[str, int]] = set()

@@ -321,6 +321,15 @@ class SectionIndex:
                 found[str((metadata or {}).get("text_hash"))] = np.asarray(vector, dtype=np.float32)
         return found
 
+    def vectors_by_id(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of the sections with these ids."""
+        with self._failing_to("read stored vectors"):
+            found = self._sections.get(ids=list(ids), include=["embeddings"])
+        return {
+            section_id: np.asarray(vector, dtype=np.float32)
+            for section_id, vector in zip(found["ids"], found["embeddings"], strict=True)
+        }
+
     def query_cards(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The `k` episodes whose cards are nearest to `vector`, with their cosine similarity."""
         with self._failing_to("search episode cards"):

@@ -18,20 +18,23 @@ process ingested into a shared Chroma server.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 import numpy as np
 
 from retrieval.corpus import Corpus, build_corpus
+from retrieval.definitions import defined_term
 from retrieval.embedding import Embedder
 from retrieval.filters import NO_FILTERS, SearchFilters, allowed
 from retrieval.index import SectionIndex
 from retrieval.keyword import tokenize
+from retrieval.localise import LocalQuery, Localiser, distinct
 from retrieval.memory import release_freed_memory
 from retrieval.relevance import Evidence, asking_terms, content_terms, name_terms, relevant
 from retrieval.sections import Section
@@ -46,6 +49,8 @@ Ranking = list[tuple[int, float]]  # (corpus row, score), best first
 K = TypeVar("K")
 # About the size of a few dozen episodes (the 40 dev episodes have ~3,000 sections).
 FULL_CORPUS_SECTIONS = 2000
+# An episode's localised moments beyond those the fused ranking found score this much less each.
+LATER = 0.9
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,9 @@ class Searcher:
         self._lock = threading.Lock()
         self._checked_at = 0.0
         self._corpus = Corpus()
+        self._localiser = Localiser(
+            index, self.config.local_meaning_weight, self.config.definition_weight, self.config.host_penalty
+        )
 
     # The keyword side, kept in step with the index -------------------------------------------
 
@@ -155,6 +163,17 @@ class Searcher:
         weights = self.term_weights(question)
         asking = asking_terms() - name_terms(question)
         return {term: weight for term, weight in weights.items() if term not in asking} or weights
+
+    def sentence_similarity(self, question: str) -> Callable[[Sequence[str]], list[float]]:
+        """A function giving the cosine between `question` and each of some sentences (embedded then)."""
+        vector = self.embedder.embed_query(question)
+
+        def similarity(sentences: Sequence[str]) -> list[float]:
+            if not sentences:
+                return []
+            return [float(v) for v in np.asarray(self.embedder.embed_documents(list(sentences))) @ vector]
+
+        return similarity
 
     def neighbours(self, moment: Moment, before: int = 1, after: int = 1) -> list[Section]:
         """The moment's section with up to `before` sections before it and `after` after it."""
@@ -200,12 +219,16 @@ class Searcher:
             for i, score in ranked
         ]
         merged = _merge_overlaps(moments)
+        by_episode = _by_episode(merged)
+        if mode == "hybrid":
+            by_episode = self._localise(corpus, by_episode, LocalQuery(vector, distinct(terms), defined_term(query)), mask, k)
         if per_episode is None and shape.spread == "episodes":
             per_episode = 1
-            moments = _spread(merged, self.config.strong_episode)[:k]
+            moments = _spread(by_episode, self.config.strong_episode)[:k]
         else:
             per_episode = self.config.per_episode if per_episode is None else per_episode
-            moments = _cap_per_episode(merged, per_episode)[:k]
+            ordered = sorted((m for found in by_episode.values() for m in found), key=lambda m: -m.score)
+            moments = _cap_per_episode(ordered, per_episode)[:k]
         # Judged on the best-scoring moments, whatever order they are then shown in.
         top = merged[:3]
         evidence = self._evidence(corpus, query, terms, top, self._similarities(corpus, vector, top, similarity))
@@ -213,6 +236,37 @@ class Searcher:
         note = _shortfall(len(moments), k, per_episode, len(merged)) if is_relevant else ""
         best = max(similarity.values(), default=None)
         return SearchResult(query, moments, is_relevant, best, evidence, shape, note)
+
+    def _localise(
+        self,
+        corpus: Corpus,
+        by_episode: dict[str, list[Moment]],
+        query: LocalQuery,
+        mask: np.ndarray | None,
+        k: int,
+    ) -> dict[str, list[Moment]]:
+        """The moments of the `k` best episodes in the order `retrieval.localise` ranks them inside
+        each episode. How many places an episode gets is still decided by its fused scores: the
+        episode's n-th moment takes the n-th best fused score the episode had."""
+        localised: dict[str, list[Moment]] = {}
+        for episode_id, found in itertools.islice(by_episode.items(), k):
+            # Twice as many as can be shown: merging overlapping neighbours makes fewer.
+            ranked = self._localiser.rank(corpus, episode_id, query, mask)[: 2 * k]
+            places = [m.score for m in found] + [found[-1].score * LATER**n for n in range(1, len(ranked) + 1)]
+            moments = [
+                Moment(
+                    corpus.sections[local.row],
+                    places[n],
+                    local.similarity,
+                    corpus.sections[local.row].start_sec,
+                    corpus.sections[local.row].end_sec,
+                )
+                for n, local in enumerate(ranked)
+            ]
+            merged = _merge_overlaps(moments)
+            # Merging removes moments: the places stay in order.
+            localised[episode_id] = [replace(m, score=places[n]) for n, m in enumerate(merged)] or found
+        return localised
 
     def _dense(self, corpus: Corpus, vector: np.ndarray, mask: np.ndarray | None) -> Ranking:
         ids = None if mask is None else [corpus.sections[i].id for i in np.flatnonzero(mask)]
@@ -330,7 +384,7 @@ class Searcher:
         self, query: str, k: int = 5, filters: SearchFilters = NO_FILTERS, moments_per_episode: int = 3
     ) -> list[EpisodeMatch]:
         """Episodes ranked by how well their best moments match, for "which episode…" questions."""
-        result = self.search(query, k=self.config.candidates, filters=filters, per_episode=moments_per_episode)
+        result = self.search(query, k=k * moments_per_episode, filters=filters, per_episode=moments_per_episode)
         matches: dict[str, EpisodeMatch] = {}
         for moment in result.moments:
             s = moment.section
@@ -391,13 +445,18 @@ def _cap_per_episode(moments: list[Moment], per_episode: int) -> list[Moment]:
     return capped
 
 
-def _spread(moments: list[Moment], strong: float) -> list[Moment]:
-    """For a question across episodes: the best moment of each episode that matches strongly (its
-    best within `strong` of the very best), then their second-best, then the other episodes' best."""
+def _by_episode(moments: list[Moment]) -> dict[str, list[Moment]]:
+    """Moments grouped by episode, episodes in the order of their best moment."""
     by_episode: dict[str, list[Moment]] = {}
     for moment in moments:
         by_episode.setdefault(moment.section.episode_id, []).append(moment)
-    top = moments[0].score if moments else 0.0
+    return by_episode
+
+
+def _spread(by_episode: dict[str, list[Moment]], strong: float) -> list[Moment]:
+    """For a question across episodes: the best moment of each episode that matches strongly (its
+    best within `strong` of the very best), then their second-best, then the other episodes' best."""
+    top = max((found[0].score for found in by_episode.values()), default=0.0)
     leaders = [found for found in by_episode.values() if found[0].score >= strong * top]
     others = [found for found in by_episode.values() if found[0].score < strong * top]
     return [f[0] for f in leaders] + [f[1] for f in leaders if len(f) > 1] + [f[0] for f in others]

@@ -1,0 +1,111 @@
+"""Localisation: once an episode is known to be about the question, which of its moments answers it.
+
+Finding the episode and finding the second are different problems. Across the archive, what sets an
+episode apart is its topic ("DataOps" is rare overall), so the fused score rewards a section for
+every mention of the topic. Inside the episode the topic is everywhere, and what sets the answering
+moment apart is how closely the whole exchange — header, host question and the guest's answer, as
+embedded together — means what the question asks, and which of the question's other words it
+shares. So every section of a candidate episode is scored afresh, also those that were not among
+the archive-wide candidates:
+
+    local = (w × meaning + (1 − w) × keywords) × (1 − host_penalty × monologue)
+
+with both signals min-max scaled among the episode's own sections, keyword terms counted once
+each (a question that repeats "data" is not asking twice as much about data), and the same
+discount for a section that is mostly the host talking as the fused score uses. The episode's
+moments are then its sections in that order, overlapping neighbours merged into one span.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.corpus import Corpus
+from retrieval.definitions import DefinedTerm, defines
+from retrieval.index import SectionIndex
+
+
+@dataclass(frozen=True)
+class LocalMoment:
+    """A section's place in its episode's ranking: `local` is 0..1, 1 for the episode's best."""
+
+    row: int
+    local: float
+    similarity: float
+
+
+@dataclass(frozen=True)
+class LocalQuery:
+    """What localisation needs of a question: its embedding, its distinct keyword terms, and the term
+    it asks to be defined, if it asks what something is."""
+
+    vector: np.ndarray
+    terms: tuple[str, ...]
+    defined: DefinedTerm | None = None
+
+
+class Localiser:
+    """Ranks the sections of one episode for a question (see the module docstring)."""
+
+    def __init__(self, index: SectionIndex, meaning_weight: float, definition_weight: float, host_penalty: float):
+        self.index = index
+        self.meaning_weight = meaning_weight
+        self.definition_weight = definition_weight
+        self.host_penalty = host_penalty
+
+    def rank(self, corpus: Corpus, episode_id: str, query: LocalQuery, mask: np.ndarray | None) -> list[LocalMoment]:
+        """The episode's sections that `mask` allows, best first."""
+        rows = corpus.episode_rows.get(episode_id)
+        if rows is None or not len(rows):
+            return []
+        if mask is not None:
+            rows = rows[mask[rows]]
+            if not len(rows):
+                return []
+        similarity = self._vectors(corpus, episode_id, rows) @ query.vector
+        keywords = corpus.keywords.scores(query.terms)[rows] if query.terms else np.zeros(len(rows))
+        w = self.meaning_weight
+        local = w * _scaled(similarity) + (1.0 - w) * _scaled(keywords)
+        if query.defined is not None:
+            local = local + self.definition_weight * self._definitions(corpus, rows, query.defined)
+        monologue = np.maximum(0.0, corpus.host_share[rows] - 0.5) * 2
+        local = local * (1.0 - self.host_penalty * monologue)
+        top = float(local.max()) or 1.0
+        order = np.argsort(-local, kind="stable")
+        return [LocalMoment(int(rows[i]), float(local[i]) / top, float(similarity[i])) for i in order]
+
+    @staticmethod
+    def _definitions(corpus: Corpus, rows: np.ndarray, term: DefinedTerm) -> np.ndarray:
+        """1 for each section that says what `term` is (or where it is asked), else 0."""
+        found = []
+        for row in rows:
+            section = corpus.sections[int(row)]
+            lines = [(line.text, line.by_host) for line in section.lines()]
+            found.append(defines(term, section.header, lines))
+        return np.array(found, dtype=np.float64)
+
+    def _vectors(self, corpus: Corpus, episode_id: str, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of `rows`, read from the index once per episode and corpus snapshot."""
+        cached = corpus.vectors.get(episode_id)
+        if cached is None:
+            all_rows = corpus.episode_rows[episode_id]
+            ids = [corpus.sections[int(row)].id for row in all_rows]
+            found = self.index.vectors_by_id(ids)
+            cached = np.stack([found[section_id] for section_id in ids]).astype(np.float32)
+            # Rows of an episode are consecutive in the corpus, so a row's vector is at row - first.
+            corpus.vectors[episode_id] = cached
+        return cached[rows - corpus.episode_rows[episode_id][0]]
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-9:
+        return np.ones_like(values, dtype=np.float64)
+    return (values - low) / (high - low)
+
+
+def distinct(terms: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(terms))
