@@ -60,8 +60,8 @@ class Summary:
     answers: AnswerCheck | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        # The number of questions is each retriever's `questions`; the report's own `questions` lists them.
         data: dict[str, Any] = {
-            "questions": self.questions,
             "retrievers": {mode: scores.to_dict() for mode, scores in self.retrievers.items()},
             "by_kind": {
                 kind: {mode: scores.to_dict() for mode, scores in modes.items()} for kind, modes in self.by_kind.items()

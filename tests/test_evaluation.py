@@ -350,8 +350,10 @@ def test_cli_eval_of_two_question_files_reports_each_both_and_halves(small, tmp_
     assert main([*command, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert list(report["files"]) == [str(p) for p in paths]
-    assert report["files"][str(paths[0])]["questions"] == 2 and report["files"][str(paths[1])]["questions"] == 3
-    assert report["halves"]["odd"]["questions"] == 2 and report["halves"]["even"]["questions"] == 3
+    files, halves = report["files"], report["halves"]
+    assert [files[str(path)]["retrievers"]["bm25"]["questions"] for path in paths] == [2, 3]
+    assert [halves[half]["retrievers"]["dense"]["questions"] for half in ("odd", "even")] == [2, 3]
+    assert len(report["questions"]) == 5 and report["questions"][2]["file"] == str(paths[1])
     hybrid = report["retrievers"]["hybrid"]
     # Only one episode is indexed: every answerable question finds it, but only one of the multi
     # question's two episodes, and no moment (all expected far after the episode's end).
