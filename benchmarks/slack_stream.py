@@ -34,7 +34,7 @@ from benchmarks.common import build_index, episode_files, index_folder, make_par
 from benchmarks.local_services import SlackRecorder, StreamingModel
 from benchmarks.slack_ack import Mention, bot_environment, gunicorn, mention_event, send
 from retrieval.embedding import MiniLMEmbedder
-from retrieval.evaluation import load_questions
+from retrieval.questions import load_questions
 
 TARGET_MS = 300.0
 REPLY = (

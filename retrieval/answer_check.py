@@ -1,9 +1,9 @@
 """Check the offline answers on a question file (`podcast-bot eval --answers`).
 
 Retrieval can find the right moment while the answer still quotes the wrong sentence of it, e.g.
-the host's question instead of the guest's reply. This measures what a user reads: the share of
-answerable questions whose quotes include a line within `SLACK_SEC` of an expected second, and the
-share of quotes that are a host's question.
+the host's question instead of the guest's reply. This measures what a user reads: whether any
+quote, and whether the first quote, is within `SLACK_SEC` of an expected second, and how many
+quotes are a host's question.
 """
 
 from __future__ import annotations
@@ -11,16 +11,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from retrieval.answering import Answerer
-from retrieval.evaluation import SLACK_SEC, Question
+from retrieval.answering import Answerer, Source
+from retrieval.questions import SLACK_SEC, Question
+
+
+@dataclass(frozen=True)
+class QuoteOutcome:
+    """The offline answer to one question."""
+
+    question: Question
+    refused: bool
+    quotes: int
+    host_questions: int  # quotes that are the host asking
+    near: bool  # a quote is within SLACK_SEC of an expected second
+    first_near: bool  # the first quote is
 
 
 @dataclass(frozen=True)
 class AnswerCheck:
     answerable: int
     near_answer: int  # answerable questions with a quote within SLACK_SEC of an expected second
+    first_near_answer: int  # answerable questions whose first quote is within SLACK_SEC of one
     quotes: int
-    host_questions: int  # quotes that are the host asking
+    host_questions: int
     refused_answerable: int
     unanswerable: int
     refused_unanswerable: int
@@ -30,37 +43,57 @@ class AnswerCheck:
         return self.near_answer / self.answerable if self.answerable else 0.0
 
     @property
+    def first_near_share(self) -> float:
+        return self.first_near_answer / self.answerable if self.answerable else 0.0
+
+    @property
     def host_question_share(self) -> float:
         return self.host_questions / self.quotes if self.quotes else 0.0
 
     def to_dict(self) -> dict[str, float | int]:
-        return asdict(self) | {"near_share": self.near_share, "host_question_share": self.host_question_share}
-
-    def summary(self) -> str:
-        return (
-            f"offline answers: {self.near_answer}/{self.answerable} answerable questions quote a line within "
-            f"{SLACK_SEC} s of the answer ({self.near_share:.1%}); {self.host_questions}/{self.quotes} quotes are "
-            f"a host's question ({self.host_question_share:.1%}); refused {self.refused_unanswerable}/"
-            f"{self.unanswerable} unanswerable and {self.refused_answerable} answerable questions"
-        )
+        return asdict(self) | {
+            "near_share": self.near_share,
+            "first_near_share": self.first_near_share,
+            "host_question_share": self.host_question_share,
+        }
 
 
-def check_answers(answerer: Answerer, questions: Sequence[Question]) -> AnswerCheck:
-    answerable = near = quotes = host_questions = refused_answerable = refused_unanswerable = 0
+def _near(source: Source, question: Question) -> bool:
+    return any(
+        source.episode_id == episode_id and abs(source.start_sec - second) <= SLACK_SEC
+        for episode_id, second in question.targets
+    )
+
+
+def check_answers(answerer: Answerer, questions: Sequence[Question]) -> list[QuoteOutcome]:
+    """Answer every question offline and note where its quotes are."""
+    outcomes = []
     for question in questions:
         answer = answerer.answer(question.question)
-        refused = answer.mode == "not_found"
-        quotes += len(answer.sources)
-        host_questions += sum(source.asks for source in answer.sources)
-        if not question.answerable:
-            refused_unanswerable += refused
-            continue
-        answerable += 1
-        refused_answerable += refused
-        near += any(
-            source.episode_id == episode_id and abs(source.start_sec - second) <= SLACK_SEC
-            for source in answer.sources
-            for episode_id, second in question.targets
+        sources = answer.sources
+        outcomes.append(
+            QuoteOutcome(
+                question,
+                refused=answer.mode == "not_found",
+                quotes=len(sources),
+                host_questions=sum(source.asks for source in sources),
+                near=any(_near(source, question) for source in sources),
+                first_near=bool(sources) and _near(sources[0], question),
+            )
         )
-    unanswerable = len(questions) - answerable
-    return AnswerCheck(answerable, near, quotes, host_questions, refused_answerable, unanswerable, refused_unanswerable)
+    return outcomes
+
+
+def summarise_answers(outcomes: Sequence[QuoteOutcome]) -> AnswerCheck:
+    answerable = [o for o in outcomes if o.question.answerable]
+    unanswerable = [o for o in outcomes if not o.question.answerable]
+    return AnswerCheck(
+        answerable=len(answerable),
+        near_answer=sum(o.near for o in answerable),
+        first_near_answer=sum(o.first_near for o in answerable),
+        quotes=sum(o.quotes for o in outcomes),
+        host_questions=sum(o.host_questions for o in outcomes),
+        refused_answerable=sum(o.refused for o in answerable),
+        unanswerable=len(unanswerable),
+        refused_unanswerable=sum(o.refused for o in unanswerable),
+    )

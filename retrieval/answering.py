@@ -108,6 +108,12 @@ def _history_messages(history: History) -> list[BaseMessage]:
     return [HumanMessage(text) if role == "user" else AIMessage(text) for role, text in history]
 
 
+def context_sections(searcher: Searcher, moment: Moment) -> list[Section]:
+    """The sections a moment's context window is cut from (`retrieval.context.window`): its own,
+    `CONTEXT_BEFORE` before it for the question it answers, and the one after."""
+    return searcher.neighbours(moment, before=CONTEXT_BEFORE)
+
+
 def _speaker(moment: Moment) -> str:
     return ", ".join(moment.section.speakers) or "unknown speaker"
 
@@ -192,10 +198,7 @@ class Answerer:
         return {
             "moments": format_context(
                 [moment.section for moment in state.moments],
-                [
-                    window(self.searcher.neighbours(moment, before=CONTEXT_BEFORE), moment.section)
-                    for moment in state.moments
-                ],
+                [window(context_sections(self.searcher, moment), moment.section) for moment in state.moments],
             ),
             "question": state.question,
             "history": _history_messages(state.history),

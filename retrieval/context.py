@@ -33,10 +33,24 @@ def neutralise(text: str) -> str:
     return DELIMITERS.sub(lambda m: m.group(0).replace('"""', "“”“").replace("<", "‹").replace(">", "›"), text)
 
 
-def window(sections: Sequence[Section], centre: Section, words: int = WINDOW_WORDS) -> str:
-    """The transcript around `centre` (one of `sections`, given in order): the last question the
-    host asked before it (with "…" for what lies between, in a long answer), `centre`, then onward
-    until about `words` words."""
+@dataclass(frozen=True)
+class Span:
+    """Transcript a window quotes without a break: from its first line's second to the second where
+    the quoted text stops (the next line's start, or the end of the sections given)."""
+
+    start_sec: int
+    end_sec: int
+
+
+@dataclass(frozen=True)
+class _Window:
+    said: list[_Said]  # every sentence of the sections given, in order, each once
+    lead: list[_Said]  # the question when it is further back than the sections (not transcript lines)
+    quoted: list[int]  # the positions in `said` that the window quotes, in order
+    end_sec: int  # where the sections given end
+
+
+def _cut(sections: Sequence[Section], centre: Section, words: int) -> _Window:
     said: list[_Said] = []
     seen: set[tuple[int, str]] = set()
     start = 0
@@ -50,28 +64,63 @@ def window(sections: Sequence[Section], centre: Section, words: int = WINDOW_WOR
                     seen.add((line.sec, sentence))
                     said.append(_Said(line.speaker, line.sec, sentence, line.by_host))
     asked = [n for n in range(start) if said[n].by_host and is_question(said[n].text)]
-    question: list[_Said] = []
+    lead: list[_Said] = []
+    quoted: list[int] = []
     if asked:
         # The whole question: the host's sentences up to the one that asks.
         first = asked[-1]
         while first > 0 and said[first - 1].by_host and said[first - 1].sec == said[asked[-1]].sec:
             first -= 1
-        question = said[first : asked[-1] + 1]
-        gap = said[asked[-1] + 1 : start]
-        if sum(len(s.text.split()) for s in gap) <= words // 3:
-            question += gap
-        else:
-            question.append(_Said("", -1, "…", False))
+        quoted = list(range(first, asked[-1] + 1))
+        gap = range(asked[-1] + 1, start)
+        # A short gap is quoted; a long one becomes "…" (see _render).
+        if sum(len(said[n].text.split()) for n in gap) <= words // 3:
+            quoted += gap
     elif centre.asked:
         # Further back than the sections given: the section knows the question it answers.
         host = centre.hosts[0] if centre.hosts else "Host"
-        question = [_Said("", -1, f"{host}: {centre.asked}", True), _Said("", -1, "…", False)]
-    kept = list(question)
+        lead = [_Said("", -1, f"{host}: {centre.asked}", True), _Said("", -1, "…", False)]
+    count = sum(len(s.text.split()) for s in lead) + sum(len(said[n].text.split()) for n in quoted)
+    if quoted and quoted[-1] + 1 < start:
+        count += 1  # the "…" that stands for the gap
     for n in range(start, len(said)):
-        if n > start and sum(len(s.text.split()) for s in kept) >= words:
+        if n > start and count >= words:
             break
-        kept.append(said[n])
+        quoted.append(n)
+        count += len(said[n].text.split())
+    return _Window(said, lead, quoted, sections[-1].end_sec if sections else centre.end_sec)
+
+
+def window(sections: Sequence[Section], centre: Section, words: int = WINDOW_WORDS) -> str:
+    """The transcript around `centre` (one of `sections`, given in order): the last question the
+    host asked before it (with "…" for what lies between, in a long answer), `centre`, then onward
+    until about `words` words."""
+    cut = _cut(sections, centre, words)
+    kept = list(cut.lead)
+    for previous, n in zip([None, *cut.quoted], cut.quoted, strict=False):
+        if previous is not None and n != previous + 1:
+            kept.append(_Said("", -1, "…", False))
+        kept.append(cut.said[n])
     return _render(kept)
+
+
+def window_spans(sections: Sequence[Section], centre: Section, words: int = WINDOW_WORDS) -> list[Span]:
+    """The stretches of transcript that `window` quotes for the same arguments, e.g. to check whether
+    the text handed to a language model contains the second where an answer is said."""
+    cut = _cut(sections, centre, words)
+    runs: list[list[int]] = []
+    for n in cut.quoted:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    spans = []
+    for run in runs:
+        secs = [cut.said[n].sec for n in run]
+        stop = cut.said[run[-1] + 1].sec if run[-1] + 1 < len(cut.said) else cut.end_sec
+        # min/max: a few transcripts have a line whose second is out of order.
+        spans.append(Span(min(secs), max(*secs, stop)))
+    return spans
 
 
 def _render(said: Sequence[_Said]) -> str:

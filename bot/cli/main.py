@@ -16,15 +16,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bot.cli.eval_tables import format_report
 from bot.cli.repl import run_repl
 from bot.cli.terminal import format_answer, format_episodes, format_moments
 from bot.config import SLACK_HTTP, SLACK_SOCKET, ConfigError, Settings, load_settings, parse_every
 from bot.runtime import Runtime
-from retrieval.answer_check import check_answers
 from retrieval.errors import EpisodeError, PodcastBotError, UsageError
-from retrieval.evaluation import evaluate, format_table, load_questions
+from retrieval.evaluation import evaluate
 from retrieval.filters import SearchFilters
 from retrieval.ingest import IngestReport
+from retrieval.questions import load_question_files
 from retrieval.settings import DEFAULT_SOURCE
 from retrieval.site_source import github_archive_url
 from retrieval.sync import SyncReport
@@ -67,8 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--episodes", action="store_true", help="rank episodes instead of moments")
     search.add_argument("--json", action="store_true", help="machine-readable output")
 
-    evaluation = commands.add_parser("eval", parents=[common], help="measure retrieval quality on a question file")
-    evaluation.add_argument("questions", type=Path)
+    evaluation = commands.add_parser("eval", parents=[common], help="measure retrieval quality on question files")
+    evaluation.add_argument("questions", type=Path, nargs="+", help="question files (YAML), reported each and together")
     evaluation.add_argument("--episodes", type=Path, required=True, metavar="DIR", help="folder of episode files")
     evaluation.add_argument("--k", type=int, default=5)
     evaluation.add_argument("--json", action="store_true")
@@ -247,7 +248,7 @@ def eval_index_dir(settings: Settings, episodes: Path) -> Path:
 
 
 def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
-    questions = load_questions(args.questions)
+    questions = load_question_files(args.questions)
     if not args.episodes.is_dir():
         raise EpisodeError(args.episodes, "not a folder of episode files")
     settings = runtime.settings
@@ -257,15 +258,13 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     report = eval_runtime.ingest([args.episodes])
     _print_failures(report)
     log.info("%s", report.summary())
-    result = evaluate(eval_runtime.searcher, questions, k=args.k)
-    answers = check_answers(eval_runtime.offline_answerer(), questions) if args.answers else None
+    answerer = eval_runtime.offline_answerer() if args.answers else None
+    result = evaluate(eval_runtime.searcher, questions, k=args.k, answerer=answerer)
     if args.json:
-        print(json.dumps(result.to_dict() | ({"answers": answers.to_dict()} if answers else {}), indent=2))
+        print(json.dumps(result.to_dict(), indent=2))
     else:
-        print(f"{len(questions)} questions, k={args.k}, index {eval_runtime.settings.store.location}")
-        print(format_table(result))
-        if answers:
-            print("\n" + answers.summary())
+        print(f"index {eval_runtime.settings.store.location}\n")
+        print(format_report(result))
     return 0
 
 
