@@ -47,7 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ingest = commands.add_parser("ingest", parents=[common], help="parse, embed and index episode files")
-    ingest.add_argument("paths", nargs="*", type=Path, help="episode files or folders (default: data/episodes)")
+    ingest.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="episode files or folders (default: $PODCAST_BOT_EPISODES: the synced site, else the bundled episode)",
+    )
     ingest.add_argument("--strict", action="store_true", help="exit non-zero if any file could not be ingested")
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and build it again from scratch")
     _add_people(ingest)
@@ -253,7 +258,7 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     settings = runtime.settings
     if args.index is None and not settings.store.is_server:
         settings = settings.with_index(eval_index_dir(settings, args.episodes))
-    eval_runtime = Runtime(replace(settings, episodes_dir=args.episodes))
+    eval_runtime = Runtime(replace(settings, episodes=args.episodes))
     report = eval_runtime.ingest([args.episodes])
     _print_failures(report)
     log.info("%s", report.summary())
