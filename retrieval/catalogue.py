@@ -89,8 +89,7 @@ def answer_catalogue(
     guests = named(question)
     if guests and GUEST_EPISODES.search(question):
         found = oldest_first(episodes[e] for e in guests if e in episodes)
-        asked = question.lower()
-        names = sorted({n for r in found for n in r.guest_names if any(w in asked for w in name_words(n))})
+        names = _asked_names(question, {n for r in found for n in r.guest_names})
         verb = "has" if len(names) == 1 else "have"
         count = f"{len(found)} episode{'s' * (len(found) != 1)}"
         return _listing(f"{' and '.join(names)} {verb} been on {count}:", found)
@@ -99,6 +98,14 @@ def answer_catalogue(
         assert record is not None
         return CatalogueAnswer(f"The latest episode I know is {episode_line(record)}.", [record])
     return None
+
+
+def _asked_names(question: str, names: set[str]) -> list[str]:
+    """The guest names the question gives in full, else those it gives a word of."""
+    asked = name_words(question)
+    joined = f" {' '.join(asked)} "
+    full = sorted(n for n in names if f" {' '.join(name_words(n))} " in joined)
+    return full or sorted(n for n in names if any(word in asked for word in name_words(n)))
 
 
 def _listing(lead: str, found: list[EpisodeRecord]) -> CatalogueAnswer:
