@@ -138,6 +138,18 @@ class SyncConfig:
     timeout: float = 30.0
 
 
+# What tells a terminal's kind, for deciding whether it shows OSC 8 links (bot/cli/terminal.py).
+TERMINAL_VARIABLES = ("TERM", "TERM_PROGRAM", "VTE_VERSION", "WT_SESSION", "TMUX", "STY", "NO_COLOR")
+LINK_STYLES = ("auto", "osc8", "plain")
+
+
+@dataclass(frozen=True)
+class TerminalConfig:
+    # Links in terminal output: clickable OSC 8 links, the URL in plain text, or `auto` (by terminal).
+    links: str = "auto"
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Settings:
     store: StoreConfig = field(default_factory=lambda: StoreConfig(index_dir=DEFAULT_INDEX))
@@ -156,6 +168,7 @@ class Settings:
     llm: LLMConfig = field(default_factory=LLMConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    terminal: TerminalConfig = field(default_factory=TerminalConfig)
     log_level: str = "INFO"
     # gunicorn worker processes for `serve --http` (platforms set WEB_CONCURRENCY from the dyno size).
     web_concurrency: int = 1
@@ -408,6 +421,10 @@ def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] =
         llm=llm,
         slack=slack,
         sync=sync,
+        terminal=TerminalConfig(
+            links=_choice(env, "PODCAST_BOT_LINKS", LINK_STYLES, "auto"),
+            environment={name: env[name] for name in TERMINAL_VARIABLES if name in env},
+        ),
         log_level=_choice(env, "PODCAST_BOT_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
         web_concurrency=_number(env, "WEB_CONCURRENCY", 1, minimum=1),
         build_on_first_use=not env.get("PODCAST_BOT_INDEX") and not store.is_server,

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.repl import run_repl
-from bot.cli.terminal import format_answer, format_episodes, format_moments
-from bot.config import SLACK_HTTP, SLACK_SOCKET, ConfigError, Settings, load_settings, parse_every
+from bot.cli.terminal import format_answer, format_episodes, format_moments, osc8_links
+from bot.config import LINK_STYLES, SLACK_HTTP, SLACK_SOCKET, ConfigError, Settings, load_settings, parse_every
 from bot.runtime import Runtime
 from retrieval.answer_check import check_answers
 from retrieval.errors import EpisodeError, PodcastBotError, UsageError
@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index", metavar="DIR", help="index folder (default: $PODCAST_BOT_INDEX or data/index)")
     common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    common.add_argument(
+        "--links",
+        choices=LINK_STYLES,
+        help="links in the output: clickable (osc8), the URL in plain text, or auto: clickable only in a "
+        "terminal known to show them (default: $PODCAST_BOT_LINKS or auto)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="podcast-bot",
@@ -203,6 +209,10 @@ def _require_text(text: str, what: str, usage: str) -> str:
     return text.strip()
 
 
+def _osc8(runtime: Runtime) -> bool:
+    return osc8_links(runtime.settings.terminal, sys.stdout)
+
+
 def cmd_search(runtime: Runtime, args: argparse.Namespace) -> int:
     args.query = _require_text(args.query, "query", 'search "QUERY" [--k N] [--episodes] [--json]')
     searcher = runtime.searcher
@@ -224,7 +234,7 @@ def cmd_search(runtime: Runtime, args: argparse.Namespace) -> int:
                 )
             )
         else:
-            print(format_episodes(matches) if matches else "No episode matches that.")
+            print(format_episodes(matches, _osc8(runtime)) if matches else "No episode matches that.")
         return 0
     result = searcher.search(args.query, k=args.k, filters=_filters(args))
     if args.json:
@@ -239,7 +249,7 @@ def cmd_search(runtime: Runtime, args: argparse.Namespace) -> int:
             )
         )
     elif result.relevant:
-        print(format_moments(result.moments))
+        print(format_moments(result.moments, _osc8(runtime)))
     else:
         print("Nothing relevant found in the indexed episodes.")
     return 0
@@ -280,12 +290,12 @@ def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(format_answer(answer))
+        print(format_answer(answer, _osc8(runtime)))
     return 0
 
 
 def cmd_repl(runtime: Runtime, args: argparse.Namespace) -> int:
-    return run_repl(runtime.answerer)
+    return run_repl(runtime.answerer, osc8=_osc8(runtime))
 
 
 def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
@@ -361,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(require=_required_secrets(args)).with_index(args.index)
         if getattr(args, "people", None):
             settings = replace(settings, people=args.people)
+        if args.links:
+            settings = replace(settings, terminal=replace(settings.terminal, links=args.links))
         configure_logging(settings.log_level, args.verbose)
         return COMMANDS[args.command](Runtime(settings), args)
     except PodcastBotError as error:
