@@ -44,7 +44,7 @@ class Conversation:
                 if not self.last.sources:
                     return "The last answer has no sources: nothing in the episodes matched that question."
                 return format_sources(self.last.sources, self.osc8)
-            return HELP
+            return HELP if command == "/help" else f"unknown command {command}\n{HELP}"
         answer = self.answerer.answer(line, history=self.history[-2 * MAX_HISTORY_TURNS :])
         self.last = answer
         self.history += [("user", line), ("assistant", answer.text)]
