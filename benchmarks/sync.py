@@ -79,7 +79,7 @@ def main() -> None:
         settings = replace(
             load_settings({}),
             store=StoreConfig(index_dir=folder / "index"),
-            episodes_dir=folder / "site" / "episodes",
+            episodes=folder / "site" / "episodes",
             sync=SyncConfig(source=server.url),
         )
         runtime = Runtime(settings, embedder=embedder)

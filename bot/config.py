@@ -19,6 +19,10 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROMPTS_DIR = PROJECT_DIR / "prompts"
 DATA_DIR = PROJECT_DIR / "data"
 DEFAULT_INDEX = DATA_DIR / "index"
+# The episode shipped with the code (tracked by git): `sync` never writes there.
+BUNDLED_EPISODES = DATA_DIR / "episodes"
+# What `podcast-bot sync` downloads, `episodes/` and `people/` (ignored by git).
+SITE_DIR = DATA_DIR / "site"
 
 
 class ConfigError(UsageError):
@@ -134,10 +138,26 @@ class SyncConfig:
     timeout: float = 30.0
 
 
+# What tells a terminal's kind, for deciding whether it shows OSC 8 links (bot/cli/terminal.py).
+TERMINAL_VARIABLES = ("TERM", "TERM_PROGRAM", "VTE_VERSION", "WT_SESSION", "TMUX", "STY", "NO_COLOR")
+LINK_STYLES = ("auto", "osc8", "plain")
+
+
+@dataclass(frozen=True)
+class TerminalConfig:
+    # Links in terminal output: clickable OSC 8 links, the URL in plain text, or `auto` (by terminal).
+    links: str = "auto"
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Settings:
     store: StoreConfig = field(default_factory=lambda: StoreConfig(index_dir=DEFAULT_INDEX))
-    episodes_dir: Path = DATA_DIR / "episodes"
+    # The episodes folder (PODCAST_BOT_EPISODES). None: the synced site's once a sync has brought
+    # episodes there, else the bundled episode.
+    episodes: Path | None = None
+    site_dir: Path = SITE_DIR
+    bundled_dir: Path = BUNDLED_EPISODES
     # Guest pages (`_people/<slug>.md` on the site): full names and bios. None: look beside the episodes.
     people: Path | None = None
     # A file larger than this is refused before it is parsed (the largest real episode is ~100 KB).
@@ -148,6 +168,7 @@ class Settings:
     llm: LLMConfig = field(default_factory=LLMConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    terminal: TerminalConfig = field(default_factory=TerminalConfig)
     log_level: str = "INFO"
     # gunicorn worker processes for `serve --http` (platforms set WEB_CONCURRENCY from the dyno size).
     web_concurrency: int = 1
@@ -156,17 +177,29 @@ class Settings:
     build_on_first_use: bool = False
 
     @property
+    def episodes_dir(self) -> Path:
+        """The episodes ingested by default: as configured; else the synced site once a sync has brought
+        episodes (it has the bundled episode too, under another name, so that is not indexed twice);
+        else the bundled episode."""
+        if self.episodes is not None:
+            return self.episodes
+        synced = self.site_dir / "episodes"
+        return synced if any(synced.glob("*.md")) else self.bundled_dir
+
+    @property
+    def sync_episodes_dir(self) -> Path:
+        """Where `sync` puts the site's episodes: as configured, else the site folder, never the bundled one."""
+        return self.episodes or self.site_dir / "episodes"
+
+    @property
     def people_dir(self) -> Path | None:
         """The guest pages folder: as configured, else `people/` or `_people/` beside the episodes folder."""
-        if self.people is not None:
-            return self.people
-        beside = (self.episodes_dir.parent / name for name in ("people", "_people"))
-        return next((folder for folder in beside if folder.is_dir()), None)
+        return self.people or _pages_beside(self.episodes_dir)
 
     @property
     def sync_people_dir(self) -> Path:
-        """Where `sync` puts the guest pages: the guest pages folder, or a new `people/` beside the episodes."""
-        return self.people_dir or self.episodes_dir.parent / "people"
+        """Where `sync` puts the guest pages: the guest pages folder, or a new `people/` beside its episodes."""
+        return self.people or _pages_beside(self.sync_episodes_dir) or self.sync_episodes_dir.parent / "people"
 
     def with_index(self, index_dir: str | Path | None) -> Settings:
         if index_dir is None:
@@ -174,6 +207,11 @@ class Settings:
         path = Path(index_dir)
         default = not self.store.is_server and path.resolve() == DEFAULT_INDEX.resolve()
         return replace(self, store=replace(self.store, index_dir=path), build_on_first_use=default)
+
+
+def _pages_beside(episodes_dir: Path) -> Path | None:
+    beside = (episodes_dir.parent / name for name in ("people", "_people"))
+    return next((folder for folder in beside if folder.is_dir()), None)
 
 
 class _Environment(Mapping[str, str]):
@@ -371,7 +409,8 @@ def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] =
     )
     settings = Settings(
         store=store,
-        episodes_dir=Path(env.get("PODCAST_BOT_EPISODES") or DATA_DIR / "episodes"),
+        episodes=Path(env["PODCAST_BOT_EPISODES"]) if env.get("PODCAST_BOT_EPISODES") else None,
+        site_dir=SITE_DIR,
         people=Path(env["PODCAST_BOT_PEOPLE"]) if env.get("PODCAST_BOT_PEOPLE") else None,
         max_episode_bytes=int(
             _number(env, "PODCAST_BOT_MAX_EPISODE_MB", MAX_FILE_BYTES / 1e6, float, minimum=0.001) * 1e6
@@ -382,6 +421,10 @@ def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] =
         llm=llm,
         slack=slack,
         sync=sync,
+        terminal=TerminalConfig(
+            links=_choice(env, "PODCAST_BOT_LINKS", LINK_STYLES, "auto"),
+            environment={name: env[name] for name in TERMINAL_VARIABLES if name in env},
+        ),
         log_level=_choice(env, "PODCAST_BOT_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
         web_concurrency=_number(env, "WEB_CONCURRENCY", 1, minimum=1),
         build_on_first_use=not env.get("PODCAST_BOT_INDEX") and not store.is_server,

@@ -148,7 +148,7 @@ class Runtime:
         settings = self.settings
         report = sync_site(
             source or settings.sync.source,
-            settings.episodes_dir,
+            settings.sync_episodes_dir,
             settings.sync_people_dir,
             index,
             self.embedder,
@@ -156,6 +156,7 @@ class Runtime:
             progress=progress,
             on_stage=on_stage,
             max_bytes=settings.max_episode_bytes,
+            supersedes=(settings.bundled_dir,),
         )
         with self._lock:
             self._people = None  # the guest pages may have changed with the site

@@ -39,18 +39,36 @@ def episode_line(record: EpisodeRecord) -> str:
     return f"{code}{record.title}" + (f" (with {guests}{added})" if guests else f" ({added[2:]})" if added else "")
 
 
-def _recency(record: EpisodeRecord) -> tuple[str, int, int]:
-    """Newer sorts later: by `dateadded` where known, else by season and number."""
-    return (record.date, record.season or 0, record.number or 0)
+def _numbers(record: EpisodeRecord) -> tuple[int, int]:
+    return (record.season or 0, record.number or 0)
+
+
+def oldest_first(records: Iterable[EpisodeRecord]) -> list[EpisodeRecord]:
+    """In the order the episodes came out: by `dateadded` where known, else by season and number.
+
+    The newest files have no `dateadded` yet, so an episode without one counts as added on the
+    latest date of the dated episodes numbered before it (and after them), never as the oldest.
+    """
+    listed = list(records)
+    dated = [r for r in listed if r.date]
+
+    def added(record: EpisodeRecord) -> tuple[str, tuple[int, int]]:
+        numbers = _numbers(record)
+        if record.date:
+            return (record.date, numbers)
+        return (max((r.date for r in dated if _numbers(r) <= numbers), default=""), numbers)
+
+    return sorted(listed, key=added)
 
 
 def newest(records: Iterable[EpisodeRecord]) -> EpisodeRecord | None:
     """The most recently added episode."""
-    return max(records, key=_recency, default=None)
+    ordered = oldest_first(records)
+    return ordered[-1] if ordered else None
 
 
 def newest_first(records: Iterable[EpisodeRecord]) -> list[EpisodeRecord]:
-    return sorted(records, key=_recency, reverse=True)
+    return oldest_first(records)[::-1]
 
 
 def answer_catalogue(
@@ -70,9 +88,8 @@ def answer_catalogue(
         return _listing(f"Season {number} has {len(found)} episode{'s' * (len(found) != 1)} that I know:", found)
     guests = named(question)
     if guests and GUEST_EPISODES.search(question):
-        found = sorted((episodes[e] for e in guests if e in episodes), key=_recency)
-        asked = question.lower()
-        names = sorted({n for r in found for n in r.guest_names if any(w in asked for w in name_words(n))})
+        found = oldest_first(episodes[e] for e in guests if e in episodes)
+        names = _asked_names(question, {n for r in found for n in r.guest_names})
         verb = "has" if len(names) == 1 else "have"
         count = f"{len(found)} episode{'s' * (len(found) != 1)}"
         return _listing(f"{' and '.join(names)} {verb} been on {count}:", found)
@@ -81,6 +98,14 @@ def answer_catalogue(
         assert record is not None
         return CatalogueAnswer(f"The latest episode I know is {episode_line(record)}.", [record])
     return None
+
+
+def _asked_names(question: str, names: set[str]) -> list[str]:
+    """The guest names the question gives in full, else those it gives a word of."""
+    asked = name_words(question)
+    joined = f" {' '.join(asked)} "
+    full = sorted(n for n in names if f" {' '.join(name_words(n))} " in joined)
+    return full or sorted(n for n in names if any(word in asked for word in name_words(n)))
 
 
 def _listing(lead: str, found: list[EpisodeRecord]) -> CatalogueAnswer:

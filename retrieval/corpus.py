@@ -9,7 +9,6 @@ transcript line (speakers are called by first name), only in the guest's page.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -41,6 +40,8 @@ class Corpus:
     cards: KeywordIndex = field(default_factory=lambda: KeywordIndex([]))
     # A lower-case word of a guest's name -> the episodes with that guest.
     names: dict[str, frozenset[str]] = field(default_factory=dict)
+    # A guest's full name or page slug, as `person_key` writes it -> the episodes with that guest.
+    people: dict[str, frozenset[str]] = field(default_factory=dict)
     episode_rows: dict[str, np.ndarray] = field(default_factory=dict)
     host_share: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     # The keyword terms of the questions the host asks in each section (tuples: a set per section
@@ -61,15 +62,25 @@ class Corpus:
         return self.places.get((section.episode_id, section.position + offset))
 
     def named_episodes(self, question: str) -> frozenset[str]:
-        """Episodes whose guest the question names ("Marysia Winkels", "Winkels", "Marysia")."""
-        found: set[str] = set()
+        """Episodes whose guest the question names ("Marysia Winkels", "Winkels", "Marysia").
+
+        A full name (or the slug of the guest's page) names that person only: "Adrian Brudaru" never
+        brings in Irina Brudaru's episodes. A name word alone counts where it is not part of a full
+        name the question gives.
+        """
+        # Names are written capitalised ("rob" or "will" in lower case are just words).
         words = [w for w in NAME_WORD.findall(question) if w[:1].isupper() and not w.isupper()]
-        # Names are written capitalised ("rob" or "will" in lower case are just words); a full name
-        # written together is also the slug of the guest's page ("Eugene Yan" -> eugeneyan).
-        for word in [*words, *(a + b for a, b in itertools.pairwise(words))]:
-            found |= self.names.get(word.lower(), frozenset()) | self.names.get(
-                word.lower().replace("-", ""), frozenset()
-            )
+        found: set[str] = set()
+        in_full_names: set[int] = set()
+        for size in (3, 2):
+            for start in range(len(words) - size + 1):
+                episodes = self.people.get(person_key(" ".join(words[start : start + size])))
+                if episodes:
+                    found |= episodes
+                    in_full_names.update(range(start, start + size))
+        for n, word in enumerate(words):
+            if n not in in_full_names:
+                found |= self.names.get(word.lower(), frozenset()) | self.people.get(person_key(word), frozenset())
         return frozenset(found)
 
 
@@ -93,6 +104,7 @@ def build_corpus(version: str, sections: Sequence[Section], episodes: dict[str, 
         card_ids=card_ids,
         cards=cards,
         names=_names(episodes.values()),
+        people=_people(episodes.values()),
         episode_rows={episode_id: np.array(found) for episode_id, found in rows.items()},
         host_share=np.array([section.host_share for section in ordered], dtype=np.float32),
         asked=tuple(tuple(dict.fromkeys(terms)) for terms in tokenize([_host_questions(s) for s in ordered])),
@@ -102,6 +114,19 @@ def build_corpus(version: str, sections: Sequence[Section], episodes: dict[str, 
 
 def _host_questions(section: Section) -> str:
     return "\n".join(line.text for line in section.lines() if line.by_host and is_question(line.text))
+
+
+def person_key(name: str) -> str:
+    """A full name or slug as one lower-case word: "Eugene Yan", "eugeneyan" and "Eugene-Yan" agree."""
+    return "".join(name_words(name)).replace("-", "").replace("'", "")
+
+
+def _people(records: Iterable[EpisodeRecord]) -> dict[str, frozenset[str]]:
+    people: dict[str, set[str]] = {}
+    for record in records:
+        for name in (*record.guest_names, *record.guests):
+            people.setdefault(person_key(name), set()).add(record.episode_id)
+    return {key: frozenset(ids) for key, ids in people.items() if key}
 
 
 def _names(records: Iterable[EpisodeRecord]) -> dict[str, frozenset[str]]:

@@ -212,7 +212,7 @@ def _transcript_items(transcript: list[Any], path: Path) -> list[TranscriptItem]
     }
     known_speakers = {name for name in raw_speakers if SPEAKER_NAME.match(name)}
     items: list[TranscriptItem] = []
-    said: set[tuple[str, str]] = set()
+    said: dict[str, set[str]] = {}  # text -> who said it
     sec = 0
     speaker = ""
     # A line that is just a speaker's name switches the speaker until the next `who` change.
@@ -227,6 +227,7 @@ def _transcript_items(transcript: list[Any], path: Path) -> list[TranscriptItem]
             continue
         if "line" not in entry:
             raise EpisodeError(path, f"transcript item {position} has neither 'line' nor 'header'")
+        unmarked = all(entry.get(key) is None for key in ("who", "sec", "time"))
         if entry.get("sec") is not None:
             try:
                 sec = int(entry["sec"])
@@ -251,11 +252,16 @@ def _transcript_items(transcript: list[Any], path: Path) -> list[TranscriptItem]
             continue
         effective = override[1] if override and override[0] == speaker else speaker
         text = text.lstrip("= ").strip() or text
-        if len(text.split()) >= MIN_REPEAT_WORDS:
-            # A long paragraph said again word for word is a transcript glitch, not a second moment.
-            if (effective, text) in said:
-                continue
-            said.add((effective, text))
+        speakers = said.setdefault(text, set())
+        # A line with neither speaker nor time that repeats one already said is the site's copy of
+        # it (often the host's question, after the guest's answer): credited to the speaker before
+        # it, at their second, it would show the host's words as the guest's.
+        if speakers and unmarked:
+            continue
+        # A long paragraph said again word for word is a transcript glitch, not a second moment.
+        if effective in speakers and len(text.split()) >= MIN_REPEAT_WORDS:
+            continue
+        speakers.add(effective)
         items.append(TranscriptItem(text=text, speaker=effective, sec=sec))
     return items
 

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 # Bump when parsing, sectioning or the stored metadata change: the next ingest then re-processes
 # every episode (re-embedding only sections whose text changed), so an upgrade never leaves a stale index.
-PIPELINE_VERSION = "6"
+PIPELINE_VERSION = "7"
 PROGRESS_SECONDS = 10.0
 
 

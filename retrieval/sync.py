@@ -13,7 +13,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -145,6 +145,15 @@ def _record(index: SectionIndex, version: SourceVersion, synced: bool = False) -
     )
 
 
+def _drop_superseded(index: SectionIndex, folders: Sequence[Path], synced: Path) -> list[str]:
+    """Delete the episodes ingested from `folders` (other than the synced one); their ids."""
+    gone = {folder.resolve() for folder in folders} - {synced.resolve()}
+    dropped = [e for e, record in index.episodes().items() if Path(record.source_path).parent in gone]
+    for episode_id in dropped:
+        index.delete_episode(episode_id)
+    return dropped
+
+
 def sync_site(
     source: str,
     episodes_dir: Path,
@@ -157,8 +166,11 @@ def sync_site(
     progress: bool | None = None,
     on_stage: StageCallback | None = None,
     max_bytes: int = MAX_FILE_BYTES,
+    supersedes: Sequence[Path] = (),
 ) -> SyncReport:
-    """Fetch the site from `source` and, if it changed, update both folders and ingest the episodes."""
+    """Fetch the site from `source` and, if it changed, update both folders and ingest the episodes.
+    Episodes the index holds from the folders `supersedes` (the bundled episode, which the site has
+    too) are removed from it, so that none is indexed twice."""
     started = time.perf_counter()
     report = SyncReport(source)
     with exclusive(episodes_dir):
@@ -193,6 +205,7 @@ def sync_site(
         # The guest pages as they are now: names and bios of the synced episodes' guests.
         people = load_people(people_dir)
         ingested = ingest([episodes_dir], index, embedder, people, progress=progress, max_bytes=max_bytes)
+        ingested.deleted += _drop_superseded(index, supersedes, episodes_dir)
         report.tally(before, index.episodes(), ingested)
         _record(index, fetched.version, synced=True)
     report.seconds = time.perf_counter() - started

@@ -9,20 +9,29 @@ from pathlib import Path
 
 import pytest
 
+import bot.config
 from retrieval.embedding import MiniLMEmbedder
 from retrieval.index import SectionIndex, StoreConfig
-from tests.support.corpus import BUNDLED
+from tests.support.corpus import BUNDLED, index_of
 from tests.support.fakes.slack_server import FakeSlack
 
 pytest_plugins = ["tests.support.postgres"]
 
 
+@pytest.fixture(scope="session")
+def unsynced_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty folder standing in for data/site: the tests never see what a user synced."""
+    return tmp_path_factory.mktemp("unsynced-site")
+
+
 @pytest.fixture(autouse=True)
-def hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests start from defaults: no keys, tokens or servers from the machine's environment."""
+def hermetic_environment(monkeypatch: pytest.MonkeyPatch, unsynced_site: Path) -> None:
+    """Tests start from defaults: no keys, tokens or servers from the machine's environment, and no
+    synced site."""
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "SLACK_", "CHROMA_", "PODCAST_BOT_", "DATABASE_URL")):
             monkeypatch.delenv(name)
+    monkeypatch.setattr(bot.config, "SITE_DIR", unsynced_site)
 
 
 @pytest.fixture(scope="session")
@@ -45,11 +54,7 @@ def index(store: StoreConfig, embedder: MiniLMEmbedder) -> SectionIndex:
 @pytest.fixture(scope="session")
 def bundled_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Path:
     """An index of the bundled episode, built once per test run (read-only for tests)."""
-    from retrieval.ingest import ingest
-
-    folder = tmp_path_factory.mktemp("bundled-index")
-    ingest([BUNDLED.parent], SectionIndex(StoreConfig(index_dir=folder), embedder.model_id), embedder, progress=False)
-    return folder
+    return index_of([BUNDLED], tmp_path_factory.mktemp("bundled-index"), embedder)
 
 
 @pytest.fixture

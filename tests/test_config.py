@@ -168,7 +168,7 @@ def test_sync_settings_default_to_the_sites_main_branch_and_no_schedule():
         == "https://codeload.github.com/DataTalksClub/datatalksclub.github.io/tar.gz/refs/heads/main"
     )
     assert settings.sync.every is None and settings.sync.timeout == 30
-    assert settings.sync_people_dir == DATA_DIR / "people"
+    assert settings.sync_people_dir == settings.site_dir / "people"
     custom = load_settings(
         {"PODCAST_BOT_SOURCE": "/srv/site", "PODCAST_BOT_SYNC_EVERY": "6h", "PODCAST_BOT_SYNC_TIMEOUT": "10"}
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from retrieval.episodes import EpisodeError, parse_episode_file, parse_episode_text
 from tests.support.corpus import BUNDLED, EPISODES, NEWER, needs_shared, shared_episode
@@ -54,6 +56,27 @@ def test_follow_on_items_take_the_previous_second_and_speaker():
         "x.md",
     )
     assert [(i.speaker, i.sec) for i in episode.items] == [("Jane", 75), ("Jane", 75), ("Jane", 75)]
+
+
+def test_a_repeated_line_without_speaker_or_time_is_dropped_not_credited_to_the_guest():
+    episode = parse_episode_text(
+        episode_text(
+            "- line: So how did it start?\n  sec: 100\n  who: Host\n"
+            "- line: It started with a newsletter.\n  sec: 130\n  who: Jane\n"
+            "- line: So how did it start?\n"
+            "- line: Then came the Slack community.\n"
+            "- line: Nice.\n  sec: 150\n  who: Host\n"
+            "- line: Nice.\n  sec: 151\n  who: Jane\n"
+        ),
+        "x.md",
+    )
+    assert [(i.text, i.speaker, i.sec) for i in episode.items] == [
+        ("So how did it start?", "Host", 100),
+        ("It started with a newsletter.", "Jane", 130),
+        ("Then came the Slack community.", "Jane", 130),
+        ("Nice.", "Host", 150),
+        ("Nice.", "Jane", 151),
+    ]
 
 
 def test_sec_wins_over_a_wrong_time_and_time_is_used_only_without_sec():
@@ -207,3 +230,32 @@ def test_newer_format_files_match_their_older_versions():
     assert (older.date, older.description, older.topics) == ("", "", ())
     newer_text = " ".join(i.text for i in newer.items if not i.is_header)
     assert newer_text.startswith("Welcome to another session of the DataTalks.Club podcast.")
+
+
+def _with_repeated_questions(path: Path) -> tuple[str, int]:
+    """The file with the newer site's quirk added: after each answer to a question, the question
+    again with neither `who` nor time. Also how many were added."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    meta = yaml.safe_load("\n".join(lines[1 : lines.index("---", 1)]))
+    transcript, added = [], 0
+    items = meta["transcript"]
+    for before, item, after in zip([{}, *items[:-1]], items, [*items[1:], {}], strict=True):
+        transcript.append(item)
+        asked = str(before.get("line", "")).strip()
+        if asked.endswith("?") and before.get("who") not in (None, item.get("who"), after.get("who")):
+            transcript.append({"line": before["line"]})
+            added += 1
+    return "---\n" + yaml.safe_dump(meta | {"transcript": transcript}, allow_unicode=True) + "---\n", added
+
+
+@pytest.mark.slow
+@needs_shared
+def test_repeated_questions_without_speaker_or_time_are_never_shown_as_the_guests():
+    added = shown = 0
+    for path in sorted(EPISODES.glob("*.md")) + sorted(NEWER.glob("*.md")):
+        text, count = _with_repeated_questions(path)
+        truth = Counter((i.text, i.speaker, i.sec) for i in parse_episode_file(path).items)
+        quirky = Counter((i.text, i.speaker, i.sec) for i in parse_episode_text(text, path).items)
+        added += count
+        shown += (quirky - truth).total()
+    assert added > 500 and shown == 0

@@ -84,9 +84,7 @@ def archive() -> Iterator[ArchiveServer]:
 
 def serving_settings(fake: FakeSlack, archive: ArchiveServer, tmp_path: Path) -> Settings:
     settings = settings_for(fake, tmp_path / "index", tmp_path / "state.sqlite3", rate_limit_per_minute=100)
-    return replace(
-        settings, episodes_dir=tmp_path / "episodes", sync=SyncConfig(source=archive.url, every=3600, timeout=5)
-    )
+    return replace(settings, episodes=tmp_path / "episodes", sync=SyncConfig(source=archive.url, every=3600, timeout=5))
 
 
 def answer_text(fake: FakeSlack, count: int) -> str:

@@ -18,8 +18,8 @@ from typing import Any
 
 from bot.cli.eval_tables import format_report
 from bot.cli.repl import run_repl
-from bot.cli.terminal import format_answer, format_episodes, format_moments
-from bot.config import SLACK_HTTP, SLACK_SOCKET, ConfigError, Settings, load_settings, parse_every
+from bot.cli.terminal import format_answer, format_episodes, format_moments, osc8_links
+from bot.config import LINK_STYLES, SLACK_HTTP, SLACK_SOCKET, ConfigError, Settings, load_settings, parse_every
 from bot.runtime import Runtime
 from retrieval.errors import EpisodeError, PodcastBotError, UsageError
 from retrieval.evaluation import evaluate
@@ -33,13 +33,21 @@ from retrieval.sync import SyncReport
 log = logging.getLogger("podcast_bot")
 # Loggers of libraries whose INFO lines (one per HTTP request, per collection…) are not results.
 # The OpenAI client's HTTP library installs as `httpx2`/`httpcore2` next to the usual names.
+JSON_HELP = "machine-readable output (JSON)"
 NOISY_LOGGERS = ("httpx", "httpcore", "httpx2", "httpcore2", "chromadb", "openai", "urllib3", "langchain")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command line parser, and each command's own parser (whose usage its errors print)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index", metavar="DIR", help="index folder (default: $PODCAST_BOT_INDEX or data/index)")
     common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    common.add_argument(
+        "--links",
+        choices=LINK_STYLES,
+        help="links in the output: clickable (osc8), the URL in plain text, or auto: clickable only in a "
+        "terminal known to show them (default: $PODCAST_BOT_LINKS or auto)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="podcast-bot",
@@ -48,13 +56,24 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ingest = commands.add_parser("ingest", parents=[common], help="parse, embed and index episode files")
-    ingest.add_argument("paths", nargs="*", type=Path, help="episode files or folders (default: data/episodes)")
+    ingest.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="episode files or folders (default: $PODCAST_BOT_EPISODES: the synced site, else the bundled episode)",
+    )
     ingest.add_argument("--strict", action="store_true", help="exit non-zero if any file could not be ingested")
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and build it again from scratch")
     _add_people(ingest)
 
     sync = commands.add_parser(
-        "sync", parents=[common], help="download the site's episodes and guest pages, and ingest what changed"
+        "sync",
+        parents=[common],
+        help="download the site's episodes and guest pages, and ingest what changed",
+        description="Download the site's episodes and guest pages (into data/site, or $PODCAST_BOT_EPISODES "
+        "and $PODCAST_BOT_PEOPLE) and ingest what changed. "
+        "It reads $PODCAST_BOT_SOURCE: a .tar.gz URL, a local .tar.gz or a local checkout of the site "
+        "(default: the site's main branch on GitHub).",
     )
     sync.add_argument("--ref", help="branch, tag or commit of the site's repository (default: main)")
     sync.add_argument(
@@ -62,26 +81,28 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     search = commands.add_parser("search", parents=[common], help="show the moments that best match a query")
-    search.add_argument("query")
-    search.add_argument("--k", type=int, default=None, help="how many moments (default 5)")
+    search.add_argument("query", nargs="*", help="what to search for (quotes are optional)")
+    search.add_argument("--k", type=_at_least_one, default=None, help="how many moments (default 5)")
     _add_filters(search)
     search.add_argument("--episodes", action="store_true", help="rank episodes instead of moments")
-    search.add_argument("--json", action="store_true", help="machine-readable output")
+    search.add_argument("--json", action="store_true", help=JSON_HELP)
 
     evaluation = commands.add_parser("eval", parents=[common], help="measure retrieval quality on question files")
     evaluation.add_argument("questions", type=Path, nargs="+", help="question files (YAML), reported each and together")
     evaluation.add_argument("--episodes", type=Path, required=True, metavar="DIR", help="folder of episode files")
-    evaluation.add_argument("--k", type=int, default=5)
-    evaluation.add_argument("--json", action="store_true")
+    evaluation.add_argument(
+        "--k", type=_at_least_one, default=5, help="moments per question a hit may be among (default 5)"
+    )
+    evaluation.add_argument("--json", action="store_true", help=JSON_HELP)
     evaluation.add_argument(
         "--answers", action="store_true", help="also check the offline answers' quotes (near the answer, not questions)"
     )
     _add_people(evaluation)
 
     ask = commands.add_parser("ask", parents=[common], help="answer a question with cited moments")
-    ask.add_argument("question", nargs="?", default="")
+    ask.add_argument("question", nargs="*", help="the question (quotes are optional)")
     _add_filters(ask)
-    ask.add_argument("--json", action="store_true")
+    ask.add_argument("--json", action="store_true", help=JSON_HELP)
 
     commands.add_parser("repl", parents=[common], help="ask questions interactively, with follow-ups")
 
@@ -90,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
     mode.add_argument("--http", action="store_true", help="HTTP mode on --port (default)")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP mode: address to bind (0.0.0.0 for all)")
-    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port to listen on (default 3000)")
     serve.add_argument(
         "--workers", type=int, help="HTTP mode: worker processes, each ~400 MB (default $WEB_CONCURRENCY or 1)"
     )
@@ -101,10 +122,20 @@ def _parser() -> argparse.ArgumentParser:
     feedback.add_argument(
         "--since", default="7d", help="a period (7d, 12h, 2w), a date (2026-11-01) or 'all' (default: 7d)"
     )
-    feedback.add_argument("--json", action="store_true")
+    feedback.add_argument("--json", action="store_true", help=JSON_HELP)
 
     commands.add_parser("doctor", parents=[common], help="show the configuration in effect and check connections")
-    return parser
+    return parser, dict(commands.choices)
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
 
 
 def _add_people(parser: argparse.ArgumentParser) -> None:
@@ -127,7 +158,7 @@ def _period(text: str) -> float:
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--season", type=int)
+    parser.add_argument("--season", type=int, help="only this season, e.g. 7")
     parser.add_argument("--episode", help="episode id, s07e01, or episode number")
     parser.add_argument("--guest", help="guest name, e.g. 'Eugene Yan'")
     parser.add_argument("--speaker", help="speaker first name as in the transcript, e.g. Alexey")
@@ -199,8 +230,12 @@ def _require_text(text: str, what: str, usage: str) -> str:
     return text.strip()
 
 
+def _osc8(runtime: Runtime) -> bool:
+    return osc8_links(runtime.settings.terminal, sys.stdout)
+
+
 def cmd_search(runtime: Runtime, args: argparse.Namespace) -> int:
-    args.query = _require_text(args.query, "query", 'search "QUERY" [--k N] [--episodes] [--json]')
+    args.query = _require_text(" ".join(args.query), "query", 'search "QUERY" [--k N] [--episodes] [--json]')
     searcher = runtime.searcher
     if args.episodes:
         matches = searcher.search_episodes(args.query, k=args.k or 5, filters=_filters(args))
@@ -220,7 +255,7 @@ def cmd_search(runtime: Runtime, args: argparse.Namespace) -> int:
                 )
             )
         else:
-            print(format_episodes(matches) if matches else "No episode matches that.")
+            print(format_episodes(matches, _osc8(runtime)) if matches else "No episode matches that.")
         return 0
     result = searcher.search(args.query, k=args.k, filters=_filters(args))
     if args.json:
@@ -235,7 +270,7 @@ def cmd_search(runtime: Runtime, args: argparse.Namespace) -> int:
             )
         )
     elif result.relevant:
-        print(format_moments(result.moments))
+        print(format_moments(result.moments, _osc8(runtime)))
     else:
         print("Nothing relevant found in the indexed episodes.")
     return 0
@@ -254,7 +289,7 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     settings = runtime.settings
     if args.index is None and not settings.store.is_server:
         settings = settings.with_index(eval_index_dir(settings, args.episodes))
-    eval_runtime = Runtime(replace(settings, episodes_dir=args.episodes))
+    eval_runtime = Runtime(replace(settings, episodes=args.episodes))
     report = eval_runtime.ingest([args.episodes])
     _print_failures(report)
     log.info("%s", report.summary())
@@ -269,17 +304,17 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_ask(runtime: Runtime, args: argparse.Namespace) -> int:
-    _require_text(args.question, "question", 'ask "QUESTION" [--json]')
-    answer = runtime.answerer.answer(args.question, filters=_filters(args))
+    question = _require_text(" ".join(args.question), "question", 'ask "QUESTION" [--json]')
+    answer = runtime.answerer.answer(question, filters=_filters(args))
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(format_answer(answer))
+        print(format_answer(answer, _osc8(runtime)))
     return 0
 
 
 def cmd_repl(runtime: Runtime, args: argparse.Namespace) -> int:
-    return run_repl(runtime.answerer)
+    return run_repl(runtime.answerer, osc8=_osc8(runtime))
 
 
 def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
@@ -346,8 +381,11 @@ def configure_logging(level: str, verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    parser, command_parsers = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # A mistyped option gets the usage of the command it was given to, not the list of commands.
+        command_parsers.get(args.command, parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if not args.command:
         parser.print_help()
         return 2
@@ -355,6 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(require=_required_secrets(args)).with_index(args.index)
         if getattr(args, "people", None):
             settings = replace(settings, people=args.people)
+        if args.links:
+            settings = replace(settings, terminal=replace(settings.terminal, links=args.links))
         configure_logging(settings.log_level, args.verbose)
         return COMMANDS[args.command](Runtime(settings), args)
     except PodcastBotError as error:

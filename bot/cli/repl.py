@@ -23,8 +23,9 @@ class Conversation:
     answerer: Answerer
     history: list[tuple[str, str]] = field(default_factory=list)
     last: Answer | None = None
+    osc8: bool = False  # clickable links, or plain URLs (bot/cli/terminal.py decides)
 
-    def handle(self, line: str, stream: TextIO = sys.stdout) -> str | None:
+    def handle(self, line: str) -> str | None:
         """The reply to one input line, or None to quit."""
         line = line.strip()
         if not line:
@@ -42,12 +43,12 @@ class Conversation:
                     return "No sources yet: ask a question first."
                 if not self.last.sources:
                     return "The last answer has no sources: nothing in the episodes matched that question."
-                return format_sources(self.last.sources, stream)
-            return HELP
+                return format_sources(self.last.sources, self.osc8)
+            return HELP if command == "/help" else f"unknown command {command}\n{HELP}"
         answer = self.answerer.answer(line, history=self.history[-2 * MAX_HISTORY_TURNS :])
         self.last = answer
         self.history += [("user", line), ("assistant", answer.text)]
-        return format_answer(answer, stream)
+        return format_answer(answer, self.osc8)
 
 
 def _interactive_lines(history_file: Path) -> Iterable[str]:
@@ -75,15 +76,16 @@ def run_repl(
     lines: Iterable[str] | None = None,
     out: TextIO = sys.stdout,
     history_file: Path | None = None,
+    osc8: bool = False,
 ) -> int:
     """Read questions from `lines` (default: an interactive prompt with arrow-key history)."""
     if lines is None:
         history_file = history_file or Path.home() / ".podcast_bot_history"
         lines = _interactive_lines(history_file) if sys.stdin.isatty() else sys.stdin
         print(HELP, file=out)
-    conversation = Conversation(answerer)
+    conversation = Conversation(answerer, osc8=osc8)
     for line in lines:
-        reply = conversation.handle(line, out)
+        reply = conversation.handle(line)
         if reply is None:
             break
         if reply:

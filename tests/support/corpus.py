@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from retrieval.embedding import Embedder
+from retrieval.index import SectionIndex, StoreConfig
+from retrieval.ingest import ingest
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 BUNDLED = ROOT / "data" / "episodes" / "s07e01-datatalksclub-behind-the-scenes.md"
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -54,3 +58,10 @@ def small_episode(folder: Path, name: str, items: int = 14, source: Path = BUNDL
     path = folder / name
     path.write_text(cut_episode(source, items), encoding="utf-8")
     return path
+
+
+def index_of(files: list[Path], folder: Path, embedder: Embedder) -> Path:
+    """An index in `folder` of exactly these episode files: never a whole data folder, whose other
+    files (a user's sync) would change what the tests see."""
+    ingest(files, SectionIndex(StoreConfig(index_dir=folder), embedder.model_id), embedder, progress=False)
+    return folder
