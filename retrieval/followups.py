@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from retrieval.relevance import ASKING_WORDS
+from retrieval.relevance import asking_words
 
 # Words, with the parts of a contraction apart ("it's" -> "it", "s") and names such as
 # "DataTalks.Club" or "C++" whole.
@@ -63,7 +63,6 @@ FUNCTION_WORDS = (
     recommend recommended suggest suggested describe described elaborate expand
     """)
 )
-NOT_TOPICS = frozenset(ASKING_WORDS.split())
 # "it" that stands for a clause still to come ("is it worth…", "how long does it take to…").
 DUMMY_IT_BEFORE = _words(
     "like worth possible impossible hard harder easy easier important necessary better best true "
@@ -96,7 +95,7 @@ def _names_something(word: str, person: bool) -> bool:
         return False
     if person:
         return word[:1].isupper() or lower.endswith(("ist", "ists", "ian", "ians"))
-    return lower not in NOT_TOPICS
+    return lower not in asking_words()
 
 
 def _pronoun_refers_back(tokens: list[str], i: int) -> bool:
@@ -158,18 +157,18 @@ def subject(history: Sequence[tuple[str, str]]) -> str:
 class Placement:
     """Where a question stands in its conversation."""
 
-    cue: str | None  # what refers back, or None for a question that stands alone
+    cue: str  # what refers back, or "" for a question that stands alone
     subject: str  # what the earlier questions were about ("" when there is no earlier question)
 
     @property
     def follows(self) -> bool:
-        return self.cue is not None and bool(self.subject)
+        return bool(self.cue and self.subject)
 
     @property
     def unclear(self) -> bool:
         """A follow-up with nothing to follow: after a reset, or the first message of a thread."""
-        return self.cue is not None and not self.subject
+        return bool(self.cue) and not self.subject
 
 
 def place(question: str, history: Sequence[tuple[str, str]]) -> Placement:
-    return Placement(reference(question), subject(history))
+    return Placement(reference(question) or "", subject(history))
