@@ -1,9 +1,9 @@
 """Answer a question with cited podcast moments: a LangChain chain around an LLM, or offline quotes.
 
 question (+ history) → follow-up or not (`retrieval.followups`) → standalone query (LLM, only for a
-follow-up) → retrieve → number the moments
-[1]..[n] → prompt → chat model → keep only valid citations. Without a model, or when the model
-fails or cites nothing, the answer is built from the best quoted sentences of the moments instead.
+follow-up) → retrieve → number the moments [1]..[n] → prompt → chat model → keep only valid
+citations. Without a model, or when the model fails or cites nothing, the answer is built from the
+best quoted sentences of the moments instead.
 When retrieval finds nothing relevant, the answer says so and no model is called; a follow-up with
 no earlier question is answered with a question back.
 """
@@ -338,8 +338,8 @@ class Answerer:
         """The answer as the model writes it: its text in pieces, then the checked `Answer`, always last.
 
         The same steps as `answer`; only the model's reply is streamed. Answers that no model writes
-        (offline, nothing found, the catalogue, a question back) and an LLM failure come as the final `Answer` alone,
-        which then replaces anything streamed before it. `on_sources` is called with the numbered
+        (offline, nothing found, the catalogue, a question back) and an LLM failure come as the final
+        `Answer` alone, which then replaces anything streamed before it. `on_sources` is called with the numbered
         moments before the model writes, so that a caller can link its `[n]` citations as they come."""
         state = self._place(self._start(question, history, filters))
         if state.unclear:

@@ -21,6 +21,7 @@ odd-numbered dev questions and checked on the even-numbered ones (see the README
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ SENTENCE_START = re.compile(r"(?:^|[.?!:;]\s*)$")
 # Parts of a written name: "DataTalks.Club" is found as "DataTalks Club" or "Datatalks.club" too.
 NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 POSSESSIVE = re.compile(r"'s?$")
+LOWER_SUFFIX = re.compile(r"(?<=[A-Za-z0-9])-[a-z]+$")
 # Words that only title case capitalises.
 SMALL_WORDS = frozenset(["a", "an", "the", "to", "of", "for", "and", "or", "in", "on", "at", "with", "is", "are", "by"])
 
@@ -110,14 +112,19 @@ def names(question: str) -> tuple[Name, ...]:
     if sum(m.group(0).istitle() and m.group(0).lower() in SMALL_WORDS for m in matches[1:]) >= 2:
         return ()  # Written In Title Case ("What Is The Best Way…"): capitals say nothing about names
     runs: list[tuple[list[str], bool]] = []  # the words of each run, and whether it starts a sentence
+    open_at = -1  # where the text after the last word of an unfinished name starts
     for match in matches:
-        word = POSSESSIVE.sub("", match.group(0))
+        # "LeetCode-style" names LeetCode; "Google's Dataform" names two things.
+        word = LOWER_SUFFIX.sub("", POSSESSIVE.sub("", match.group(0)))
         if not _in_name(word):
-            runs.append(([], False))
-        elif runs and runs[-1][0]:
+            open_at = -1
+            continue
+        # Only a space continues a name: "Elasticsearch/Lucene" names two things.
+        if open_at >= 0 and not question[open_at : match.start()].strip():
             runs[-1][0].append(word)
         else:
             runs.append(([word], bool(SENTENCE_START.search(question[: match.start()]))))
+        open_at = -1 if POSSESSIVE.search(match.group(0)) else match.end()
     found = []
     for run, starts_sentence in runs:
         # A capitalised first word alone is just a sentence's start ("Tokyo salaries?" aside).
@@ -140,11 +147,11 @@ def unwritten_anywhere(found: Sequence[Name], corpus: Corpus) -> frozenset[str]:
         known = [term for term in name.terms if term in corpus.vocabulary]
         if len(known) < len(name.terms):
             continue  # a word of it is in no text at all: missing anyway
-        # Only the texts with its rarest word can write it.
+        # Only the texts with its rarest word can write it; the first one that does is enough.
         rarest = max(known, key=corpus.weight)
-        texts = [corpus.sections[row].keyword_text for row in np.flatnonzero(corpus.keywords.scores([rarest]))]
-        texts += [corpus.episodes[corpus.card_ids[row]].card for row in np.flatnonzero(corpus.cards.scores([rarest]))]
-        if not any(name.pattern.search(text) for text in texts):
+        cards = (corpus.episodes[corpus.card_ids[row]].card for row in np.flatnonzero(corpus.cards.scores([rarest])))
+        sections = (corpus.sections[row].keyword_text for row in np.flatnonzero(corpus.keywords.scores([rarest])))
+        if not any(name.pattern.search(text) for text in itertools.chain(cards, sections)):
             absent |= name.terms
     return frozenset(absent)
 

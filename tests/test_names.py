@@ -82,6 +82,10 @@ def test_the_same_name_is_answered_where_it_is_written(tmp_path, embedder):
         ("Did any guest compare PyMC with NumPyro or GPT-4?", ["PyMC", "NumPyro", "GPT-4"]),
         ("What is Alexey's book about?", ["Alexey"]),
         ("How is the Singapore Grand Prix planned?", ["Singapore Grand Prix"]),
+        # Only a space continues a name; a possessive or a lower-case suffix ends it.
+        ("Why not use Elasticsearch/Lucene search?", ["Elasticsearch", "Lucene"]),
+        ("Did anyone compare dbt with Google's Dataform?", ["Google", "Dataform"]),
+        ("How did Tatiana prepare for LeetCode-style rounds?", ["Tatiana", "LeetCode"]),
         # A capitalised first word alone starts a sentence; title case says nothing about names.
         ("Kaggle or competitions: which helps more?", []),
         ("What Is The Best Way To Learn Python?", []),
