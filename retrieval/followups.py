@@ -64,7 +64,7 @@ FUNCTION_WORDS = (
     """)
 )
 # "it" that stands for a clause still to come ("is it worth…", "how long does it take to…").
-DUMMY_IT_BEFORE = _words(
+AFTER_DUMMY_IT = _words(
     "like worth possible impossible hard harder easy easier important necessary better best true "
     "ok okay good bad difficult useful common normal realistic feasible enough too take takes took"
 )
@@ -74,6 +74,7 @@ BE = _words("is are was were be been s")
 ELLIPSIS_START = (("what", "about"), ("how", "about"), ("what", "if"), ("and",), ("but",), ("so",))
 PREPOSITIONS = _words("about at by for from in into of on to with without versus vs")
 FRAGMENT_WORDS = 3
+QUOTED_CHARS = 80  # a question quoted back longer than this is cut
 
 
 def words(text: str) -> list[str]:
@@ -104,7 +105,7 @@ def _pronoun_refers_back(tokens: list[str], i: int) -> bool:
     word = tokens[i]
     after = tokens[i + 1] if i + 1 < len(tokens) else ""
     before = tokens[i - 1] if i else ""
-    if word == "it" and (after in DUMMY_IT_BEFORE or (after in ("mean", "means") and "to" in tokens[i + 2 : i + 3])):
+    if word == "it" and (after in AFTER_DUMMY_IT or (after in ("mean", "means") and "to" in tokens[i + 2 : i + 3])):
         return False
     if word == "there" and (before in BE or after in BE or after == "any"):
         return False  # "is there an episode…"
@@ -125,6 +126,7 @@ def reference(question: str) -> str | None:
     if not tokens:
         return None
     whole = question.strip()
+    whole = whole if len(whole) <= QUOTED_CHARS else whole[:QUOTED_CHARS].rstrip() + "…"
     content = [_is_content(w) for w in original]
     elliptic = any(tuple(tokens[: len(start)]) == start for start in ELLIPSIS_START)
     if elliptic or (len(tokens) <= FRAGMENT_WORDS and (not any(content) or tokens[0] in PREPOSITIONS)):
