@@ -1,9 +1,11 @@
 """Answer a question with cited podcast moments: a LangChain chain around an LLM, or offline quotes.
 
-question (+ history) → standalone query (LLM, only with history) → retrieve → number the moments
-[1]..[n] → prompt → chat model → keep only valid citations. Without a model, or when the model
-fails or cites nothing, the answer is built from the best quoted sentences of the moments instead.
-When retrieval finds nothing relevant, the answer says so and no model is called.
+question (+ history) → follow-up or not (`retrieval.followups`) → standalone query (LLM, only for a
+follow-up) → retrieve → number the moments [1]..[n] → prompt → chat model → keep only valid
+citations. Without a model, or when the model fails or cites nothing, the answer is built from the
+best quoted sentences of the moments instead.
+When retrieval finds nothing relevant, the answer says so and no model is called; a follow-up with
+no earlier question is answered with a question back.
 """
 
 from __future__ import annotations
@@ -29,15 +31,20 @@ from retrieval.errors import PromptError, UsageError
 from retrieval.definitions import defined_term
 from retrieval.excerpts import Candidate, Excerpt, QuoteQuery, choose_quotes
 from retrieval.filters import NO_FILTERS, SearchFilters
+from retrieval.followups import place
 from retrieval.search import Moment, Searcher
 from retrieval.sections import Section, timestamp
 from retrieval.shapes import QuestionShape, question_shape
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["llm", "offline", "not_found", "catalogue"]
+Mode = Literal["llm", "offline", "not_found", "catalogue", "clarify"]
 History = Sequence[tuple[str, str]]  # ("user" | "assistant", text), oldest first
 NOT_FOUND = "I couldn't find anything about that in the podcast episodes I know."
+CLARIFY = (
+    "I'm not sure what “{cue}” refers to: there is no earlier question in this conversation. "
+    "Could you ask again, naming the guest or topic you mean?"
+)
 OFFLINE_QUOTES = 3
 # Sections before a moment searched for the question it answers (a long answer spans several).
 CONTEXT_BEFORE = 3
@@ -123,8 +130,10 @@ class AnswerState:
     """What flows between the chain's steps; each step returns a copy with its part filled in."""
 
     question: str
-    history: tuple[tuple[str, str], ...] = ()
+    history: tuple[tuple[str, str], ...] = ()  # only for a follow-up: a new question starts afresh
     filters: SearchFilters = NO_FILTERS
+    subject: str = ""  # a follow-up's earlier questions' content words (the offline search adds them)
+    unclear: str = ""  # what a follow-up with nothing to follow refers back with ("she", "that")
     query: str = ""
     moments: tuple[Moment, ...] = ()
     shape: QuestionShape | None = None
@@ -156,9 +165,21 @@ class Answerer:
         from_transcripts = retrieve | RunnableBranch(
             (lambda state: not state.moments, RunnableLambda(self._not_found)), generate
         )
-        return RunnableLambda(self._look_up_catalogue) | RunnableBranch(
+        answer = RunnableLambda(self._look_up_catalogue) | RunnableBranch(
             (lambda state: state.catalogue is not None, RunnableLambda(self._catalogue_answer)), from_transcripts
         )
+        return RunnableLambda(self._place) | RunnableBranch(
+            (lambda state: bool(state.unclear), RunnableLambda(self._clarify)), answer
+        )
+
+    @staticmethod
+    def _place(state: AnswerState) -> AnswerState:
+        """Only a question that refers back gets the conversation; one with nothing before it to
+        refer to gets a question back instead of a search."""
+        placement = place(state.question, state.history)
+        if placement.follows:
+            return replace(state, subject=placement.subject)
+        return replace(state, history=(), unclear=placement.cue if placement.unclear else "")
 
     def _look_up_catalogue(self, state: AnswerState) -> AnswerState:
         """Questions about the episodes themselves (latest, a guest's episodes, a season) are
@@ -173,9 +194,8 @@ class Answerer:
         if not state.history:
             return replace(state, query=state.question)
         if self.model is None:
-            # Without a model, a follow-up is searched together with the question before it.
-            earlier = [text for role, text in state.history if role == "user"]
-            return replace(state, query=f"{earlier[-1]} {state.question}" if earlier else state.question)
+            # Without a model, a follow-up is searched with what the questions before it were about.
+            return replace(state, query=f"{state.question} {state.subject}")
         rewrite = self.prompts.condense | self.model | StrOutputParser()
         try:
             query = rewrite.invoke({"question": state.question, "history": _history_messages(state.history)})
@@ -234,6 +254,9 @@ class Answerer:
             for n, record in enumerate(state.catalogue.episodes, start=1)
         ]
         return Answer(state.question, state.catalogue.text, sources, "catalogue", grounded=True, query=state.question)
+
+    def _clarify(self, state: AnswerState) -> Answer:
+        return Answer(state.question, CLARIFY.format(cue=state.unclear), [], "clarify", grounded=False)
 
     def _not_found(self, state: AnswerState) -> Answer:
         return Answer(state.question, NOT_FOUND, [], "not_found", grounded=False, query=state.query)
@@ -323,10 +346,14 @@ class Answerer:
         """The answer as the model writes it: its text in pieces, then the checked `Answer`, always last.
 
         The same steps as `answer`; only the model's reply is streamed. Answers that no model writes
-        (offline, nothing found, the catalogue) and an LLM failure come as the final `Answer` alone,
-        which then replaces anything streamed before it. `on_sources` is called with the numbered
+        (offline, nothing found, the catalogue, a question back) and an LLM failure come as the final
+        `Answer` alone, which then replaces anything streamed before it. `on_sources` is called with the numbered
         moments before the model writes, so that a caller can link its `[n]` citations as they come."""
-        state = self._look_up_catalogue(self._start(question, history, filters))
+        state = self._place(self._start(question, history, filters))
+        if state.unclear:
+            yield self._clarify(state)
+            return
+        state = self._look_up_catalogue(state)
         if state.catalogue is not None:
             yield self._catalogue_answer(state)
             return

@@ -36,7 +36,16 @@ from retrieval.index import SectionIndex
 from retrieval.keyword import tokenize
 from retrieval.localise import LocalQuery, Localiser, distinct
 from retrieval.memory import release_freed_memory
-from retrieval.relevance import Evidence, asking_terms, content_terms, name_terms, relevant
+from retrieval.relevance import (
+    Evidence,
+    asking_terms,
+    content_terms,
+    name_terms,
+    names,
+    relevant,
+    unwritten,
+    unwritten_anywhere,
+)
 from retrieval.sections import Section
 from retrieval.settings import SearchConfig
 from retrieval.shapes import QuestionShape, question_shape
@@ -365,7 +374,10 @@ class Searcher:
         # index; that a common word is missing from one episode says little, from dozens a lot.
         named = name_terms(query)
         size = min(1.0, len(corpus.sections) / FULL_CORPUS_SECTIONS)
-        missing = [term for term in content if term not in corpus.vocabulary]
+        # A name counts only where it is written as one ("Formula 1", not the "formula" of algebra).
+        written = names(query)
+        absent = unwritten_anywhere(written, corpus)
+        missing = [term for term in content if term not in corpus.vocabulary or term in absent]
         unknown = sum(corpus.weight(term) * (1.0 if term in named else size) for term in missing) / total
         covered = 0.0
         for moment in moments[:3]:
@@ -376,7 +388,8 @@ class Searcher:
                 if r is not None
             ]
             record = corpus.episodes.get(moment.section.episode_id)
-            words = set(tokenize(["\n".join(around + ([record.card] if record else []))])[0])
+            text = "\n".join(around + ([record.card] if record else []))
+            words = set(tokenize([text])[0]) - unwritten(written, text)
             covered = max(covered, sum(corpus.weight(term) for term in content if term in words) / total)
         return Evidence(similarity=max(similarities, default=0.0), coverage=covered, unknown=unknown)
 

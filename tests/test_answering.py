@@ -207,7 +207,7 @@ def test_repl_answers_follow_ups_and_commands(runtime, tmp_path):
     assert "▶" in conversation.handle("/sources")
     conversation.handle("and what else?")
     assert len(conversation.history) == 4
-    assert conversation.last.query == "How does DataTalks.Club make money from sponsors? and what else?"
+    assert conversation.last.query == "and what else? DataTalks.Club money sponsors"
     assert conversation.handle("/reset") == "Conversation cleared." and conversation.history == []
     assert "No sources yet" in conversation.handle("/sources")
     assert "/quit" in conversation.handle("/help")

@@ -11,7 +11,8 @@ from typing import TextIO
 from bot.cli.terminal import format_answer, format_sources
 from retrieval.answering import Answer, Answerer
 
-HELP = """Ask anything about the DataTalks.Club podcast. Follow-up questions use the conversation so far.
+HELP = """Ask anything about the DataTalks.Club podcast. A question that refers back ("what else did she say?")
+follows the conversation so far; any other question starts afresh.
 Commands: /sources (links of the last answer), /reset (forget the conversation), /help, /quit"""
 MAX_HISTORY_TURNS = 6
 

@@ -114,7 +114,7 @@ def answer_tail(answer: Answer, answer_id: str | None) -> list[Block]:
     if answer.sources:
         lines = [source_line(s) for s in answer.sources[:MAX_SOURCES]]
         tail.append(ContextBlock(elements=[mrkdwn("*Sources*"), *(mrkdwn(line) for line in lines)]))
-    if answer_id and answer.mode != "not_found":
+    if answer_id and answer.mode not in ("not_found", "clarify"):
         tail.append(feedback_block(answer_id))
     return tail
 

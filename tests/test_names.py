@@ -1,0 +1,103 @@
+"""A name in a question counts only where it is written as a name: "Formula 1 race strategy" is not
+answered from the "formula" of a statistics episode, and is answered where Formula 1 is talked about."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import PROMPTS_DIR
+from retrieval.answering import NOT_FOUND, Answerer, load_prompts
+from retrieval.index import SectionIndex, StoreConfig
+from retrieval.ingest import ingest
+from retrieval.relevance import names
+from retrieval.search import Searcher
+
+F1 = "Formula 1 race strategy"
+# A statistics episode: "formula" and "strategy" only in their everyday, lower-case senses.
+LINES = [
+    ("Host", "Welcome to the show. Today we talk about statistics for analysts with our guest Maria."),
+    ("Maria", "Thanks for having me. I work as an analyst and teach statistics on the side."),
+    ("Host", "What is the first formula every analyst should know?"),
+    (
+        "Maria",
+        "The formula for the variance. Once you understand that formula, the standard deviation and "
+        "confidence intervals follow. I always derive the formula on a whiteboard.",
+    ),
+    ("Host", "How do you pick a strategy for an experiment?"),
+    (
+        "Maria",
+        "My strategy is simple: decide the metric first, then the sample size. It is hard, because "
+        "stakeholders want results quickly, so the strategy has to be agreed before the experiment starts.",
+    ),
+    ("Host", "Any advice for people starting out?"),
+    ("Maria", "Learn SQL and the basic formulas, and do not be afraid to ask questions."),
+]
+
+
+def answerer_for(tmp_path: Path, embedder, lines: list[tuple[str, str]]) -> Answerer:
+    folder = tmp_path / "episodes"
+    folder.mkdir()
+    transcript = [
+        {"line": line, "sec": 10 + 40 * n, "time": f"{(10 + 40 * n) // 60}:{(10 + 40 * n) % 60:02d}", "who": who}
+        for n, (who, line) in enumerate(lines)
+    ]
+    meta = {
+        "title": "Statistics for analysts",
+        "guests": ["maria"],
+        "season": 1,
+        "episode": 1,
+        "ids": {"youtube": "AbCdEfGhIjK"},
+        "transcript": transcript,
+    }
+    (folder / "s01e01-statistics.md").write_text("---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n")
+    index = SectionIndex(StoreConfig(index_dir=tmp_path / "index"), embedder.model_id)
+    ingest([folder], index, embedder, progress=False)
+    return Answerer(Searcher(index, embedder), load_prompts(PROMPTS_DIR))
+
+
+def test_a_name_that_only_matches_a_lower_case_word_is_refused(tmp_path, embedder):
+    answerer = answerer_for(tmp_path, embedder, LINES)
+    refused = answerer.answer(F1)
+    assert refused.mode == "not_found" and refused.text == NOT_FOUND and refused.sources == []
+    # The everyday sense is still found for a question that asks about it.
+    assert answerer.answer("What is the formula for the variance?").mode == "offline"
+
+
+def test_the_same_name_is_answered_where_it_is_written(tmp_path, embedder):
+    lines = [
+        (who, line.replace("It is hard, because", "It is like Formula 1 race strategy, because")) for who, line in LINES
+    ]
+    answer = answerer_for(tmp_path, embedder, lines).answer(F1)
+    assert answer.mode == "offline"
+    assert any("Formula 1 race strategy" in source.quote for source in answer.sources)
+
+
+@pytest.mark.parametrize(
+    ("question", "written"),
+    [
+        (F1, ["Formula 1"]),
+        ("Did any guest compare PyMC with NumPyro or GPT-4?", ["PyMC", "NumPyro", "GPT-4"]),
+        ("What is Alexey's book about?", ["Alexey"]),
+        ("How is the Singapore Grand Prix planned?", ["Singapore Grand Prix"]),
+        # Only a space continues a name; a possessive or a lower-case suffix ends it.
+        ("Why not use Elasticsearch/Lucene search?", ["Elasticsearch", "Lucene"]),
+        ("Did anyone compare dbt with Google's Dataform?", ["Google", "Dataform"]),
+        ("How did Tatiana prepare for LeetCode-style rounds?", ["Tatiana", "LeetCode"]),
+        # A capitalised first word alone starts a sentence; title case says nothing about names.
+        ("Kaggle or competitions: which helps more?", []),
+        ("What Is The Best Way To Learn Python?", []),
+    ],
+)
+def test_names_are_the_words_a_question_writes_as_names(question, written):
+    assert [name.text for name in names(question)] == written
+
+
+def test_a_name_is_found_however_its_parts_are_joined_but_not_in_lower_case():
+    (club,) = names("How did DataTalks.Club start?")
+    assert all(club.pattern.search(text) for text in ["the DataTalks.Club Slack", "Data Talks Club", "Datatalks.club"])
+    assert not any(club.pattern.search(text) for text in ["data talks club", "DataTalks.Clubs"])
+    (f1,) = names(F1)
+    assert f1.pattern.search("like Formula-1 teams") and not f1.pattern.search("a formula 1 minus p")
