@@ -162,8 +162,10 @@ def slow_clients(args: argparse.Namespace, folder: Path, secret: str) -> None:
                     slow.wait_closed(30.0)
                 ms = np.asarray([seconds for _, seconds in acks]) * 1000
                 closes = [c.closed_after for c in slow.connections]
-                closed = "all closed after at most " + (
-                    f"{max(c for c in closes if c is not None):.1f} s" if None not in closes else "NOT within 30 s"
+                closed = (
+                    f"all closed after at most {max(c for c in closes if c is not None):.1f} s"
+                    if None not in closes
+                    else f"{closes.count(None)} NOT closed within 30 s"
                 )
                 answers = sorted({c.answer.split(b"\r\n", 1)[0].decode() or "nothing" for c in slow.connections})
                 print(

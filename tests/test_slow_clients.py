@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import socket
 import time
@@ -64,7 +65,7 @@ def test_slow_clients_hold_no_thread_and_are_closed_within_seconds(app, variant)
     assert "closed a connection after" in app.log()
 
 
-def test_chunked_and_pipelined_requests_are_served_and_an_oversized_body_refused_at_once(app):
+def test_chunked_pipelined_and_kept_alive_requests_are_served_and_an_oversized_body_refused_at_once(app):
     body = json.dumps({"type": "url_verification", "challenge": "chunked"}).encode()
     timestamp = int(time.time())
     signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
@@ -86,6 +87,18 @@ def test_chunked_and_pipelined_requests_are_served_and_an_oversized_body_refused
     first, second = received.split(b"HTTP/1.1 ")[1:]
     assert first.startswith(b"200 ") and b"chunked" in first
     assert second.startswith(b"200 ") and json.loads(second.split(b"\r\n\r\n", 1)[1])["episodes"] == 1
+
+    # A kept-alive connection's next request, after a pause, is read and served the same way.
+    kept = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+    sockets = []
+    for _ in range(3):
+        kept.request("GET", "/healthz")
+        response = kept.getresponse()
+        assert response.status == 200 and json.loads(response.read())["episodes"] == 1
+        sockets.append(kept.sock)
+        time.sleep(0.5)
+    kept.close()
+    assert sockets[0] is not None and sockets.count(sockets[0]) == 3  # one connection served all three
 
     status, seconds = post_unread(app.url, 10 * 1024 * 1024, {"Content-Type": "application/json"})
     assert status == 413 and seconds < 2
