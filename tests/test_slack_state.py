@@ -287,7 +287,11 @@ def test_an_unreachable_database_stops_start_up_with_one_line_and_exit_code_2(
             "--bind",
             f"127.0.0.1:{port}",
         ]
-        argv += ["--worker-class", "gthread", "bot.slack.wsgi:create_wsgi_app()"]
+        argv += [
+            "--worker-class",
+            "bot.slack.gunicorn_worker.RequestBufferingWorker",
+            "bot.slack.wsgi:create_wsgi_app()",
+        ]
     done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert done.returncode == 2, done.stderr
