@@ -1,6 +1,6 @@
 """The Slack app's HTTP front door under hostile input, and with a frozen Chroma server.
 
-Both parts run the real WSGI app under gunicorn (one worker, gthread, the Procfile's hooks) on
+All parts run the real WSGI app under gunicorn (one worker, the Procfile's worker class and hooks) on
 127.0.0.1, offline answers, Slack's Web API played by a recorder (benchmarks.local_services).
 
 1. Oversized bodies: `--big` unsigned POSTs of `--big-mb` MB to /slack/events, each sent while its
@@ -11,9 +11,15 @@ Both parts run the real WSGI app under gunicorn (one worker, gthread, the Procfi
    turns 503, a mention's ack, and the time from that mention to its apology (the answer's
    deadline, `--deadline` s, or CHROMA_TIMEOUT, whichever ends first); then, after SIGCONT, the
    time until /healthz is 200 again and a new mention is answered.
+3. Slow clients: `--slow` connections trickling a POST (a header line, or a body byte, every second),
+   held open while `--acks` signed requests (url_verification, answered by Bolt) and 10 GET /healthz
+   are timed one after another. Printed per variant: the acks' p50/p99, the slowest /healthz, and
+   the time from opening to the server closing the slowest slow connection (with what it answered).
+   `--worker-class gthread` shows gunicorn's stock worker for comparison.
 
 Run from the repository root:
-    .venv/bin/python -m benchmarks.hostile_http [--big 5] [--big-mb 10] [--deadline 20] [--chroma-timeout 10]
+    .venv/bin/python -m benchmarks.hostile_http [--big 5] [--big-mb 10] [--deadline 20] [--chroma-timeout 10] \
+        [--slow 16] [--acks 100] [--worker-class CLASS] [--only big|frozen|slow]
 """
 
 from __future__ import annotations
@@ -31,7 +37,18 @@ import numpy as np
 
 from benchmarks.common import build_index, copy_index, episode_files, quiet
 from benchmarks.local_services import SlackRecorder, chroma_server, post_unread
-from benchmarks.slack_ack import EPISODES, QUESTIONS, Mention, bot_environment, gunicorn, mention_event, send
+from benchmarks.slack_ack import (
+    EPISODES,
+    QUESTIONS,
+    WORKER_CLASS,
+    Mention,
+    SlackRequest,
+    bot_environment,
+    gunicorn,
+    mention_event,
+    send,
+)
+from benchmarks.slow_clients import BODY_TRICKLE, HEADER_TRICKLE, SlowClients
 from retrieval.embedding import MiniLMEmbedder
 from retrieval.index import SectionIndex, StoreConfig
 
@@ -43,6 +60,8 @@ def health(url: str) -> tuple[int, float]:
             status = response.status
     except urllib.error.HTTPError as error:
         status = error.code
+    except OSError:  # no answer within the timeout
+        status = 0
     return status, time.perf_counter() - started
 
 
@@ -126,12 +145,47 @@ def frozen_index(args: argparse.Namespace, folder: Path, secret: str, embedder: 
     print(f"after SIGCONT: /healthz 200 after {healthy_after:.1f} s; a new mention {recovered}")
 
 
+def slow_clients(args: argparse.Namespace, folder: Path, secret: str) -> None:
+    with SlackRecorder() as fake:
+        env = bot_environment(fake, secret, folder / "index", str(folder / "state-slow.sqlite3"))
+        with gunicorn(env, 1, folder / "gunicorn-slow.log", worker_class=args.worker_class) as url:
+            port = int(url.rsplit(":", 1)[1])
+            challenge = json.dumps({"type": "url_verification", "challenge": "slow"}).encode()
+            request = SlackRequest(url, "event", "challenge", challenge, "application/json")
+            send(secret, request)
+            for variant in (HEADER_TRICKLE, BODY_TRICKLE):
+                with SlowClients("127.0.0.1", port, args.slow, variant) as slow:
+                    time.sleep(1.5)  # all accepted and trickling
+                    acks = [send(secret, request) for _ in range(args.acks)]
+                    slowest_health = max(health(url)[1] for _ in range(10))
+                    open_during = sum(c.closed_after is None for c in slow.connections)
+                    slow.wait_closed(30.0)
+                ms = np.asarray([seconds for _, seconds in acks]) * 1000
+                closes = [c.closed_after for c in slow.connections]
+                closed = (
+                    f"all closed after at most {max(c for c in closes if c is not None):.1f} s"
+                    if None not in closes
+                    else f"{closes.count(None)} NOT closed within 30 s"
+                )
+                answers = sorted({c.answer.split(b"\r\n", 1)[0].decode() or "nothing" for c in slow.connections})
+                print(
+                    f"{args.slow} slow clients ({variant} trickle, {open_during} still open while measured): "
+                    f"{args.acks} signed acks {sorted({s for s, _ in acks})} p50 {np.percentile(ms, 50):.1f} ms, "
+                    f"p99 {np.percentile(ms, 99):.1f} ms; slowest /healthz {slowest_health * 1000:.0f} ms; "
+                    f"{closed}, answered {answers}"
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big", type=int, default=5, help="oversized unsigned POSTs")
     parser.add_argument("--big-mb", type=int, default=10, help="size of each, in MB")
     parser.add_argument("--deadline", type=float, default=20.0, help="PODCAST_BOT_ANSWER_DEADLINE, seconds")
     parser.add_argument("--chroma-timeout", type=float, default=10.0, help="CHROMA_TIMEOUT, seconds")
+    parser.add_argument("--slow", type=int, default=16, help="slow connections held open")
+    parser.add_argument("--acks", type=int, default=100, help="signed requests timed while they are open")
+    parser.add_argument("--worker-class", default=WORKER_CLASS, help="gunicorn worker class")
+    parser.add_argument("--only", choices=("all", "big", "frozen", "slow"), default="all", help="run one part")
     args = parser.parse_args()
     quiet()
     embedder = MiniLMEmbedder()
@@ -140,8 +194,12 @@ def main() -> None:
     with TemporaryDirectory(prefix="podcast-bench-hostile-") as temp:
         folder = Path(temp)
         build_index(folder / "index", episode_files([EPISODES], None), embedder)
-        oversized_bodies(args, folder, secret)
-        frozen_index(args, folder, secret, embedder)
+        if args.only in ("all", "big"):
+            oversized_bodies(args, folder, secret)
+        if args.only in ("all", "frozen"):
+            frozen_index(args, folder, secret, embedder)
+        if args.only in ("all", "slow"):
+            slow_clients(args, folder, secret)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """Slack ack latency under load: signed `/ask` commands and `app_mention` events to the gunicorn-served app.
 
-The real WSGI app (`bot.slack.wsgi:create_wsgi_app()`) runs under gunicorn (gthread, 8 threads, `--workers`
-processes, the Procfile's hooks) on 127.0.0.1 with the offline answerer (no OPENAI_API_KEY), an index
-of the bundled episode (data/episodes) built once beforehand, no rate limit, and a recorder of Slack
-Web API calls (benchmarks.local_services.SlackRecorder) for the answers. `--servers` such gunicorns
-run side by side, like dynos behind a load balancer. The state store (`--state`) is a temporary
-SQLite file per server (dynos share no disk), or one PostgreSQL database that all of them share, on
-a throwaway server started for the run (benchmarks.local_services.PostgresServer). After
-GET /healthz answers 200, a few untimed `/ask` commands warm each server (model loaded, keyword
+The real WSGI app (`bot.slack.wsgi:create_wsgi_app()`) runs under gunicorn (the Procfile's worker class,
+8 threads, `--workers` processes, the Procfile's hooks) on 127.0.0.1 with the offline answerer (no
+OPENAI_API_KEY), an index of the bundled episode (data/episodes) built once beforehand, no rate limit,
+and a recorder of Slack Web API calls (benchmarks.local_services.SlackRecorder) for the answers.
+`--servers` such gunicorns run side by side, like dynos behind a load balancer. The state store
+(`--state`) is a temporary SQLite file per server (dynos share no disk), or one PostgreSQL database that
+all of them share, on a throwaway server started for the run (benchmarks.local_services.PostgresServer).
+After GET /healthz answers 200, a few untimed `/ask` commands warm each server (model loaded, keyword
 index built).
 
 Then `--clients` concurrent clients send `--requests` signed `/ask` commands (one user id and
@@ -76,6 +76,8 @@ WARM_UP_COMMANDS = 8
 SETTLE_SECONDS = 2.0  # after the last expected answer, time for duplicates to show up
 ASKER = re.compile(r"<@([A-Z0-9]+)> asked")
 Kind = Literal["/ask", "event", "retry"]
+
+WORKER_CLASS = "bot.slack.gunicorn_worker.RequestBufferingWorker"  # as in the Procfile
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,9 @@ def bot_environment(fake: SlackRecorder, secret: str, index_dir: Path, state: st
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int, log_path: Path, timeout: float = 60.0) -> Iterator[str]:
+def gunicorn(
+    env: dict[str, str], workers: int, log_path: Path, timeout: float = 60.0, worker_class: str = WORKER_CLASS
+) -> Iterator[str]:
     """Serve the app on a free 127.0.0.1 port until GET /healthz says ok; yield its URL; stop it afterwards."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -199,7 +203,7 @@ def gunicorn(env: dict[str, str], workers: int, log_path: Path, timeout: float =
         "--bind",
         f"127.0.0.1:{port}",
         "--worker-class",
-        "gthread",
+        worker_class,
         "--threads",
         "8",
         "--workers",

@@ -24,7 +24,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda
 
 from retrieval.catalogue import CatalogueAnswer, answer_catalogue
-from retrieval.citations import cited_numbers, keep_valid_citations
+from retrieval.citations import cited_numbers, keep_source_links, keep_valid_citations
 from retrieval.context import format_context, window
 from retrieval.episodes import youtube_url
 from retrieval.errors import PromptError, UsageError
@@ -319,7 +319,8 @@ class Answerer:
             return self._offline_answer(
                 state, note="The language model is unavailable right now, so here are the most relevant moments."
             )
-        text = keep_valid_citations(state.reply, range(1, len(state.moments) + 1))
+        reply = keep_source_links(state.reply, {moment.url for moment in state.moments})
+        text = keep_valid_citations(reply, range(1, len(state.moments) + 1))
         cited = cited_numbers(text)
         if not cited:
             log.debug("model answer cited no moment; answering offline instead")

@@ -64,6 +64,24 @@ def test_llm_answer_carries_numbered_context_and_maps_citations_to_links(runtime
         assert re.fullmatch(r"\d+:\d\d(:\d\d)?", source.time)
 
 
+def test_links_in_a_model_answer_survive_only_to_its_own_moments(runtime):
+    outside = (
+        "https://evil.example/a, <https://evil.example/b|the story>, <https://evil.example/c>, "
+        "[docs](https://evil.example/d) and www.evil.example/e."
+    )
+    with FakeOpenAI(reply="It began small [1].") as server:
+        answerer = llm_runtime(runtime, server).answerer
+        own = answerer.answer(QUESTION).sources[0].url
+        server.reply = f"It began small [1]; watch {own} or [the moment]({own}). See {outside}"
+        answer = answerer.answer(QUESTION)
+    assert answer.mode == "llm" and answer.sources[0].url == own
+    assert "evil.example" not in answer.text
+    assert answer.text == (
+        f"It began small [1]; watch {own} or [the moment]({own}). "
+        "See (link removed), the story, (link removed), docs and (link removed)."
+    )
+
+
 def test_citations_to_numbers_that_were_not_given_are_stripped(runtime):
     reply = "It started small [1][9], and Uber paid for it [7]. See also [42] and [0].\n- a meetup [2]\n- a grant [8]"
     with FakeOpenAI(reply=reply) as server:

@@ -76,8 +76,8 @@ def test_streamed_citations_become_links_even_when_split_across_pieces():
     stream = StreamedMarkdown(urls)
     pieces = ["It began ", "small [", "1] and then grew", " [2]. Ask @ch", "annel <@U9> [3]"]
     sent = "".join(stream.feed(piece) for piece in pieces) + stream.rest()
-    assert stream.raw == "".join(pieces)
-    assert sent == cited_markdown(stream.raw, urls)
+    assert stream.shown == "".join(pieces)
+    assert sent == cited_markdown(stream.shown, urls)
     assert "[\\[1\\]](https://www.youtube.com/watch?v=abcdefghijk&t=61s)" in sent
     assert "[\\[2\\]](https://example.org/a_%28b%29)" in sent and "\\[3\\]" in sent
     assert "@channel" not in sent and "<@U9>" not in sent

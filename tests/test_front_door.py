@@ -65,6 +65,29 @@ def signed_json(harness: SlackHarness, body: bytes, **kwargs) -> int:
         ),
         (lambda h: h.post(MARKER.encode(), "text/plain")[0], 400, "unsupported Content-Type"),
         (
+            lambda h: signed_json(
+                h,
+                b'{"type": "event_callback", "x": "'
+                + MARKER.encode()
+                + b'", "event": '
+                + b"[" * 100_000
+                + b"]" * 100_000
+                + b"}",
+            ),
+            400,
+            "JSON nested too deeply",
+        ),
+        (
+            lambda h: h.event("x", MARKER)[0],  # type: ignore[arg-type]
+            400,
+            "not a Slack payload: `event` is not an object with a string `type`",
+        ),
+        (
+            lambda h: h.event({"type": "app_mention", "user": "U1", "text": MARKER, "channel": "C1"}, "EvNoTs")[0],
+            400,
+            "not a Slack payload: app_mention event without `ts`",
+        ),
+        (
             lambda h: signed_json(h, MARKER.encode(), headers={"X-Slack-Request-Timestamp": "abc"}),
             401,
             "malformed X-Slack-Request-Timestamp",
@@ -93,6 +116,9 @@ def signed_json(harness: SlackHarness, body: bytes, **kwargs) -> int:
         "signed-form-payload-not-json",
         "signed-form-payload-not-object",
         "signed-other-content-type",
+        "signed-json-nested-100k-deep",
+        "signed-event-not-an-object",
+        "signed-mention-without-ts",
         "timestamp-abc",
         "timestamp-huge",
         "timestamp-missing",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import pytest
 
 from bot.config import StateConfig
 from bot.slack.blocks import THINKING
+from bot.slack.state import open_state
 from tests.support.chroma_server import free_port
 from tests.support.corpus import ROOT
 from tests.support.fakes.slack_server import FakeSlack
@@ -60,6 +62,43 @@ def test_a_replayed_signed_ask_is_acked_but_answered_once(fake, bundled_index_di
     harness.close()
     asked = sorted(call["args"]["blocks"][0]["elements"][0]["text"] for call in fake.calls_to("response_url"))
     assert asked == sorted(f"<@U1> asked: {question}" for question in (QUESTION, QUESTIONS[1]))
+
+
+def feedback_value(update: dict, vote: str = "up") -> str:
+    (buttons,) = next(b for b in update["args"]["blocks"] if b["type"] == "context_actions")["elements"]
+    value: str = buttons["positive_button" if vote == "up" else "negative_button"]["value"]
+    return value
+
+
+def test_a_vote_after_the_sqlite_folder_was_deleted_is_stored_or_honestly_refused(
+    fake, bundled_index_dir, tmp_path, embedder, caplog
+):
+    folder = tmp_path / "state"
+    harness = make_harness(fake, bundled_index_dir, tmp_path, embedder, state=StateConfig(path=folder / "bot.sqlite3"))
+    try:
+        harness.mention(QUESTION, "EvBefore", ts="1700000001.000100")
+        before = feedback_value(fake.wait_for("chat.update")[0])
+        harness.idle()
+        shutil.rmtree(folder)  # an operator's mistake, or a platform's cleanup, while serving
+
+        harness.click("feedback", before)
+        said = fake.wait_for("response_url")[0]["args"]["text"]
+        assert "Thanks" not in said and "couldn't save your feedback" in said
+        assert any(r.levelname == "ERROR" and "deleted" in r.getMessage() for r in caplog.records)
+
+        # The store was made again: a new answer's vote is stored, and it is in the file on disk.
+        harness.mention(QUESTIONS[1], "EvAfter", ts="1700000002.000100")
+        after = feedback_value(fake.wait_for("chat.update", 2)[1])
+        harness.click("feedback", after)
+        assert "Thanks for the feedback" in fake.wait_for("response_url", 2)[1]["args"]["text"]
+        harness.idle()
+    finally:
+        harness.close()
+    reopened = open_state(StateConfig(path=folder / "bot.sqlite3"))
+    try:
+        assert [(vote.question, vote.vote) for vote in reopened.feedback()] == [(QUESTIONS[1], "up")]
+    finally:
+        reopened.close()
 
 
 @pytest.mark.slow
@@ -248,7 +287,11 @@ def test_an_unreachable_database_stops_start_up_with_one_line_and_exit_code_2(
             "--bind",
             f"127.0.0.1:{port}",
         ]
-        argv += ["--worker-class", "gthread", "bot.slack.wsgi:create_wsgi_app()"]
+        argv += [
+            "--worker-class",
+            "bot.slack.gunicorn_worker.RequestBufferingWorker",
+            "bot.slack.wsgi:create_wsgi_app()",
+        ]
     done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert done.returncode == 2, done.stderr

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 
 from bot.slack.text import cited_mrkdwn, escape, mrkdwn_link, plain
 from retrieval.answering import Answer, Source
+from retrieval.citations import keep_source_links
 
 MAX_SECTION_CHARS = 3000
 MAX_BLOCKS = 50
@@ -124,10 +125,13 @@ def answer_messages(answer: Answer, answer_id: str | None = None, asked_by: str 
     head: list[Block] = []
     if asked_by:
         head.append(ContextBlock(elements=[mrkdwn(f"<@{asked_by}> asked: {escape(plain(answer.question, 300))}")]))
-    text = cited_mrkdwn(answer.text, {source.number: source.url for source in answer.sources})
+    urls = {source.number: source.url for source in answer.sources}
+    # Every answer, quotes too: a transcript's URL is no more ours than a model's.
+    shown = keep_source_links(answer.text, urls.values())
+    text = cited_mrkdwn(shown, urls)
     body: list[Block] = [SectionBlock(text=mrkdwn(piece)) for piece in split_text(text) if piece]
     blocks = head + body + answer_tail(answer, answer_id)
-    fallback_text = escape(plain(answer.text, MAX_FALLBACK_CHARS))
+    fallback_text = escape(plain(shown, MAX_FALLBACK_CHARS))
     messages = [
         SlackMessage(fallback_text, blocks[start : start + MAX_BLOCKS]) for start in range(0, len(blocks), MAX_BLOCKS)
     ]

@@ -3,8 +3,9 @@
 1. A body over 1 MB is refused (413) from its Content-Length, before anything reads it.
 2. The Slack signature is checked before the body is parsed: a request without one, with a forged
    one or one older than five minutes is refused (401), and so is a timestamp that is not a number.
-3. A signed body that is not what Slack sends (not UTF-8, JSON that is not an object, a form whose
-   `payload` is not a JSON object, another content type) is refused (400), not left to fail in Bolt.
+3. A signed body that is not what Slack sends (not UTF-8, JSON that is not an object or nested too
+   deeply, a form whose `payload` is not a JSON object, another content type, or a payload of the
+   wrong shape: `bot.slack.payloads`) is refused (400), not left to fail in Bolt.
 
 A refused request leaves one short log line (method, path, size, reason): its body never reaches
 the log. Other paths and methods (`GET /healthz`) pass through untouched.
@@ -22,6 +23,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
+
+from bot.slack.payloads import command_problem, event_problem, interaction_problem
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +108,23 @@ def _malformed(content_type: str, body: bytes) -> Refusal | None:
     try:
         text = body.decode("utf-8")
         if kind == "application/json":
-            if not isinstance(json.loads(text), dict):
+            data = json.loads(text)
+            if not isinstance(data, dict):
                 return Refusal("400 Bad Request", "JSON body is not an object")
+            problem = event_problem(data)
         elif kind == "application/x-www-form-urlencoded":
             form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
-            if "payload" in form and not isinstance(json.loads(form["payload"][0]), dict):
-                return Refusal("400 Bad Request", "form payload is not a JSON object")
+            if "payload" in form:
+                payload = json.loads(form["payload"][0])
+                if not isinstance(payload, dict):
+                    return Refusal("400 Bad Request", "form payload is not a JSON object")
+                problem = interaction_problem(payload)
+            else:
+                problem = command_problem(form) if "command" in form else None
         else:
             return Refusal("400 Bad Request", "unsupported Content-Type")
     except ValueError as error:  # not UTF-8, not JSON, not a form
         return Refusal("400 Bad Request", f"malformed body ({type(error).__name__})")
-    return None
+    except RecursionError:  # JSON nested deeper than the parser goes (Slack's is a few levels)
+        return Refusal("400 Bad Request", "JSON nested too deeply")
+    return Refusal("400 Bad Request", f"not a Slack payload: {problem}") if problem else None

@@ -191,7 +191,7 @@ class ThreadReply(Reply):
         messages = answer_messages(answer, answer_id)
         try:
             if self._stream is not None and self._stream.ts is not None:
-                streamed = self._stream.markdown.raw.strip()
+                streamed = self._stream.markdown.shown.strip()
                 if not self._stream_broken and answer.mode == "llm" and answer.text == streamed:
                     self._stream.stop(blocks=answer_tail(answer, answer_id))
                     return

@@ -35,7 +35,7 @@ def serve_http(settings: Settings, host: str, port: int, workers: int = 1, threa
                 "bind": f"{host}:{port}",
                 "workers": workers,
                 "threads": threads,
-                "worker_class": "gthread",
+                "worker_class": "bot.slack.gunicorn_worker.RequestBufferingWorker",
                 # gunicorn's control socket would be a file in ~/.gunicorn/; the app keeps to its data folder.
                 "control_socket_disable": True,
                 "worker_exit": gunicorn_hooks.worker_exit,

@@ -3,8 +3,10 @@
 Slack reads two syntaxes: *mrkdwn* in blocks and fallback text, and standard *markdown* in streamed
 messages (`chat.startStream` / `appendStream`). Everything from a transcript, a model or a user goes
 through `escape` (mrkdwn) or `escape_markdown`, so no content can become `<!channel>`, `<!here>`,
-`<@U…>` or a link. The only markup in our messages is what this module and `blocks` add: links to
-moments (`[n]` citations, sources) and episode pages, and the asker's name on `/ask` answers.
+`<@U…>` or a link, and a URL in an answer survives only when it is one of its moments' links
+(`retrieval.citations.keep_source_links`). The only markup in our messages is what this module and
+`blocks` add: links to moments (`[n]` citations, sources) and episode pages, and the asker's name on
+`/ask` answers.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from retrieval.citations import CITATION
+from retrieval.citations import CITATION, keep_source_links
 
 # "@channel" typed as plain text is not a mention, but a zero-width joiner keeps it that way
 # even if a client or a future API option turns on name linking.
@@ -85,25 +87,37 @@ def cited_markdown(text: str, urls: Mapping[int, str]) -> str:
 
 
 class StreamedMarkdown:
-    """A model's text as it arrives, turned into safe markdown with each `[n]` linked.
+    """A model's text as it arrives, turned into safe markdown with each `[n]` linked and no link to
+    anywhere but the moments (`keep_source_links`).
 
-    A citation or a broadcast word may be split across pieces ("[" then "2]"), so the text after the
-    last whitespace waits for the next piece (or `rest`) before it is converted."""
+    A citation, a URL or a broadcast word may be split across pieces ("[" then "2]"), so the text
+    after the last whitespace waits for the next piece (or `rest`) before it is converted. (A link's
+    label can hold spaces: one split so is shown as inert text, its URL removed all the same.)"""
 
     def __init__(self, urls: Mapping[int, str]):
         self.urls = dict(urls)
-        self.raw = ""  # everything fed so far, as the model wrote it
+        self._sources = set(self.urls.values())
+        self._shown = ""  # the text converted so far, without the removed links
         self._pending = ""
 
     def feed(self, piece: str) -> str:
         """The markdown that is ready now (may be empty)."""
-        self.raw += piece
         self._pending += piece
         last_space = max((m.end() for m in WHITESPACE.finditer(self._pending)), default=0)
         ready, self._pending = self._pending[:last_space], self._pending[last_space:]
-        return cited_markdown(ready, self.urls) if ready else ""
+        return self._convert(ready)
 
     def rest(self) -> str:
         """What is still held back, converted: at the end of the stream."""
         ready, self._pending = self._pending, ""
-        return cited_markdown(ready, self.urls) if ready else ""
+        return self._convert(ready)
+
+    @property
+    def shown(self) -> str:
+        """The model's text as the stream shows it (its tail once `rest` sends it): outside links removed."""
+        return self._shown + keep_source_links(self._pending, self._sources)
+
+    def _convert(self, ready: str) -> str:
+        text = keep_source_links(ready, self._sources)
+        self._shown += text
+        return cited_markdown(text, self.urls) if text else ""

@@ -1,6 +1,7 @@
 """The HTTP entry point: a WSGI app for gunicorn with Slack at `/slack/events` and `GET /healthz`.
 
-gunicorn -c python:bot.slack.gunicorn_hooks --bind 0.0.0.0:3000 --worker-class gthread --threads 8 \
+gunicorn -c python:bot.slack.gunicorn_hooks --bind 0.0.0.0:3000 --threads 8 \
+    --worker-class bot.slack.gunicorn_worker.RequestBufferingWorker \
     'bot.slack.wsgi:create_wsgi_app()'
 """
 

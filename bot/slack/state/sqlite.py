@@ -1,8 +1,17 @@
-"""The embedded state store: one SQLite file, shared by the processes of one machine."""
+"""The embedded state store: one SQLite file, shared by the processes of one machine.
+
+A connection keeps writing into its file after the file was deleted (or replaced): every vote
+would then be "stored" where nobody ever reads it. So before each serving operation the store
+checks that the file it has open is still the one at its path; if not, it opens the one there,
+and creates it again (its folder, WAL mode, the schema) when it is gone, logging an error: what
+the old file held (answers, votes) is lost, and a vote for such an answer is refused honestly.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import sqlite3
 import threading
 import time
@@ -11,6 +20,8 @@ from pathlib import Path
 
 from bot.slack.state.sql import PATIENT_TIMEOUT, QUICK_TIMEOUT, SqlStateStore
 from bot.slack.state.store import StateUnavailableError
+
+log = logging.getLogger(__name__)
 
 
 class SqliteStateStore(SqlStateStore):
@@ -26,12 +37,24 @@ class SqliteStateStore(SqlStateStore):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self._create()
+
+    def _create(self) -> None:
+        """The folder, the file in WAL mode and its schema, as far as they are missing."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StateUnavailableError(f"{self.describe()}: cannot create its folder ({error})") from None
         self._use_wal()
         self._migrate()
+
+    def _file(self) -> tuple[int, int] | None:
+        """Which file is at the path now (device and inode), or None when there is none."""
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return status.st_dev, status.st_ino
 
     def _use_wal(self) -> None:
         """WAL: readers never wait for the writer. The mode is stored in the file, so once is enough.
@@ -63,12 +86,29 @@ class SqliteStateStore(SqlStateStore):
     @contextlib.contextmanager
     def _quick_connection(self) -> Iterator[sqlite3.Connection]:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None and self._file() != self._local.file:
+            self._forget(connection)
+            connection = None
         if connection is None:
+            with self._connections_lock:  # one thread creates the file again; the others then find it
+                if self._file() is None:
+                    log.error(
+                        "%s was deleted while serving: created it again; the answers and votes it held are lost",
+                        self.describe(),
+                    )
+                    self._create()
             connection = self._open(QUICK_TIMEOUT)
             with self._connections_lock:
                 self._connections.append(connection)
             self._local.connection = connection
+            self._local.file = self._file()
         yield connection
+
+    def _forget(self, connection: sqlite3.Connection) -> None:
+        """Close a connection whose file is no longer at the path."""
+        connection.close()
+        with self._connections_lock:
+            self._connections.remove(connection)
 
     @contextlib.contextmanager
     def _patient_connection(self) -> Iterator[sqlite3.Connection]:
