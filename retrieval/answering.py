@@ -26,9 +26,9 @@ from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda
 from retrieval.catalogue import CatalogueAnswer, answer_catalogue
 from retrieval.citations import cited_numbers, keep_source_links, keep_valid_citations
 from retrieval.context import format_context, window
+from retrieval.definitions import defined_term
 from retrieval.episodes import youtube_url
 from retrieval.errors import PromptError, UsageError
-from retrieval.definitions import defined_term
 from retrieval.excerpts import Candidate, Excerpt, QuoteQuery, choose_quotes
 from retrieval.filters import NO_FILTERS, SearchFilters
 from retrieval.followups import place

@@ -24,17 +24,18 @@ _ASKS = re.compile(r"\b(?:what|define|definition|mean|meaning)\b", re.IGNORECASE
 # Quotes around a term, not an apostrophe inside a word ("what's").
 _QUOTED_TERM = re.compile(r"(?:(?<=\s)|^)[\"'‘“]([^\"'‘’“”]{2,60})[\"'’”](?=\W|$)")
 _ASKS_WHAT = [
-    re.compile(r"\bwhat\s+(?:does|did|do)\s+(.{2,60}?)\s+(?:actually\s+|really\s+)?mean\b", re.IGNORECASE),
+    # Not "what did Vin mean by …": there the term comes after "by" (quoted, or not a term at all).
+    re.compile(r"\bwhat\s+(?:does|did|do)\s+(.{2,60}?)\s+(?:actually\s+|really\s+)?mean\b(?!\s+by\b)", re.IGNORECASE),
     re.compile(rf"\b(?:define|definition\s+of)\s+(.{{2,60}}?){_END}", re.IGNORECASE),
     re.compile(rf"\bwhat(?:\s+exactly)?\s+(?:is|are)\s+(.{{2,60}}?){_END}", re.IGNORECASE),
     re.compile(rf"\bwhat's\s+(.{{2,60}}?){_END}", re.IGNORECASE),
 ]
 # After "what is" a question may ask about something other than a term ("what is the best way",
-# "what is it like", "what did Vin mean").
+# "what is it like").
 _NOT_A_TERM = re.compile(
     r"^(?:the\s+|an?\s+)?(?:it|this|that|these|those|they|there|he|she|you|your|his|her|their|my|our|"
     r"best|most|top|main|biggest|hardest|easiest|first|last|next|bare|difference|point|reason|role|advice|"
-    r"way|story|good|typical|one|[A-Z][a-z]+$)\b"
+    r"way|story|good|typical|one)\b"
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _COPULA = r"(?:is|are|was|means?|meant|refers\s+to|stands\s+for)"

@@ -1,7 +1,9 @@
 """Pick the sentences of the found moments that best answer a question, for quoting them.
 
-A quote should be the guest's answer, not the host's question or introduction: sentences the host
-says, and questions, count for less. A quote is the best-matching sentence widened with the same
+A sentence answers when it shares the question's weighted terms, means what the question asks
+(cosine of the two embeddings), and — for "what is X" questions — says what X is ("dbt is a tool
+that…"), not merely that it contains the question's words. A quote should be the guest's answer,
+not the host's question or introduction: sentences the host says, and questions, count for less. A quote is the best-matching sentence widened with the same
 speaker's neighbouring sentences (about `CONTEXT_WORDS`), so it reads on its own, and it links to
 the second its own paragraph starts.
 """
@@ -23,9 +25,11 @@ HOST_FACTOR = 0.3
 QUESTION_FACTOR = 0.5
 # How much the best moment adds to its best sentence (the n-th adds 1/n of it): the search saw more
 # than words. The section after a moment, where a long answer goes on, adds half its moment's.
-RANK_PRIOR = float(__import__("os").environ.get("RP", "0.25"))
-MEANING_WEIGHT = float(__import__("os").environ.get("MW", "0.0"))
-DEFINITION_BONUS = float(__import__("os").environ.get("DB", "0.0"))
+RANK_PRIOR = 0.25
+# What a sentence's meaning adds (times its cosine with the question), and what saying what the
+# asked-about term is adds ("dbt is a tool…"); both chosen on the odd-numbered dev questions.
+MEANING_WEIGHT = 0.5
+DEFINITION_BONUS = 0.5
 FOLLOW_FACTOR = 0.5
 
 

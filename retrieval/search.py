@@ -1,16 +1,25 @@
-"""Find the moments that answer a question: dense (Chroma) + BM25 + episode metadata, fused by rank.
+"""Find the moments that answer a question: which episodes (dense + BM25 + episode metadata), then
+where inside each of them (`retrieval.localise`).
 
 One search:
-1. candidates: the nearest sections by meaning (Chroma) and the best keyword matches (BM25);
+1. candidates: the nearest sections by meaning (Chroma) and the best keyword matches (BM25) across
+   the archive;
 2. episode evidence: the episodes whose metadata (title, guests' names and bios, description,
    topics, headers) matches, and the episodes whose guest the question names — those episodes'
    sections are searched on their own too, so a guest's episode is found even when the question's
    words are only in the guest's page;
-3. weighted reciprocal rank fusion of those rankings; a section that is mostly the host talking
-   (a question, the introduction) counts less than the guest's answer;
-4. overlapping windows of one moment are merged, repeats dropped, and moments capped per episode
-   by the question's shape (one per episode when it asks across episodes);
-5. a calibrated decision whether any of it is about the question (`retrieval.relevance`).
+3. a weighted sum of those scores (each scaled within the query); a section that is mostly the host
+   talking (a question, the introduction) counts less than the guest's answer. This ranks the
+   episodes: an episode is as good as its best section;
+4. localisation: inside each of the k best episodes, every section is ranked afresh on what answers
+   (meaning and keywords among the episode's own sections, where the term a "what is X" question
+   asks about is defined); the episode keeps the places its fused scores earned, filled with its
+   localised moments in order;
+5. overlapping windows of one moment are merged, repeats dropped, and moments capped per episode
+   by the question's shape (the best moment of each strong episode first when it asks across
+   episodes);
+6. a calibrated decision whether any of it is about the question (`retrieval.relevance`), judged
+   on the fused ranking.
 
 The keyword side is rebuilt only when the index's episode manifest changes — also when another
 process ingested into a shared Chroma server.
@@ -34,7 +43,7 @@ from retrieval.embedding import Embedder
 from retrieval.filters import NO_FILTERS, SearchFilters, allowed
 from retrieval.index import SectionIndex
 from retrieval.keyword import tokenize
-from retrieval.localise import LocalQuery, Localiser, distinct
+from retrieval.localise import Localiser, LocalQuery, distinct
 from retrieval.memory import release_freed_memory
 from retrieval.relevance import (
     Evidence,
@@ -230,7 +239,9 @@ class Searcher:
         merged = _merge_overlaps(moments)
         by_episode = _by_episode(merged)
         if mode == "hybrid":
-            by_episode = self._localise(corpus, by_episode, LocalQuery(vector, distinct(terms), defined_term(query)), mask, k)
+            by_episode = self._localise(
+                corpus, by_episode, LocalQuery(vector, distinct(terms), defined_term(query)), mask, k
+            )
         if per_episode is None and shape.spread == "episodes":
             per_episode = 1
             moments = _spread(by_episode, self.config.strong_episode)[:k]
