@@ -3,9 +3,10 @@
 A sentence answers when it shares the question's weighted terms, means what the question asks
 (cosine of the two embeddings), and — for "what is X" questions — says what X is ("dbt is a tool
 that…"), not merely that it contains the question's words. A quote should be the guest's answer,
-not the host's question or introduction: sentences the host says, and questions, count for less. A quote is the best-matching sentence widened with the same
-speaker's neighbouring sentences (about `CONTEXT_WORDS`), so it reads on its own, and it links to
-the second its own paragraph starts.
+not the host's question or introduction: sentences the host says, and questions, count for less.
+A quote is the best-matching sentence widened with the same speaker's neighbouring sentences
+(about `CONTEXT_WORDS`), so it reads on its own, and it links to the second its own paragraph
+starts.
 """
 
 from __future__ import annotations
