@@ -19,7 +19,7 @@ moments are then its sections in that order, overlapping neighbours merged into 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,21 +43,26 @@ class LocalQuery:
     it asks to be defined, if it asks what something is."""
 
     vector: np.ndarray
-    terms: tuple[str, ...]
+    # The BM25 score of every corpus row for the question's distinct terms (computed once a query).
+    keywords: np.ndarray
     defined: DefinedTerm | None = None
+    # The fused (archive-wide) score of the rows that were candidates, by row.
+    fused: dict[int, float] = field(default_factory=dict)
 
 
 class Localiser:
     """Ranks the sections of one episode for a question (see the module docstring)."""
 
-    def __init__(self, index: SectionIndex, meaning_weight: float, definition_weight: float, host_penalty: float):
-        self.index = index
+    def __init__(self, *, meaning_weight: float, fused_weight: float, definition_weight: float, host_penalty: float):
         self.meaning_weight = meaning_weight
+        self.fused_weight = fused_weight
         self.definition_weight = definition_weight
         self.host_penalty = host_penalty
 
-    def rank(self, corpus: Corpus, episode_id: str, query: LocalQuery, mask: np.ndarray | None) -> list[LocalMoment]:
-        """The episode's sections that `mask` allows, best first."""
+    def rank(
+        self, index: SectionIndex, corpus: Corpus, episode_id: str, query: LocalQuery, mask: np.ndarray | None
+    ) -> list[LocalMoment]:
+        """The episode's sections that `mask` allows, best first (`index` holds their vectors)."""
         rows = corpus.episode_rows.get(episode_id)
         if rows is None or not len(rows):
             return []
@@ -65,10 +70,13 @@ class Localiser:
             rows = rows[mask[rows]]
             if not len(rows):
                 return []
-        similarity = self._vectors(corpus, episode_id, rows) @ query.vector
-        keywords = corpus.keywords.scores(query.terms)[rows] if query.terms else np.zeros(len(rows))
+        similarity = _vectors(index, corpus, episode_id, rows) @ query.vector
         w = self.meaning_weight
-        local = w * _scaled(similarity) + (1.0 - w) * _scaled(keywords)
+        within = w * _scaled(similarity) + (1.0 - w) * _scaled(query.keywords[rows])
+        # What the archive-wide ranking saw (episode evidence, the host asking the question) still
+        # counts, scaled among the episode's sections; sections it never reached count 0 there.
+        fused = np.array([query.fused.get(int(row), 0.0) for row in rows])
+        local = (1.0 - self.fused_weight) * within + self.fused_weight * _scaled(fused)
         if query.defined is not None:
             local = local + self.definition_weight * self._definitions(corpus, rows, query.defined)
         monologue = np.maximum(0.0, corpus.host_share[rows] - 0.5) * 2
@@ -87,17 +95,21 @@ class Localiser:
             found.append(defines(term, section.header, lines))
         return np.array(found, dtype=np.float64)
 
-    def _vectors(self, corpus: Corpus, episode_id: str, rows: np.ndarray) -> np.ndarray:
-        """The stored vectors of `rows`, read from the index once per episode and corpus snapshot."""
-        cached = corpus.vectors.get(episode_id)
-        if cached is None:
-            all_rows = corpus.episode_rows[episode_id]
-            ids = [corpus.sections[int(row)].id for row in all_rows]
-            found = self.index.vectors_by_id(ids)
-            cached = np.stack([found[section_id] for section_id in ids]).astype(np.float32)
-            # Rows of an episode are consecutive in the corpus, so a row's vector is at row - first.
-            corpus.vectors[episode_id] = cached
-        return cached[rows - corpus.episode_rows[episode_id][0]]
+
+def _vectors(index: SectionIndex, corpus: Corpus, episode_id: str, rows: np.ndarray) -> np.ndarray:
+    """The stored vectors of `rows`, read from the index once per episode and corpus snapshot."""
+    cached = corpus.vectors.get(episode_id)
+    if cached is None:
+        all_rows = corpus.episode_rows[episode_id]
+        ids = [corpus.sections[int(row)].id for row in all_rows]
+        found = index.vectors_by_id(ids)
+        # A section another process removed since this snapshot was read has no vector: it then
+        # matches by keywords alone until the snapshot is refreshed.
+        missing = np.zeros(len(next(iter(found.values()))) if found else 0, dtype=np.float32)
+        cached = np.stack([found.get(section_id, missing) for section_id in ids]).astype(np.float32)
+        # Rows of an episode are consecutive in the corpus, so a row's vector is at row - first.
+        corpus.vectors[episode_id] = cached
+    return cached[rows - corpus.episode_rows[episode_id][0]]
 
 
 def _scaled(values: np.ndarray) -> np.ndarray:

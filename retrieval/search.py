@@ -145,7 +145,10 @@ class Searcher:
         self._checked_at = 0.0
         self._corpus = Corpus()
         self._localiser = Localiser(
-            index, self.config.local_meaning_weight, self.config.definition_weight, self.config.host_penalty
+            meaning_weight=self.config.local_meaning_weight,
+            fused_weight=self.config.local_fused_weight,
+            definition_weight=self.config.definition_weight,
+            host_penalty=self.config.host_penalty,
         )
 
     # The keyword side, kept in step with the index -------------------------------------------
@@ -240,7 +243,11 @@ class Searcher:
         by_episode = _by_episode(merged)
         if mode == "hybrid":
             by_episode = self._localise(
-                corpus, by_episode, LocalQuery(vector, distinct(terms), defined_term(query)), mask, k
+                corpus,
+                by_episode,
+                LocalQuery(vector, corpus.keywords.scores(distinct(terms)), defined_term(query), scores),
+                mask,
+                k,
             )
         if per_episode is None and shape.spread == "episodes":
             per_episode = 1
@@ -271,7 +278,7 @@ class Searcher:
         localised: dict[str, list[Moment]] = {}
         for episode_id, found in itertools.islice(by_episode.items(), k):
             # Twice as many as can be shown: merging overlapping neighbours makes fewer.
-            ranked = self._localiser.rank(corpus, episode_id, query, mask)[: 2 * k]
+            ranked = self._localiser.rank(self.index, corpus, episode_id, query, mask)[: 2 * k]
             places = [m.score for m in found] + [found[-1].score * LATER**n for n in range(1, len(ranked) + 1)]
             moments = [
                 Moment(

@@ -69,6 +69,9 @@ class SearchConfig:
     # Inside a candidate episode (`retrieval.localise`): local = w × meaning + (1 − w) × keywords, each
     # scaled among the episode's sections (w chosen on the odd-numbered dev questions).
     local_meaning_weight: float = 0.4
+    # ... blended with the section's archive-wide fused score (scaled among the episode's sections):
+    # local = (1 − f) × within + f × fused.
+    local_fused_weight: float = 0.7
     # Added inside the episode, for a question asking what something is, to the sections where it is
     # defined or asked (`retrieval.definitions`).
     definition_weight: float = 0.4
