@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from retrieval.disk_space import os_error_reason
 from retrieval.errors import SyncError
 
 EPISODES = "_podcast"
@@ -110,7 +111,7 @@ class _Pages:
         try:
             target.write_bytes(data)
         except OSError as error:
-            raise SyncError(f"cannot write {target} ({error.strerror or error})") from None
+            raise SyncError(f"cannot write {target} ({os_error_reason(error)})") from None
 
     def finish(self) -> SiteFiles:
         if not self.files.episodes:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from retrieval.disk_space import os_error_reason
 from retrieval.embedding import Embedder
 from retrieval.errors import EpisodeError, SyncError
 from retrieval.front_matter import MAX_FILE_BYTES
@@ -132,7 +133,7 @@ def install(staged: Path, target: Path) -> int:
                 old.unlink()
                 touched += 1
     except OSError as error:
-        raise SyncError(f"cannot update {target} ({error}); run the sync again") from None
+        raise SyncError(f"cannot update {target} ({os_error_reason(error)}); run the sync again") from None
     return touched
 
 
