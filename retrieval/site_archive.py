@@ -1,8 +1,9 @@
 """Take the site's episode and guest pages out of a GitHub archive or a checkout, refusing anything unsafe.
 
-Only `_podcast/*.md` and `_people/*.md` (one level deep, regular files, within size limits) are
-written, into `_podcast/` and `_people/` of a staging folder; the rest of the site (pages, images,
-layouts) is passed over unread. An entry whose path leaves the archive (absolute, `..`) anywhere,
+Only `_podcast/*.md` and `_people/*.md` (one level deep, regular files, within size and count
+limits) are written, into `_podcast/` and `_people/` of a staging folder; the rest of the site
+(pages, images, layouts) is passed over unread, and every tar header is capped before tarfile reads
+it (`retrieval/tar_guard.py`). An entry whose path leaves the archive (absolute, `..`) anywhere,
 or a link or device where a page would be written, makes the whole archive refused: GitHub never
 serves such a thing, so nothing in it is trusted.
 """
@@ -24,6 +25,7 @@ from typing import BinaryIO
 
 from retrieval.disk_space import os_error_reason
 from retrieval.errors import SyncError
+from retrieval.tar_guard import TarGuard
 
 EPISODES = "_podcast"
 PEOPLE = "_people"
@@ -42,6 +44,12 @@ class Limits:
     # The longest transcript on the site is about 0.2 MB.
     file_bytes: int = 5 * MB
     total_bytes: int = 200 * MB
+    # The site has about 200 episode and a few hundred guest pages.
+    pages: int = 5_000
+    # Entries of any kind in the archive (pages, images, layouts); each costs tarfile some memory.
+    entries: int = 50_000
+    # A pax or GNU long-name header (git writes them for long paths and the commit: well under 1 kB).
+    header_bytes: int = 64 << 10
 
 
 DEFAULT_LIMITS = Limits()
@@ -83,10 +91,17 @@ class _Pages:
         self.files = SiteFiles(staging)
         self.limits = limits
         self.where = where
+        self.seen = 0
         for folder in FOLDERS:
             (staging / folder).mkdir(parents=True, exist_ok=True)
 
     def accept(self, path: str, kind: str, size: int, read: Callable[[], bytes]) -> None:
+        self.seen += 1
+        if self.seen > self.limits.pages:
+            raise SyncError(
+                f"{self.where}: more than {self.limits.pages:,} episode and guest pages "
+                f"({EPISODES}/*.md, {PEOPLE}/*.md); refusing all of it"
+            )
         if kind != "file":
             raise SyncError(f"{self.where}: {path} is a {kind}; only regular files are accepted")
         if size > self.limits.file_bytes:
@@ -182,7 +197,8 @@ def read_site_archive(
     there, unread, and no pages are returned.
     """
     with _reading(where), gzip.GzipFile(fileobj=stream, mode="rb") as compressed:
-        with tarfile.open(fileobj=compressed, mode="r|") as tar:
+        guarded = TarGuard(compressed, where, limits.header_bytes, limits.entries)
+        with tarfile.open(fileobj=guarded, mode="r|") as tar:
             member = tar.next()
             commit = _commit(tar, member)
             if commit and commit == known_commit:
