@@ -130,8 +130,10 @@ class SyncConfig:
     source: str = DEFAULT_SOURCE
     # Seconds between syncs run by the serving process (embedded store only); None: it never syncs.
     every: float | None = None
-    # Seconds for each network operation of a download (connect, each read).
+    # Seconds for each network operation of a download (connect, the response's headers, each read).
     timeout: float = 30.0
+    # Seconds for a whole download, however slowly the bytes come.
+    deadline: float = 30 * 60.0
 
 
 @dataclass(frozen=True)
@@ -368,6 +370,7 @@ def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] =
         source=env.get("PODCAST_BOT_SOURCE") or DEFAULT_SOURCE,
         every=_every(env),
         timeout=_number(env, "PODCAST_BOT_SYNC_TIMEOUT", SyncConfig.timeout, float, minimum=0.1),
+        deadline=_number(env, "PODCAST_BOT_SYNC_DEADLINE", SyncConfig.deadline, float, minimum=1),
     )
     settings = Settings(
         store=store,
