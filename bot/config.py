@@ -8,11 +8,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from retrieval.errors import UsageError
 from retrieval.front_matter import MAX_FILE_BYTES
 from retrieval.settings import DEFAULT_SOURCE, MINILM_MODEL_ID, SearchConfig, StoreConfig
+from retrieval.urls import masked_url
 
 # Defaults are anchored at the project folder, so commands and gunicorn work from any directory.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -64,20 +65,6 @@ class StateConfig:
     def location(self) -> str:
         """The SQLite path, or the database URL with its password masked: safe to log and print."""
         return masked_url(self.database_url) if self.database_url else str(self.path)
-
-
-def masked_url(url: str) -> str:
-    """`url` with any password (in the user part or a `password=` parameter) replaced by `***`."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        user_part, host_part = netloc.rsplit("@", 1)
-        netloc = f"{user_part.split(':', 1)[0]}:***@{host_part}"
-    query = urlencode(
-        [(key, "***" if key == "password" else value) for key, value in parse_qsl(parts.query, keep_blank_values=True)],
-        safe="*",
-    )
-    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 # The Slack settings each way of serving needs.

@@ -174,11 +174,14 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
 
 
 @contextmanager
-def _reading(where: str) -> Iterator[None]:
+def _reading(where: str, tar_stream: TarGuard) -> Iterator[None]:
     """Turn what a broken, cut-off or foreign archive raises into one SyncError saying which."""
     try:
         yield
     except gzip.BadGzipFile as error:
+        if str(error).startswith("Not a gzipped file") and tar_stream.passed:
+            # gzip reads on after its data ends, in case another gzip member follows.
+            raise SyncError(f"{where}: the archive is corrupt: its gzip data is followed by trailing garbage") from None
         if str(error).startswith("Not a gzipped file"):
             raise SyncError(f"{where}: not a gzip-compressed tar archive ({error})") from None
         raise SyncError(f"{where}: the archive is corrupt ({error})") from None
@@ -196,8 +199,9 @@ def read_site_archive(
     The archive is read once, front to back. When its first header names `known_commit`, it is left
     there, unread, and no pages are returned.
     """
-    with _reading(where), gzip.GzipFile(fileobj=stream, mode="rb") as compressed:
-        guarded = TarGuard(compressed, where, limits.header_bytes, limits.entries)
+    compressed = gzip.GzipFile(fileobj=stream, mode="rb")
+    guarded = TarGuard(compressed, where, limits.header_bytes, limits.entries)
+    with _reading(where, guarded), compressed:
         with tarfile.open(fileobj=guarded, mode="r|") as tar:
             member = tar.next()
             commit = _commit(tar, member)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import stat
 import sys
 import time
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ from retrieval.site_archive import (
     folder_fingerprint,
     read_site_archive,
 )
+from retrieval.urls import masked_url, split_credentials
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ DOWNLOAD_SECONDS = 30 * 60.0
 PROGRESS_SECONDS = 10.0
 CHUNK = 1 << 16
 REF = re.compile(r"[\w.-]+(/[\w.-]+)*")
+SOURCE_KINDS = "the source must be an http(s) URL of a .tar.gz archive, a local .tar.gz, or a checkout of the site"
 
 
 def github_archive_url(ref: str, repo: str = DEFAULT_REPO) -> str:
@@ -149,6 +152,8 @@ def _fetch_url(
     limits: Limits,
     progress: bool | None,
 ) -> Fetched:
+    # Shown, logged and remembered without its password, which goes out as credentials instead.
+    url, (plain, auth) = masked_url(url), split_credentials(url)
     headers = {"User-Agent": "podcast-bot-sync"}
     if last.source == url and last.etag:
         headers["If-None-Match"] = last.etag
@@ -160,11 +165,14 @@ def _fetch_url(
         clock.arm(timeout, f"no answer within {timeout:g} s")
         try:
             with (
-                httpx.Client(timeout=timeout, follow_redirects=True) as client,
-                client.stream("GET", url, headers=headers, extensions={"trace": clock.trace}) as response,
+                httpx.Client(timeout=timeout, follow_redirects=True, auth=auth) as client,
+                client.stream("GET", plain, headers=headers, extensions={"trace": clock.trace}) as response,
             ):
                 clock.arm(started + deadline - time.monotonic(), f"the download took longer than {deadline:g} s")
                 if response.status_code == 304:
+                    if "If-None-Match" not in headers:
+                        # Nothing was ever downloaded that could be "not modified": a broken server or proxy.
+                        raise SyncError(f"{url}: HTTP 304 Not Modified to a request that named no version")
                     return Fetched(last, None)
                 if response.status_code != 200:
                     raise SyncError(f"{url}: HTTP {response.status_code} {response.reason_phrase}".rstrip())
@@ -178,14 +186,14 @@ def _fetch_url(
 
 
 def _fetch_file(path: Path, last: SourceVersion, staging: Path, limits: Limits, progress: bool | None) -> Fetched:
-    stat = path.stat()
-    version = SourceVersion(str(path), None, f"{stat.st_size}-{stat.st_mtime_ns}")
+    info = path.stat()
+    version = SourceVersion(str(path), None, f"{info.st_size}-{info.st_mtime_ns}")
     if last.source == version.source and last.etag == version.etag:
         return Fetched(last, None)
     try:
         with path.open("rb") as file:
             chunks = iter(partial(file.read, CHUNK), b"")
-            with _Download(chunks, str(path), stat.st_size, progress) as stream:
+            with _Download(chunks, str(path), info.st_size, progress) as stream:
                 return _read_archive(stream, version, last, staging, limits)
     except OSError as error:
         raise SyncError(f"{path}: cannot read it ({error.strerror or error})") from None
@@ -200,6 +208,15 @@ def _fetch_folder(folder: Path, last: SourceVersion, staging: Path, limits: Limi
     except OSError as error:
         raise SyncError(f"{folder}: cannot read it ({error.strerror or error})") from None
     return Fetched(version, files, files.bytes)
+
+
+def _special_kind(path: Path) -> str:
+    mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file"
 
 
 def fetch_site(
@@ -222,7 +239,6 @@ def fetch_site(
         return _fetch_folder(path, last, staging, limits)
     if path.is_file():
         return _fetch_file(path, last, staging, limits, progress)
-    raise SyncError(
-        f"{source}: no such file or folder; the source must be an http(s) URL of a .tar.gz archive, "
-        f"a local .tar.gz, or a checkout of the site"
-    )
+    if path.exists():
+        raise SyncError(f"{source}: is a {_special_kind(path)}, not a file or folder; {SOURCE_KINDS}")
+    raise SyncError(f"{source}: no such file or folder; {SOURCE_KINDS}")

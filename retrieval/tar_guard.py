@@ -63,6 +63,7 @@ class TarGuard(io.RawIOBase):
         self._header_bytes = header_bytes
         self._max_entries = entries
         self.entries = 0
+        self.passed = 0  # bytes of tar handed on so far
         self._header = bytearray()
         self._skip = 0  # bytes of data (or padding) before the next header
         self._pax: bytearray | None = None  # the body of a pax header being collected
@@ -76,6 +77,7 @@ class TarGuard(io.RawIOBase):
         with memoryview(buffer) as view:
             count = self._raw.readinto(view)
             self._watch(view[:count])
+        self.passed += count
         return count
 
     def _watch(self, data: memoryview) -> None:
