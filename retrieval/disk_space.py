@@ -34,6 +34,11 @@ def free_bytes(folder: Path) -> int:
     return stat.f_bavail * stat.f_frsize
 
 
+def disk_is_full(folder: Path) -> bool:
+    """Whether the disk of `folder` has less room than any write to an index needs."""
+    return free_bytes(folder) < RESERVE_BYTES
+
+
 def ensure_room(folder: Path, what: str, payload: int = 0) -> None:
     """Refuse, with "the disk is full", to write `what` (`payload` bytes of documents and vectors) to
     the index in `folder` when its disk has less free space than the write would need."""

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from retrieval.disk_space import ensure_room
+from retrieval.disk_space import disk_is_full, ensure_room
 from retrieval.errors import IndexNotWritableError, IndexUnavailableError, ModelMismatchError, StoreError
 from retrieval.sections import Section
 from retrieval.settings import StoreConfig
@@ -124,7 +124,8 @@ def embedded_error(folder: Path, action: str, exc: BaseException) -> StoreError:
             f"the index at {folder} failed to {action} ({cause}): the folder is read-only for this user; "
             f"make {folder} writable (or choose another --index), then rerun; nothing was lost"
         )
-    elif "disk is full" in text or "no space" in text or errno == 28:
+    elif "disk is full" in text or "no space" in text or errno == 28 or disk_is_full(folder):
+        # Chroma's own message may name only its symptom ("Failed to apply logs to the metadata segment").
         return IndexNotWritableError(
             f"the index at {folder} failed to {action} ({cause}): the disk is full; free some space and "
             "run this again; nothing was lost"
