@@ -4,6 +4,7 @@ are refused in one line before memory is spent on them. Offline: the archives ar
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import subprocess
@@ -15,6 +16,8 @@ import pytest
 
 from benchmarks.local_services import github_archive
 from bot.cli.main import main
+from retrieval.errors import SyncError
+from retrieval.site_archive import Limits, read_site_archive
 from tests.support.corpus import BUNDLED, ROOT, cut_episode
 
 GIB = 1 << 30
@@ -41,6 +44,8 @@ def test_a_header_declaring_a_gigabyte_is_refused_within_a_small_memory_ceiling(
     script = """
 import json, sys
 from bot.cli.main import main
+from retrieval.errors import SyncError
+from retrieval.site_archive import Limits, read_site_archive
 code = main(["sync"])
 # VmHWM is this process's own peak (ru_maxrss would carry over the parent's across exec).
 peak_kib = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
@@ -77,3 +82,42 @@ def test_an_archive_with_more_pages_than_the_site_could_have_is_refused_in_one_l
     assert out == "" and err.count("\n") == 1 and "Traceback" not in err
     assert "more than 5,000 episode and guest pages (_podcast/*.md, _people/*.md); refusing all of it" in err
     assert not (tmp_path / "site" / "episodes").exists()
+
+
+def _archive(entries: list[tuple[tarfile.TarInfo, bytes]]) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT, pax_headers={"comment": "c" * 40}) as tar:
+        for entry, data in entries:
+            entry.size = len(data)
+            tar.addfile(entry, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
+def _page(name: str, data: bytes, **pax: str) -> tuple[tarfile.TarInfo, bytes]:
+    entry = tarfile.TarInfo(f"datatalksclub.github.io-main/{name}")
+    entry.pax_headers = pax
+    return entry, data
+
+
+def test_long_names_in_pax_headers_and_skipped_entries_are_read_as_before(tmp_path):
+    episode = cut_episode(BUNDLED).encode()
+    long_name = "_podcast/" + "a-very-long-episode-name-" * 8 + ".md"
+    stream = _archive(
+        [_page("assets/image.png", b"\x89PNG" * 3000), _page(long_name, episode), _page("_people/ann.md", b"---\n")]
+    )
+    commit, files = read_site_archive(stream, "site.tar.gz", tmp_path)
+    assert commit == "c" * 40 and files is not None and (files.episodes, files.people) == (1, 1)
+    assert (tmp_path / long_name).read_bytes() == episode
+
+
+def test_more_entries_than_the_cap_are_refused(tmp_path):
+    stream = _archive([_page(f"assets/{n}.png", b"x") for n in range(4)])
+    with pytest.raises(SyncError, match=r"site\.tar\.gz: the archive has more than 3 entries; refusing all of it"):
+        read_site_archive(stream, "site.tar.gz", tmp_path, Limits(entries=3))
+
+
+def test_a_pax_size_record_that_would_move_the_next_header_is_refused(tmp_path):
+    stream = _archive([_page("_podcast/a.md", cut_episode(BUNDLED).encode(), size="10")])
+    with pytest.raises(SyncError, match="has a pax 'size' record, which GitHub never writes"):
+        read_site_archive(stream, "site.tar.gz", tmp_path)
