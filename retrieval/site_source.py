@@ -77,10 +77,9 @@ class Fetched:
 class _Download(io.RawIOBase):
     """The bytes of a download as a file object: counted and shown as progress."""
 
-    def __init__(self, chunks: Iterable[bytes], where: str, size: int | None, progress: bool | None):
+    def __init__(self, chunks: Iterable[bytes], size: int | None, progress: bool | None):
         self._chunks = iter(chunks)
         self._pending = memoryview(b"")
-        self._where = where
         self._size = size
         self.count = 0
         self._logged_at = time.monotonic()
@@ -179,7 +178,7 @@ def _fetch_url(
                 length = response.headers.get("Content-Length", "")
                 size = int(length) if length.isdigit() else None
                 version = SourceVersion(url, None, response.headers.get("ETag"))
-                with _Download(response.iter_bytes(CHUNK), url, size, progress) as stream:
+                with _Download(response.iter_bytes(CHUNK), size, progress) as stream:
                     return _read_archive(stream, version, last, staging, limits)
         except (httpx.HTTPError, httpx.InvalidURL, SyncError) as error:
             raise _download_error(url, error, clock.expired, timeout) from None
@@ -193,7 +192,7 @@ def _fetch_file(path: Path, last: SourceVersion, staging: Path, limits: Limits, 
     try:
         with path.open("rb") as file:
             chunks = iter(partial(file.read, CHUNK), b"")
-            with _Download(chunks, str(path), info.st_size, progress) as stream:
+            with _Download(chunks, info.st_size, progress) as stream:
                 return _read_archive(stream, version, last, staging, limits)
     except OSError as error:
         raise SyncError(f"{path}: cannot read it ({error.strerror or error})") from None
