@@ -26,11 +26,16 @@ GROWTH = 8
 FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
-def free_bytes(folder: Path) -> int:
-    """Bytes this user may still write on the file system of `folder` (or of its nearest existing parent)."""
+def _existing(folder: Path) -> Path:
+    """`folder`, or its nearest parent that exists: on the same file system as it will be."""
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
-    stat = os.statvfs(folder)
+    return folder
+
+
+def free_bytes(folder: Path) -> int:
+    """Bytes this user may still write on the file system of `folder`."""
+    stat = os.statvfs(_existing(folder))
     return stat.f_bavail * stat.f_frsize
 
 
@@ -49,6 +54,14 @@ def ensure_room(folder: Path, what: str, payload: int = 0) -> None:
             f"the index at {folder} cannot store {what}: the disk is full ({free / MB:.1f} MB free, about "
             f"{need / MB:.0f} MB needed); free some space and run this again; what was stored before is intact"
         )
+
+
+def disk_trouble(folder: Path) -> str | None:
+    """ "the disk is read-only" or "the disk is full" when the file system of `folder` is, else None:
+    what SQLite's own words ("unable to open database file") leave out."""
+    if os.statvfs(_existing(folder)).f_flag & os.ST_RDONLY:
+        return "the disk is read-only"
+    return "the disk is full" if free_bytes(folder) < MB else None
 
 
 def os_error_reason(error: OSError) -> str:

@@ -143,7 +143,7 @@ def test_ingest_on_a_read_only_disk_stops_at_once(tmp_path):
         assert searchable(index) == {"s01e01-first"}
 
 
-def test_the_state_store_on_a_full_disk_fails_at_once_saying_so(tmp_path):
+def test_the_state_store_on_a_full_or_read_only_disk_fails_at_once_saying_so(tmp_path):
     with small_disk(tmp_path / "disk", megabytes=4) as disk:
         store = SqliteStateStore(disk / "state" / "bot-state.sqlite3")
         try:
@@ -157,3 +157,9 @@ def test_the_state_store_on_a_full_disk_fails_at_once_saying_so(tmp_path):
             assert not store.claim("event-1")  # what was stored before is still there
         finally:
             store.close()
+        (disk / "filler").unlink()
+        remount(disk, read_only=True)
+        started = time.monotonic()
+        with pytest.raises(StateUnavailableError, match="the disk is read-only"):
+            SqliteStateStore(disk / "state" / "bot-state.sqlite3").close()
+        assert time.monotonic() - started < 2

@@ -6,6 +6,7 @@ saying why. The file system is always unmounted afterwards."""
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import subprocess
 from collections.abc import Iterator
@@ -34,7 +35,10 @@ def small_disk(folder: Path, megabytes: int) -> Iterator[Path]:
     try:
         yield folder
     finally:
-        subprocess.run(["umount", str(folder)], capture_output=True, timeout=30, check=True)
+        gc.collect()  # a failed test's traceback may still hold a file on it open
+        if subprocess.run(["umount", str(folder)], capture_output=True, timeout=30).returncode != 0:
+            # Still busy: detach it now (the kernel frees it when the last file closes), never leave it.
+            subprocess.run(["umount", "--lazy", str(folder)], capture_output=True, timeout=30, check=True)
 
 
 def fill(disk: Path, leave: int = 0) -> None:
