@@ -230,7 +230,7 @@ class SectionIndex:
         return dict(zip(found["ids"], found["documents"] or [], strict=True))
 
     def set_info(self, **values: str) -> None:
-        self._room_for("the index information")
+        self.ensure_room("the index information")
         with self._failing_to("store the index information"):
             self._info.upsert(
                 ids=list(values), embeddings=[[1.0]] * len(values), documents=[str(v) for v in values.values()]
@@ -247,8 +247,9 @@ class SectionIndex:
 
     # Writing ------------------------------------------------------------------------------
 
-    def _room_for(self, what: str, payload: int = 0) -> None:
-        """An embedded index refuses a write its disk has no room for (a server minds its own disk)."""
+    def ensure_room(self, what: str, payload: int = 0) -> None:
+        """Refuse a write of `payload` bytes its disk has no room for (IndexNotWritableError); a server
+        minds its own disk."""
         if not self.config.is_server:
             ensure_room(self.config.index_dir, what, payload)
 
@@ -257,7 +258,7 @@ class SectionIndex:
     ) -> None:
         """Store an episode's sections and card, drop its stale sections, then mark it complete in the manifest."""
         texts = sum(len(section.text) for section in sections)
-        self._room_for(f"episode {record.episode_id}", texts + vectors.nbytes + card_vector.nbytes + len(record.card))
+        self.ensure_room(f"episode {record.episode_id}", texts + vectors.nbytes + card_vector.nbytes + len(record.card))
         with self._failing_to(f"store episode {record.episode_id}"):
             new_ids = [section.id for section in sections]
             for start in range(0, len(sections), BATCH):
@@ -284,7 +285,7 @@ class SectionIndex:
             )
 
     def delete_episode(self, episode_id: str) -> None:
-        self._room_for(f"the removal of episode {episode_id}")
+        self.ensure_room(f"the removal of episode {episode_id}")
         with self._failing_to(f"delete episode {episode_id}"):
             self._episodes.delete(ids=[episode_id])
             self._sections.delete(where={"episode_id": episode_id})

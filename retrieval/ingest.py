@@ -192,6 +192,8 @@ def ingest(
             log.warning("%s: %s", path, warning)
         sections = prepare(episode, people)
         try:
+            # Before the embedding, which costs seconds: a full disk is said at once.
+            index.ensure_room(f"episode {episode.id}", sum(len(section.text) for section in sections))
             vectors, embedded = _vectors(sections, index, embedder)
             record = episode_record(episode, sections, path, people)
             index.replace_episode(record, sections, vectors, embedder.embed_documents([record.card])[0])
