@@ -345,14 +345,46 @@ def github_archive(
     return buffer.getvalue()
 
 
+class _Trickle(io.BufferedIOBase):
+    """A response stream that sends a byte every `seconds` (the headers too, or only what follows
+    them), until the client or the server goes away."""
+
+    def __init__(self, stream: Any, seconds: float, closing: threading.Event, headers: bool) -> None:
+        super().__init__()
+        self._stream, self._seconds, self._closing = stream, seconds, closing
+        self._slow = headers  # the first write is the status line and headers
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        data = bytes(data)
+        if not self._slow:
+            self._slow = True
+            return int(self._stream.write(data))
+        for n in range(len(data)):
+            if self._closing.wait(self._seconds):
+                break
+            try:
+                self._stream.write(data[n : n + 1])
+            except OSError:
+                break  # the client gave up
+        return len(data)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
 class ArchiveServer(_LocalServer):
     """Serves one archive at every path, as codeload.github.com does: with an ETag, and a 304 to a
     request whose If-None-Match matches it. Use as `with ArchiveServer(archive) as server:`.
 
     Settable at any time: `archive`; `etags` (False: no ETag, If-None-Match ignored); and, to fail
-    like a real server can, `status` (answer that instead), `delay` (seconds before answering) and
-    `cut_at` (close the connection after that many bytes of the archive). `requests` records each
-    request's headers (lower-cased) and `statuses` the status answered.
+    like a real server can, `status` (answer that instead), `delay` (seconds before answering),
+    `cut_at` (close the connection after that many bytes of the archive) and `trickle` (seconds
+    between the archive's bytes, sent one at a time; with `trickle_headers`, the status line and
+    headers too). `requests` records each request's headers (lower-cased) and `statuses` the status
+    answered.
     """
 
     def __init__(self, archive: bytes = b"") -> None:
@@ -361,6 +393,8 @@ class ArchiveServer(_LocalServer):
         self.status = 200
         self.delay = 0.0
         self.cut_at: int | None = None
+        self.trickle = 0.0
+        self.trickle_headers = False
         self.requests: list[dict[str, str]] = []
         self.statuses: list[int] = []
         self._closing = threading.Event()
@@ -376,6 +410,8 @@ class ArchiveServer(_LocalServer):
                     status, archive = 304, b""
                 server.statuses.append(status)
                 body = archive if status == 200 else b"" if status == 304 else b"Not Found"
+                if server.trickle:
+                    self.wfile = _Trickle(self.wfile, server.trickle, server._closing, server.trickle_headers)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-gzip" if status == 200 else "text/plain")
                 if etag:

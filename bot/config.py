@@ -8,11 +8,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from retrieval.errors import UsageError
 from retrieval.front_matter import MAX_FILE_BYTES
 from retrieval.settings import DEFAULT_SOURCE, MINILM_MODEL_ID, SearchConfig, StoreConfig
+from retrieval.urls import masked_url
 
 # Defaults are anchored at the project folder, so commands and gunicorn work from any directory.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -70,20 +71,6 @@ class StateConfig:
         return masked_url(self.database_url) if self.database_url else str(self.path)
 
 
-def masked_url(url: str) -> str:
-    """`url` with any password (in the user part or a `password=` parameter) replaced by `***`."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        user_part, host_part = netloc.rsplit("@", 1)
-        netloc = f"{user_part.split(':', 1)[0]}:***@{host_part}"
-    query = urlencode(
-        [(key, "***" if key == "password" else value) for key, value in parse_qsl(parts.query, keep_blank_values=True)],
-        safe="*",
-    )
-    return parts._replace(netloc=netloc, query=query).geturl()
-
-
 # The Slack settings each way of serving needs.
 SLACK_HTTP = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 SLACK_SOCKET = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
@@ -134,8 +121,10 @@ class SyncConfig:
     source: str = DEFAULT_SOURCE
     # Seconds between syncs run by the serving process (embedded store only); None: it never syncs.
     every: float | None = None
-    # Seconds for each network operation of a download (connect, each read).
+    # Seconds for each network operation of a download (connect, the response's headers, each read).
     timeout: float = 30.0
+    # Seconds for a whole download, however slowly the bytes come.
+    deadline: float = 30 * 60.0
 
 
 # What tells a terminal's kind, for deciding whether it shows OSC 8 links (bot/cli/terminal.py).
@@ -406,6 +395,7 @@ def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] =
         source=env.get("PODCAST_BOT_SOURCE") or DEFAULT_SOURCE,
         every=_every(env),
         timeout=_number(env, "PODCAST_BOT_SYNC_TIMEOUT", SyncConfig.timeout, float, minimum=0.1),
+        deadline=_number(env, "PODCAST_BOT_SYNC_DEADLINE", SyncConfig.deadline, float, minimum=1),
     )
     settings = Settings(
         store=store,

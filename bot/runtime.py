@@ -153,6 +153,7 @@ class Runtime:
             index,
             self.embedder,
             timeout=settings.sync.timeout,
+            deadline=settings.sync.deadline,
             progress=progress,
             on_stage=on_stage,
             max_bytes=settings.max_episode_bytes,

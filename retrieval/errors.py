@@ -38,6 +38,11 @@ class IndexUnavailableError(StoreError):
     """The Chroma server cannot be reached."""
 
 
+class IndexNotWritableError(StoreError):
+    """The index cannot be written at all (a full disk, a read-only folder): every other write would
+    fail the same way, so a batch stops at the first."""
+
+
 class ModelMismatchError(StoreError):
     """The index was built with another embedding model."""
 

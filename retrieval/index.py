@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from retrieval.errors import IndexUnavailableError, ModelMismatchError, StoreError
+from retrieval.disk_space import disk_is_full, ensure_room
+from retrieval.errors import IndexNotWritableError, IndexUnavailableError, ModelMismatchError, StoreError
 from retrieval.sections import Section
 from retrieval.settings import StoreConfig
 
@@ -119,11 +120,16 @@ def embedded_error(folder: Path, action: str, exc: BaseException) -> StoreError:
     if "locked" in text or "busy" in text:
         advice = "another process (an ingest?) is writing to it; wait for it to finish and run this again"
     elif "readonly" in text or "read-only" in text or "permission" in text or errno in (1, 13, 30):
-        advice = (
-            f"the folder is read-only for this user; make {folder} writable (or choose another --index), then rerun"
+        return IndexNotWritableError(
+            f"the index at {folder} failed to {action} ({cause}): the folder is read-only for this user; "
+            f"make {folder} writable (or choose another --index), then rerun; nothing was lost"
         )
-    elif "disk is full" in text or "no space" in text or errno == 28:
-        advice = "the disk is full; free some space and run this again"
+    elif "disk is full" in text or "no space" in text or errno == 28 or disk_is_full(folder):
+        # Chroma's own message may name only its symptom ("Failed to apply logs to the metadata segment").
+        return IndexNotWritableError(
+            f"the index at {folder} failed to {action} ({cause}): the disk is full; free some space and "
+            "run this again; nothing was lost"
+        )
     elif any(sign in text for sign in ("malformed", "not a database", "corrupt", "no such table", "hnsw")):
         return StoreError(
             f"the index at {folder} is damaged and failed to {action} ({cause}); "
@@ -224,6 +230,7 @@ class SectionIndex:
         return dict(zip(found["ids"], found["documents"] or [], strict=True))
 
     def set_info(self, **values: str) -> None:
+        self.ensure_room("the index information")
         with self._failing_to("store the index information"):
             self._info.upsert(
                 ids=list(values), embeddings=[[1.0]] * len(values), documents=[str(v) for v in values.values()]
@@ -240,10 +247,18 @@ class SectionIndex:
 
     # Writing ------------------------------------------------------------------------------
 
+    def ensure_room(self, what: str, payload: int = 0) -> None:
+        """Refuse a write of `payload` bytes its disk has no room for (IndexNotWritableError); a server
+        minds its own disk."""
+        if not self.config.is_server:
+            ensure_room(self.config.index_dir, what, payload)
+
     def replace_episode(
         self, record: EpisodeRecord, sections: Sequence[Section], vectors: np.ndarray, card_vector: np.ndarray
     ) -> None:
         """Store an episode's sections and card, drop its stale sections, then mark it complete in the manifest."""
+        texts = sum(len(section.text) for section in sections)
+        self.ensure_room(f"episode {record.episode_id}", texts + vectors.nbytes + card_vector.nbytes + len(record.card))
         with self._failing_to(f"store episode {record.episode_id}"):
             new_ids = [section.id for section in sections]
             for start in range(0, len(sections), BATCH):
@@ -270,6 +285,7 @@ class SectionIndex:
             )
 
     def delete_episode(self, episode_id: str) -> None:
+        self.ensure_room(f"the removal of episode {episode_id}")
         with self._failing_to(f"delete episode {episode_id}"):
             self._episodes.delete(ids=[episode_id])
             self._sections.delete(where={"episode_id": episode_id})

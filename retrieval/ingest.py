@@ -19,7 +19,7 @@ import numpy as np
 
 from retrieval.embedding import Embedder
 from retrieval.episodes import Episode, parse_episode_file
-from retrieval.errors import EpisodeError, IndexUnavailableError, StoreError
+from retrieval.errors import EpisodeError, IndexNotWritableError, IndexUnavailableError, StoreError
 from retrieval.front_matter import MAX_FILE_BYTES
 from retrieval.index import EpisodeRecord, SectionIndex
 from retrieval.people import Person, guest_name
@@ -192,11 +192,13 @@ def ingest(
             log.warning("%s: %s", path, warning)
         sections = prepare(episode, people)
         try:
+            # Before the embedding, which costs seconds: a full disk is said at once.
+            index.ensure_room(f"episode {episode.id}", sum(len(section.text) for section in sections))
             vectors, embedded = _vectors(sections, index, embedder)
             record = episode_record(episode, sections, path, people)
             index.replace_episode(record, sections, vectors, embedder.embed_documents([record.card])[0])
-        except IndexUnavailableError:
-            raise  # the server is gone: every other episode would fail the same way
+        except (IndexUnavailableError, IndexNotWritableError):
+            raise  # the server is gone or the disk full: every other episode would fail the same way
         except StoreError as error:
             # This episode could not be stored; its manifest record was not written, so a rerun retries it.
             report.failed.append(EpisodeError(path, f"could not be stored: {error}"))

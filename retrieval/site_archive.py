@@ -1,8 +1,9 @@
 """Take the site's episode and guest pages out of a GitHub archive or a checkout, refusing anything unsafe.
 
-Only `_podcast/*.md` and `_people/*.md` (one level deep, regular files, within size limits) are
-written, into `_podcast/` and `_people/` of a staging folder; the rest of the site (pages, images,
-layouts) is passed over unread. An entry whose path leaves the archive (absolute, `..`) anywhere,
+Only `_podcast/*.md` and `_people/*.md` (one level deep, regular files, within size and count
+limits) are written, into `_podcast/` and `_people/` of a staging folder; the rest of the site
+(pages, images, layouts) is passed over unread, and every tar header is capped before tarfile reads
+it (`retrieval/tar_guard.py`). An entry whose path leaves the archive (absolute, `..`) anywhere,
 or a link or device where a page would be written, makes the whole archive refused: GitHub never
 serves such a thing, so nothing in it is trusted.
 """
@@ -22,7 +23,9 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from retrieval.disk_space import os_error_reason
 from retrieval.errors import SyncError
+from retrieval.tar_guard import TarGuard
 
 EPISODES = "_podcast"
 PEOPLE = "_people"
@@ -41,6 +44,12 @@ class Limits:
     # The longest transcript on the site is about 0.2 MB.
     file_bytes: int = 5 * MB
     total_bytes: int = 200 * MB
+    # The site has about 200 episode and a few hundred guest pages.
+    pages: int = 5_000
+    # Entries of any kind in the archive (pages, images, layouts); each costs tarfile some memory.
+    entries: int = 50_000
+    # A pax or GNU long-name header (git writes them for long paths and the commit: well under 1 kB).
+    header_bytes: int = 64 << 10
 
 
 DEFAULT_LIMITS = Limits()
@@ -82,10 +91,17 @@ class _Pages:
         self.files = SiteFiles(staging)
         self.limits = limits
         self.where = where
+        self.seen = 0
         for folder in FOLDERS:
             (staging / folder).mkdir(parents=True, exist_ok=True)
 
     def accept(self, path: str, kind: str, size: int, read: Callable[[], bytes]) -> None:
+        self.seen += 1
+        if self.seen > self.limits.pages:
+            raise SyncError(
+                f"{self.where}: more than {self.limits.pages:,} episode and guest pages "
+                f"({EPISODES}/*.md, {PEOPLE}/*.md); refusing all of it"
+            )
         if kind != "file":
             raise SyncError(f"{self.where}: {path} is a {kind}; only regular files are accepted")
         if size > self.limits.file_bytes:
@@ -110,7 +126,7 @@ class _Pages:
         try:
             target.write_bytes(data)
         except OSError as error:
-            raise SyncError(f"cannot write {target} ({error.strerror or error})") from None
+            raise SyncError(f"cannot write {target} ({os_error_reason(error)})") from None
 
     def finish(self) -> SiteFiles:
         if not self.files.episodes:
@@ -158,11 +174,14 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
 
 
 @contextmanager
-def _reading(where: str) -> Iterator[None]:
+def _reading(where: str, tar_stream: TarGuard) -> Iterator[None]:
     """Turn what a broken, cut-off or foreign archive raises into one SyncError saying which."""
     try:
         yield
     except gzip.BadGzipFile as error:
+        if str(error).startswith("Not a gzipped file") and tar_stream.passed:
+            # gzip reads on after its data ends, in case another gzip member follows.
+            raise SyncError(f"{where}: the archive is corrupt: its gzip data is followed by trailing garbage") from None
         if str(error).startswith("Not a gzipped file"):
             raise SyncError(f"{where}: not a gzip-compressed tar archive ({error})") from None
         raise SyncError(f"{where}: the archive is corrupt ({error})") from None
@@ -180,8 +199,10 @@ def read_site_archive(
     The archive is read once, front to back. When its first header names `known_commit`, it is left
     there, unread, and no pages are returned.
     """
-    with _reading(where), gzip.GzipFile(fileobj=stream, mode="rb") as compressed:
-        with tarfile.open(fileobj=compressed, mode="r|") as tar:
+    compressed = gzip.GzipFile(fileobj=stream, mode="rb")
+    guarded = TarGuard(compressed, where, limits.header_bytes, limits.entries)
+    with _reading(where, guarded), compressed:
+        with tarfile.open(fileobj=guarded, mode="r|") as tar:
             member = tar.next()
             commit = _commit(tar, member)
             if commit and commit == known_commit:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import stat
 import sys
 import time
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from typing import BinaryIO, cast
 
 import httpx
 
+from retrieval.download_deadline import DownloadDeadline
 from retrieval.errors import SyncError, UsageError
 from retrieval.settings import DEFAULT_REPO
 from retrieval.site_archive import (
@@ -31,14 +33,16 @@ from retrieval.site_archive import (
     folder_fingerprint,
     read_site_archive,
 )
+from retrieval.urls import masked_url, split_credentials
 
 log = logging.getLogger(__name__)
 
 # However slowly the bytes trickle in, a download ends after this long (the per-read timeout alone would not).
-DOWNLOAD_SECONDS = 30 * 60
+DOWNLOAD_SECONDS = 30 * 60.0
 PROGRESS_SECONDS = 10.0
 CHUNK = 1 << 16
 REF = re.compile(r"[\w.-]+(/[\w.-]+)*")
+SOURCE_KINDS = "the source must be an http(s) URL of a .tar.gz archive, a local .tar.gz, or a checkout of the site"
 
 
 def github_archive_url(ref: str, repo: str = DEFAULT_REPO) -> str:
@@ -71,15 +75,13 @@ class Fetched:
 
 
 class _Download(io.RawIOBase):
-    """The bytes of a download as a file object: counted, shown as progress, and cut off at the deadline."""
+    """The bytes of a download as a file object: counted and shown as progress."""
 
-    def __init__(self, chunks: Iterable[bytes], where: str, size: int | None, progress: bool | None):
+    def __init__(self, chunks: Iterable[bytes], size: int | None, progress: bool | None):
         self._chunks = iter(chunks)
         self._pending = memoryview(b"")
-        self._where = where
         self._size = size
         self.count = 0
-        self._deadline = time.monotonic() + DOWNLOAD_SECONDS
         self._logged_at = time.monotonic()
         show = sys.stderr.isatty() if progress is None else progress
         self._bar = None
@@ -106,8 +108,6 @@ class _Download(io.RawIOBase):
     def _advance(self, n: int) -> None:
         self.count += n
         now = time.monotonic()
-        if now > self._deadline:
-            raise SyncError(f"{self._where}: the download took longer than {DOWNLOAD_SECONDS // 60} minutes")
         if self._bar is not None:
             self._bar.update(n)
         elif now - self._logged_at >= PROGRESS_SECONDS:
@@ -131,42 +131,68 @@ def _read_archive(
     return Fetched(replace(version, commit=commit), files, stream.count)
 
 
+def _download_error(url: str, error: Exception, expired: str | None, timeout: float) -> SyncError:
+    """One line for whatever ended a download; a passed deadline first, as it is what shut the connection."""
+    if expired:
+        return SyncError(f"{url}: {expired}")
+    if isinstance(error, SyncError):
+        return error
+    if isinstance(error, httpx.TimeoutException):
+        return SyncError(f"{url}: no answer within {timeout:g} s")
+    return SyncError(f"{url}: the download failed ({error})")
+
+
 def _fetch_url(
-    url: str, last: SourceVersion, staging: Path, timeout: float, limits: Limits, progress: bool | None
+    url: str,
+    last: SourceVersion,
+    staging: Path,
+    timeout: float,
+    deadline: float,
+    limits: Limits,
+    progress: bool | None,
 ) -> Fetched:
+    # Shown, logged and remembered without its password, which goes out as credentials instead.
+    url, (plain, auth) = masked_url(url), split_credentials(url)
     headers = {"User-Agent": "podcast-bot-sync"}
     if last.source == url and last.etag:
         headers["If-None-Match"] = last.etag
     log.info("downloading %s", url)
-    try:
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=True) as client,
-            client.stream("GET", url, headers=headers) as response,
-        ):
-            if response.status_code == 304:
-                return Fetched(last, None)
-            if response.status_code != 200:
-                raise SyncError(f"{url}: HTTP {response.status_code} {response.reason_phrase}".rstrip())
-            length = response.headers.get("Content-Length", "")
-            size = int(length) if length.isdigit() else None
-            version = SourceVersion(url, None, response.headers.get("ETag"))
-            with _Download(response.iter_bytes(CHUNK), url, size, progress) as stream:
-                return _read_archive(stream, version, last, staging, limits)
-    except httpx.TimeoutException:
-        raise SyncError(f"{url}: no answer within {timeout:g} s") from None
-    except (httpx.HTTPError, httpx.InvalidURL) as error:
-        raise SyncError(f"{url}: the download failed ({error})") from None
+    started = time.monotonic()
+    with DownloadDeadline() as clock:
+        # The status and headers within one operation's timeout, however slowly they trickle in;
+        # then the whole archive within `deadline` of the start.
+        clock.arm(timeout, f"no answer within {timeout:g} s")
+        try:
+            with (
+                httpx.Client(timeout=timeout, follow_redirects=True, auth=auth) as client,
+                client.stream("GET", plain, headers=headers, extensions={"trace": clock.trace}) as response,
+            ):
+                clock.arm(started + deadline - time.monotonic(), f"the download took longer than {deadline:g} s")
+                if response.status_code == 304:
+                    if "If-None-Match" not in headers:
+                        # Nothing was ever downloaded that could be "not modified": a broken server or proxy.
+                        raise SyncError(f"{url}: HTTP 304 Not Modified to a request that named no version")
+                    return Fetched(last, None)
+                if response.status_code != 200:
+                    raise SyncError(f"{url}: HTTP {response.status_code} {response.reason_phrase}".rstrip())
+                length = response.headers.get("Content-Length", "")
+                size = int(length) if length.isdigit() else None
+                version = SourceVersion(url, None, response.headers.get("ETag"))
+                with _Download(response.iter_bytes(CHUNK), size, progress) as stream:
+                    return _read_archive(stream, version, last, staging, limits)
+        except (httpx.HTTPError, httpx.InvalidURL, SyncError) as error:
+            raise _download_error(url, error, clock.expired, timeout) from None
 
 
 def _fetch_file(path: Path, last: SourceVersion, staging: Path, limits: Limits, progress: bool | None) -> Fetched:
-    stat = path.stat()
-    version = SourceVersion(str(path), None, f"{stat.st_size}-{stat.st_mtime_ns}")
+    info = path.stat()
+    version = SourceVersion(str(path), None, f"{info.st_size}-{info.st_mtime_ns}")
     if last.source == version.source and last.etag == version.etag:
         return Fetched(last, None)
     try:
         with path.open("rb") as file:
             chunks = iter(partial(file.read, CHUNK), b"")
-            with _Download(chunks, str(path), stat.st_size, progress) as stream:
+            with _Download(chunks, info.st_size, progress) as stream:
                 return _read_archive(stream, version, last, staging, limits)
     except OSError as error:
         raise SyncError(f"{path}: cannot read it ({error.strerror or error})") from None
@@ -183,25 +209,35 @@ def _fetch_folder(folder: Path, last: SourceVersion, staging: Path, limits: Limi
     return Fetched(version, files, files.bytes)
 
 
+def _special_kind(path: Path) -> str:
+    mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file"
+
+
 def fetch_site(
     source: str,
     last: SourceVersion,
     staging: Path,
     *,
     timeout: float = 30.0,
+    deadline: float = DOWNLOAD_SECONDS,
     limits: Limits = DEFAULT_LIMITS,
     progress: bool | None = None,
 ) -> Fetched:
     """Stage the site's pages from `source` (a URL of a .tar.gz, a local .tar.gz, or a checkout) in
-    `staging`, unless it is unchanged since `last`. `timeout` is per network operation, in seconds."""
+    `staging`, unless it is unchanged since `last`. `timeout` is per network operation and for the
+    response's headers, `deadline` for the whole download, in seconds."""
     if is_url(source):
-        return _fetch_url(source, last, staging, timeout, limits, progress)
+        return _fetch_url(source, last, staging, timeout, deadline, limits, progress)
     path = Path(source).expanduser().resolve()
     if path.is_dir():
         return _fetch_folder(path, last, staging, limits)
     if path.is_file():
         return _fetch_file(path, last, staging, limits, progress)
-    raise SyncError(
-        f"{source}: no such file or folder; the source must be an http(s) URL of a .tar.gz archive, "
-        f"a local .tar.gz, or a checkout of the site"
-    )
+    if path.exists():
+        raise SyncError(f"{source}: is a {_special_kind(path)}, not a file or folder; {SOURCE_KINDS}")
+    raise SyncError(f"{source}: no such file or folder; {SOURCE_KINDS}")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from retrieval.disk_space import os_error_reason
 from retrieval.embedding import Embedder
 from retrieval.errors import EpisodeError, SyncError
 from retrieval.front_matter import MAX_FILE_BYTES
@@ -26,7 +27,7 @@ from retrieval.index import EpisodeRecord, SectionIndex
 from retrieval.ingest import IngestReport, ingest
 from retrieval.people import load_people
 from retrieval.site_archive import DEFAULT_LIMITS, Limits
-from retrieval.site_source import SourceVersion, fetch_site
+from retrieval.site_source import DOWNLOAD_SECONDS, SourceVersion, fetch_site
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ def install(staged: Path, target: Path) -> int:
                 old.unlink()
                 touched += 1
     except OSError as error:
-        raise SyncError(f"cannot update {target} ({error}); run the sync again") from None
+        raise SyncError(f"cannot update {target} ({os_error_reason(error)}); run the sync again") from None
     return touched
 
 
@@ -162,6 +163,7 @@ def sync_site(
     embedder: Embedder,
     *,
     timeout: float = 30.0,
+    deadline: float = DOWNLOAD_SECONDS,
     limits: Limits = DEFAULT_LIMITS,
     progress: bool | None = None,
     on_stage: StageCallback | None = None,
@@ -179,7 +181,9 @@ def sync_site(
             if on_stage:
                 on_stage("download", None)
             try:
-                fetched = fetch_site(source, last, Path(staging), timeout=timeout, limits=limits, progress=progress)
+                fetched = fetch_site(
+                    source, last, Path(staging), timeout=timeout, deadline=deadline, limits=limits, progress=progress
+                )
             except SyncError as error:
                 raise SyncError(f"{error}; the episodes and the index are unchanged") from None
             report.commit = fetched.version.commit

@@ -167,12 +167,24 @@ def test_sync_settings_default_to_the_sites_main_branch_and_no_schedule():
         settings.sync.source
         == "https://codeload.github.com/DataTalksClub/datatalksclub.github.io/tar.gz/refs/heads/main"
     )
-    assert settings.sync.every is None and settings.sync.timeout == 30
+    assert settings.sync.every is None and settings.sync.timeout == 30 and settings.sync.deadline == 1800
     assert settings.sync_people_dir == settings.site_dir / "people"
     custom = load_settings(
-        {"PODCAST_BOT_SOURCE": "/srv/site", "PODCAST_BOT_SYNC_EVERY": "6h", "PODCAST_BOT_SYNC_TIMEOUT": "10"}
+        {
+            "PODCAST_BOT_SOURCE": "/srv/site",
+            "PODCAST_BOT_SYNC_EVERY": "6h",
+            "PODCAST_BOT_SYNC_TIMEOUT": "10",
+            "PODCAST_BOT_SYNC_DEADLINE": "600",
+        }
     )
-    assert (custom.sync.source, custom.sync.every, custom.sync.timeout) == ("/srv/site", 6 * 3600, 10)
+    assert (custom.sync.source, custom.sync.every, custom.sync.timeout, custom.sync.deadline) == (
+        "/srv/site",
+        6 * 3600,
+        10,
+        600,
+    )
+    with pytest.raises(ConfigError, match="PODCAST_BOT_SYNC_DEADLINE must be a number of at least 1"):
+        load_settings({"PODCAST_BOT_SYNC_DEADLINE": "soon"})
 
 
 @pytest.mark.parametrize("text, seconds", [("30m", 1800), ("90s", 90), ("1.5h", 5400), ("1d", 86400), ("off", None)])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.runtime import Runtime
+from retrieval.urls import masked_url
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def configuration(settings: Settings) -> list[tuple[str, str]]:
         ("chroma auth", "bearer token set" if store.chroma_headers else "(none)"),
         ("episodes", str(settings.episodes_dir)),
         ("guest pages", str(settings.sync_people_dir)),
-        ("site source", settings.sync.source),
+        ("site source", masked_url(settings.sync.source)),
         ("sync every", f"{settings.sync.every / 3600:g} h" if settings.sync.every else "off (PODCAST_BOT_SYNC_EVERY)"),
         ("embedding model", settings.embedding_model),
         (

@@ -29,6 +29,7 @@ from retrieval.questions import load_question_files
 from retrieval.settings import DEFAULT_SOURCE
 from retrieval.site_source import github_archive_url
 from retrieval.sync import SyncReport
+from retrieval.urls import masked_url
 
 log = logging.getLogger("podcast_bot")
 # Loggers of libraries whose INFO lines (one per HTTP request, per collection…) are not results.
@@ -208,7 +209,9 @@ def cmd_sync(runtime: Runtime, args: argparse.Namespace) -> int:
     source = runtime.settings.sync.source
     if args.ref:
         if source != DEFAULT_SOURCE:
-            raise UsageError(f"--ref names a branch or commit on GitHub, but PODCAST_BOT_SOURCE is {source}; use one")
+            raise UsageError(
+                f"--ref names a branch or commit on GitHub, but PODCAST_BOT_SOURCE is {masked_url(source)}; use one"
+            )
         source = github_archive_url(args.ref)
     with _sigterm_interrupts():
         if args.every is None:

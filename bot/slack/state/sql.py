@@ -97,6 +97,10 @@ class SqlStateStore(ABC):
         """`message` without any secret of the connection (subclasses that have one remove it)."""
         return message
 
+    def _trouble(self) -> str | None:
+        """What is wrong around the database that its driver's error may not say (a read-only disk)."""
+        return None
+
     @contextlib.contextmanager
     def _reporting_unavailable(self) -> Iterator[None]:
         """Driver errors that mean "unavailable" become StateUnavailableError naming the store."""
@@ -104,6 +108,9 @@ class SqlStateStore(ABC):
             yield
         except self.unavailable_errors as error:
             reason = self._scrub(" ".join(str(error).split())) or type(error).__name__
+            trouble = self._trouble()
+            if trouble and trouble.removeprefix("the ") not in reason:
+                reason += f" ({trouble})"
             raise StateUnavailableError(f"{self.describe()}: {reason}") from error
 
     @contextlib.contextmanager

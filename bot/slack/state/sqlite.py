@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.slack.state.sql import PATIENT_TIMEOUT, QUICK_TIMEOUT, SqlStateStore
 from bot.slack.state.store import StateUnavailableError
+from retrieval.disk_space import disk_trouble
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,18 @@ class SqliteStateStore(SqlStateStore):
     def describe(self) -> str:
         return f"SQLite file {self.path}"
 
+    def _trouble(self) -> str | None:
+        return disk_trouble(self.path.parent)
+
     def _open(self, timeout: float) -> sqlite3.Connection:
         # `timeout` is how long a statement waits for another connection's lock before "database is locked".
         connection = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        # Safe if the process dies (WAL); skips an fsync per write, which acks would wait on.
-        connection.execute("PRAGMA synchronous=NORMAL")
+        try:
+            # Safe if the process dies (WAL); skips an fsync per write, which acks would wait on.
+            connection.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error:
+            connection.close()  # a file that cannot be used is not kept open
+            raise
         return connection
 
     @contextlib.contextmanager
