@@ -129,10 +129,18 @@ class Candidate:
 
 
 def choose_quotes(candidates: Sequence[Candidate], query: QuoteQuery, limit: int) -> list[tuple[Candidate, Excerpt]]:
-    """The best `limit` quotes, each from a different paragraph: a sentence's match to the question
-    plus a prior for the rank of its moment."""
+    """The best `limit` quotes, each from a different paragraph: first the best sentence of the best
+    moment (or of the answer that goes on after it), then by a sentence's match to the question plus
+    a prior for the rank of its moment."""
     scored = [(c, best_excerpt(c.section, query)) for c in candidates]
     scored.sort(key=lambda pair: -(pair[1].score + pair[0].prior))
+    if scored:
+        # The first quote comes from the best moment (or where its answer goes on): the search saw
+        # the whole exchange, a sentence's match alone sees a few words.
+        first = max((pair for pair in scored if pair[0].rank == 0), key=lambda pair: pair[1].score, default=None)
+        if first is not None:
+            scored.remove(first)
+            scored.insert(0, first)
     chosen: list[tuple[Candidate, Excerpt]] = []
     places: set[tuple[str, int]] = set()
     for candidate, excerpt in scored:
