@@ -38,6 +38,10 @@ class IndexUnavailableError(StoreError):
     """The Chroma server cannot be reached."""
 
 
+class IndexBusyError(StoreError):
+    """Another process is writing the embedded index; reading resumes when it has finished."""
+
+
 class ModelMismatchError(StoreError):
     """The index was built with another embedding model."""
 

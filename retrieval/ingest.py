@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.corpus_source import persist_corpus
 from retrieval.embedding import Embedder
 from retrieval.episodes import Episode, parse_episode_file
 from retrieval.errors import EpisodeError, IndexUnavailableError, StoreError
@@ -157,6 +158,23 @@ def ingest(
     people: Mapping[str, Person] | None = None,
     progress: bool | None = None,
     max_bytes: int = MAX_FILE_BYTES,
+) -> IngestReport:
+    """Ingest `paths` as the index's one writer; when anything changed, its search side is saved
+    for the new version before other processes are told (see `retrieval.index_stamp`)."""
+    with index.writing():
+        report = _ingest(paths, index, embedder, people, progress, max_bytes)
+        if report.ingested or report.deleted:
+            persist_corpus(index)
+    return report
+
+
+def _ingest(
+    paths: Iterable[Path],
+    index: SectionIndex,
+    embedder: Embedder,
+    people: Mapping[str, Person] | None,
+    progress: bool | None,
+    max_bytes: int,
 ) -> IngestReport:
     started = time.perf_counter()
     people = people or {}

@@ -18,11 +18,13 @@ pytest_plugins = ["tests.support.postgres"]
 
 
 @pytest.fixture(autouse=True)
-def hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests start from defaults: no keys, tokens or servers from the machine's environment."""
+def hermetic_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests start from defaults: no keys, tokens or servers from the machine's environment, and a
+    cache of a Chroma server's search side of their own."""
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "SLACK_", "CHROMA_", "PODCAST_BOT_", "DATABASE_URL")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PODCAST_BOT_CACHE", str(tmp_path / "search-cache"))
 
 
 @pytest.fixture(scope="session")
