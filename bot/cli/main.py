@@ -14,20 +14,20 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.repl import run_repl
 from bot.cli.terminal import format_answer, format_episodes, format_moments
 from bot.config import SLACK_HTTP, SLACK_SOCKET, ConfigError, Settings, load_settings, parse_every
 from bot.runtime import Runtime
-from retrieval.answer_check import check_answers
 from retrieval.errors import EpisodeError, PodcastBotError, UsageError
-from retrieval.evaluation import evaluate, format_table, load_questions
 from retrieval.filters import SearchFilters
-from retrieval.ingest import IngestReport
 from retrieval.settings import DEFAULT_SOURCE
 from retrieval.site_source import github_archive_url
-from retrieval.sync import SyncReport
+
+if TYPE_CHECKING:  # `--help`, argument errors, `doctor` and `feedback` load no model, LangChain or Chroma
+    from retrieval.ingest import IngestReport
+    from retrieval.sync import SyncReport
 
 log = logging.getLogger("podcast_bot")
 # Loggers of libraries whose INFO lines (one per HTTP request, per collection…) are not results.
@@ -247,6 +247,9 @@ def eval_index_dir(settings: Settings, episodes: Path) -> Path:
 
 
 def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
+    from retrieval.answer_check import check_answers
+    from retrieval.evaluation import evaluate, format_table, load_questions
+
     questions = load_questions(args.questions)
     if not args.episodes.is_dir():
         raise EpisodeError(args.episodes, "not a folder of episode files")

@@ -6,10 +6,12 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.cli.terminal import format_answer, format_sources
-from retrieval.answering import Answer, Answerer
+
+if TYPE_CHECKING:  # only named in annotations: importing the CLI loads no LangChain
+    from retrieval.answering import Answer, Answerer
 
 HELP = """Ask anything about the DataTalks.Club podcast. Follow-up questions use the conversation so far.
 Commands: /sources (links of the last answer), /reset (forget the conversation), /help, /quit"""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from retrieval.answering import Answer, Source
-from retrieval.search import EpisodeMatch, Moment
 from retrieval.sections import timestamp
+
+if TYPE_CHECKING:  # only named in annotations: `--help` and `feedback` load no search stack
+    from retrieval.answering import Answer, Source
+    from retrieval.search import EpisodeMatch, Moment
 
 
 def supports_hyperlinks(stream: TextIO) -> bool:
