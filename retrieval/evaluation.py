@@ -133,6 +133,13 @@ class EvalReport:
         }
 
 
+def named_episode_files(questions: Iterable[Question], folder: Path) -> list[Path]:
+    """The files of `folder` that the questions name as answers: indexed even when a folder scan
+    skips them (a draft such as `_s12e08.md`), so a question set stays comparable."""
+    names = sorted({episode_id for question in questions for episode_id, _ in question.targets})
+    return [folder / f"{name}.md" for name in names if (folder / f"{name}.md").is_file()]
+
+
 def _episode_id(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise QuestionFileError(f"{where}: episode must be a file name such as s01e03-building-ds-team.md")

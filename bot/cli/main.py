@@ -248,7 +248,7 @@ def eval_index_dir(settings: Settings, episodes: Path) -> Path:
 
 def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     from retrieval.answer_check import check_answers
-    from retrieval.evaluation import evaluate, format_table, load_questions
+    from retrieval.evaluation import evaluate, format_table, load_questions, named_episode_files
 
     questions = load_questions(args.questions)
     if not args.episodes.is_dir():
@@ -257,7 +257,7 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.index is None and not settings.store.is_server:
         settings = settings.with_index(eval_index_dir(settings, args.episodes))
     eval_runtime = Runtime(replace(settings, episodes_dir=args.episodes))
-    report = eval_runtime.ingest([args.episodes])
+    report = eval_runtime.ingest([args.episodes, *named_episode_files(questions, args.episodes)])
     _print_failures(report)
     log.info("%s", report.summary())
     result = evaluate(eval_runtime.searcher, questions, k=args.k)
