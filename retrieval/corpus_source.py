@@ -30,6 +30,7 @@ def persist_corpus(index: SectionIndex) -> Corpus:
     folder = index.config.search_dir
     corpus = load_corpus(folder, key)
     if corpus is not None:
+        release_freed_memory()  # the parsed file, now copied into the corpus
         log.debug("search side %s loaded from %s", key, folder)
         return corpus
     started = time.perf_counter()
