@@ -62,10 +62,16 @@ class IndexStamp:
         if self._held_here():
             return False
         try:
-            with self._locked(fcntl.LOCK_SH):
-                return False
+            fd = self._open()
+        except StoreError:  # a folder this user cannot write: reading it needs no lock of ours
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
         except BlockingIOError:
             return True
+        finally:
+            os.close(fd)
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -74,10 +80,18 @@ class IndexStamp:
             yield
             return
         try:
-            with self._locked(fcntl.LOCK_SH):
-                yield
-        except BlockingIOError:
-            raise self._busy_error() from None
+            fd = self._open()
+        except StoreError:  # a folder this user cannot write: reading it needs no lock of ours
+            yield
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise self._busy_error() from None
+            yield
+        finally:
+            os.close(fd)
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -123,15 +137,6 @@ class IndexStamp:
                         f"(README: Deploying)"
                     ) from None
                 time.sleep(0.1)
-
-    @contextmanager
-    def _locked(self, mode: int) -> Iterator[None]:
-        fd = self._open()
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
-            yield
-        finally:
-            os.close(fd)
 
     def _open(self) -> int:
         try:
