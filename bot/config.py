@@ -359,6 +359,7 @@ def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] =
         chroma_ssl=_bool(env, "CHROMA_SSL"),
         chroma_headers=headers,
         chroma_timeout=_number(env, "CHROMA_TIMEOUT", StoreConfig.chroma_timeout, float, minimum=0.1),
+        cache_dir=Path(env.get("PODCAST_BOT_CACHE") or DATA_DIR / "cache"),
     )
     defaults = SearchConfig()
     search = SearchConfig(

@@ -11,23 +11,30 @@ import logging
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.loading import Loading
-from retrieval.answering import Answerer, load_prompts
-from retrieval.embedding import Embedder, make_embedder
 from retrieval.errors import StoreError
-from retrieval.index import SectionIndex
-from retrieval.ingest import IngestReport, ingest
+from retrieval.index import SectionIndex, writing
+from retrieval.index_stamp import IndexStamp
 from retrieval.people import Person, load_people
-from retrieval.search import Searcher
-from retrieval.sync import StageCallback, SyncReport, sync_site
+
+# The search stack (LangChain, the model, BM25) is imported where a part is first built, so commands
+# that need none of it (`--help`, `doctor`, `feedback`) start at once.
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from retrieval.answering import Answerer
+    from retrieval.embedding import Embedder
+    from retrieval.ingest import IngestReport
+    from retrieval.search import Searcher
+    from retrieval.sync import StageCallback, SyncReport
 
 log = logging.getLogger(__name__)
 # While the index is being opened, a question waits this long (seconds) before being told to come back.
 STARTUP_WAIT = 5.0
+UPDATING = "I'm updating the episodes right now; please ask again in a minute."
 
 
 class Runtime:
@@ -55,6 +62,8 @@ class Runtime:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
+                from retrieval.embedding import make_embedder
+
                 self._embedder = make_embedder(
                     self.settings.embedding_model, self.settings.llm.api_key, self.settings.llm.base_url
                 )
@@ -96,6 +105,8 @@ class Runtime:
 
     def build_from_episodes(self, index: SectionIndex, progress: bool | None = None) -> IngestReport:
         """Fill an empty index from the episodes folder."""
+        from retrieval.ingest import ingest
+
         log.info(
             "the index at %s is empty; building it from %s", self.settings.store.location, self.settings.episodes_dir
         )
@@ -134,8 +145,11 @@ class Runtime:
         return self._writable()[0]
 
     def ingest(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
-        index, searcher = self._writable(rebuild)
-        report = ingest(paths, index, self.embedder, self.people, max_bytes=self.settings.max_episode_bytes)
+        from retrieval.ingest import ingest
+
+        with writing(self.settings.store):  # `--rebuild` drops the index: no other process may be writing it
+            index, searcher = self._writable(rebuild)
+            report = ingest(paths, index, self.embedder, self.people, max_bytes=self.settings.max_episode_bytes)
         if searcher is not None:
             searcher.refresh(force=True)
         return report
@@ -144,6 +158,8 @@ class Runtime:
         self, source: str | None = None, progress: bool | None = None, on_stage: StageCallback | None = None
     ) -> SyncReport:
         """Bring the episodes, the guest pages and the index in line with the site (default: settings)."""
+        from retrieval.sync import sync_site
+
         index, searcher = self._writable()
         settings = self.settings
         report = sync_site(
@@ -174,9 +190,17 @@ class Runtime:
             return 0
 
     def loading_message(self) -> str | None:
-        """What to say instead of answering while the index is still being built, else None."""
+        """What to say instead of answering while the index is still being built, or written by another
+        process, else None."""
         self.loading.wait_until_started(STARTUP_WAIT)
+        if self.index_busy():
+            return UPDATING
         return self.loading.message(self.episodes_loaded)
+
+    def index_busy(self) -> bool:
+        """True while another process writes the embedded index (this process cannot read it meanwhile)."""
+        store = self.settings.store
+        return not store.is_server and IndexStamp(store.index_dir).busy()
 
     def warm_up(self) -> None:
         """Open the index, build the keyword index and load the model now, not on the first question."""
@@ -190,6 +214,8 @@ class Runtime:
     def searcher(self) -> Searcher:
         with self._lock:
             if self._searcher is None:
+                from retrieval.search import Searcher
+
                 self._searcher = Searcher(self.index(), self.embedder, self.settings.search)
             return self._searcher
 
@@ -220,12 +246,16 @@ class Runtime:
 
     def offline_answerer(self) -> Answerer:
         """An answerer that quotes (no LLM), whatever is configured: what `eval --answers` checks."""
+        from retrieval.answering import Answerer, load_prompts
+
         return Answerer(self.searcher, load_prompts(self.settings.prompts_dir), None, k=self.settings.search.k)
 
     @property
     def answerer(self) -> Answerer:
         with self._lock:
             if self._answerer is None:
+                from retrieval.answering import Answerer, load_prompts
+
                 self._answerer = Answerer(
                     self.searcher, load_prompts(self.settings.prompts_dir), self.chat_model, k=self.settings.search.k
                 )

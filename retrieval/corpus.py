@@ -88,12 +88,33 @@ def build_corpus(version: str, sections: Sequence[Section], episodes: dict[str, 
     ordered = sorted(sections, key=lambda s: (s.episode_id, s.position))
     if not ordered:
         return Corpus(version=version)
-    card_ids = tuple(sorted(episodes))
+    return assemble_corpus(
+        version,
+        ordered,
+        episodes,
+        keywords=KeywordIndex([section.keyword_text for section in ordered]),
+        cards=KeywordIndex([episodes[episode_id].card for episode_id in sorted(episodes)]),
+        host_share=np.array([section.host_share for section in ordered], dtype=np.float32),
+        asked=tuple(tuple(dict.fromkeys(terms)) for terms in tokenize([_host_questions(s) for s in ordered])),
+    )
+
+
+def assemble_corpus(
+    version: str,
+    ordered: Sequence[Section],
+    episodes: dict[str, EpisodeRecord],
+    keywords: KeywordIndex,
+    cards: KeywordIndex,
+    host_share: np.ndarray,
+    asked: tuple[tuple[str, ...], ...],
+) -> Corpus:
+    """A corpus from the parts that take time to compute (just built, or read from disk) and the
+    sections in (episode, position) order; the tables derived from them are quick to make."""
+    if not ordered:
+        return Corpus(version=version)
     rows: dict[str, list[int]] = {}
     for row, section in enumerate(ordered):
         rows.setdefault(section.episode_id, []).append(row)
-    keywords = KeywordIndex([section.keyword_text for section in ordered])
-    cards = KeywordIndex([episodes[episode_id].card for episode_id in card_ids])
     return Corpus(
         version=version,
         sections=tuple(ordered),
@@ -101,13 +122,13 @@ def build_corpus(version: str, sections: Sequence[Section], episodes: dict[str, 
         places={(section.episode_id, section.position): row for row, section in enumerate(ordered)},
         keywords=keywords,
         episodes=episodes,
-        card_ids=card_ids,
+        card_ids=tuple(sorted(episodes)),
         cards=cards,
         names=_names(episodes.values()),
         people=_people(episodes.values()),
         episode_rows={episode_id: np.array(found) for episode_id, found in rows.items()},
-        host_share=np.array([section.host_share for section in ordered], dtype=np.float32),
-        asked=tuple(tuple(dict.fromkeys(terms)) for terms in tokenize([_host_questions(s) for s in ordered])),
+        host_share=host_share,
+        asked=asked,
         vocabulary=keywords.vocabulary | cards.vocabulary,
     )
 

@@ -43,6 +43,10 @@ class IndexNotWritableError(StoreError):
     fail the same way, so a batch stops at the first."""
 
 
+class IndexBusyError(StoreError):
+    """Another process is writing the embedded index; reading resumes when it has finished."""
+
+
 class ModelMismatchError(StoreError):
     """The index was built with another embedding model."""
 

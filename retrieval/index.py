@@ -8,6 +8,7 @@ ids are content hashes, so the redo cannot create duplicates.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import shutil
@@ -21,6 +22,7 @@ import numpy as np
 
 from retrieval.disk_space import disk_is_full, ensure_room
 from retrieval.errors import IndexNotWritableError, IndexUnavailableError, ModelMismatchError, StoreError
+from retrieval.index_stamp import SIDE_DIR, IndexStamp
 from retrieval.sections import Section
 from retrieval.settings import StoreConfig
 
@@ -101,13 +103,43 @@ def open_client(config: StoreConfig):  # type: ignore[no-untyped-def]
             ) from exc
         return client
     folder = config.index_dir
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / "chroma.sqlite3").exists():
+    if _foreign_files(folder):
         raise StoreError(f"{folder} holds other files and is not a Chroma index folder; choose another --index")
+    _forget_if_stale(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(config.index_dir), settings=Settings(anonymized_telemetry=False))
     except Exception as exc:
         raise embedded_error(config.index_dir, "be opened", exc) from exc
+
+
+def _foreign_files(folder: Path) -> bool:
+    """True when `folder` holds files but is no Chroma index (its search side alone does not count)."""
+    if not folder.is_dir() or (folder / "chroma.sqlite3").exists():
+        return False
+    return any(entry.name != SIDE_DIR for entry in folder.iterdir())
+
+
+# The stamp each embedded index folder had when this process's Chroma client for it was opened.
+_opened_at: dict[str, str] = {}
+
+
+def _forget_if_stale(folder: Path) -> None:
+    """Drop this process's cached Chroma client of `folder` when another process has written the
+    folder since it was opened: Chroma shares one client per folder in a process, and keeps parts of
+    the index in its memory, so a new client would otherwise still read the old index."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    stamp = IndexStamp(folder)
+    token = stamp.read()
+    key = str(folder)
+    if _opened_at.get(key, token) != token and not stamp.written_here(token):
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+        system = SharedSystemClient._identifier_to_system.pop(key, None)
+        if system is not None:
+            system.stop()
+        log.info("the index at %s was written by another process; reopening it", folder)
+    _opened_at[key] = token
 
 
 def embedded_error(folder: Path, action: str, exc: BaseException) -> StoreError:
@@ -145,13 +177,20 @@ def _short(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:200]
 
 
+def writing(config: StoreConfig) -> contextlib.AbstractContextManager[None]:
+    """Hold the block's writes to an embedded index as this process's, refusing a second writer (see
+    `retrieval.index_stamp`); a Chroma server takes care of its writers itself."""
+    if config.is_server:
+        return contextlib.nullcontext()
+    return IndexStamp(config.index_dir).writing()
+
+
 def remove_embedded_index(config: StoreConfig) -> None:
     """Delete an embedded index folder, refusing folders that hold anything but a Chroma index."""
     folder = config.index_dir
     if not folder.exists():
         return
-    entries = list(folder.iterdir())
-    if entries and not (folder / "chroma.sqlite3").exists():
+    if _foreign_files(folder):
         raise StoreError(f"{folder} is not a Chroma index folder; refusing to delete it, choose another --index")
     shutil.rmtree(folder)
 
@@ -162,6 +201,10 @@ class SectionIndex:
     def __init__(self, config: StoreConfig, model_id: str):
         self.config = config
         self.model_id = model_id
+        self._open()
+
+    def _open(self) -> None:
+        config, model_id = self.config, self.model_id
         self._client = open_client(config)
         with self._failing_to("open"):
             self._sections = self._client.get_or_create_collection(
@@ -179,6 +222,13 @@ class SectionIndex:
                 f"{model_id!r} is configured; mixing them would give wrong results. Re-ingest with "
                 f"`podcast-bot ingest --rebuild`, or set the model back to {built_with!r}."
             )
+
+    def reopen(self) -> None:
+        """Open the index afresh, after another process wrote it."""
+        self._open()
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        return writing(self.config)
 
     @contextmanager
     def _failing_to(self, action: str) -> Iterator[None]:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.corpus_source import persist_corpus
+from retrieval.drafts import is_draft, published
 from retrieval.embedding import Embedder
 from retrieval.episodes import Episode, parse_episode_file
 from retrieval.errors import EpisodeError, IndexNotWritableError, IndexUnavailableError, StoreError
@@ -53,15 +55,16 @@ class IngestReport:
 
 
 def episode_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[EpisodeError]]:
-    """The `.md` files named or inside the folders named; also the folders, and the paths that
-    cannot be read as files (missing, a broken or looping symbolic link, a folder named `*.md`)."""
+    """The `.md` files named or inside the folders named (drafts only when named); also the folders,
+    and the paths that cannot be read as files (missing, a broken or looping symbolic link, a folder
+    named `*.md`)."""
     files: list[Path] = []
     folders: list[Path] = []
     bad: list[EpisodeError] = []
     for path in paths:
         if path.is_dir():
             folders.append(path.resolve())
-            for entry in sorted(path.glob("*.md")):
+            for entry in published(path):
                 if entry.is_file():
                     files.append(entry)
                 else:
@@ -158,6 +161,23 @@ def ingest(
     progress: bool | None = None,
     max_bytes: int = MAX_FILE_BYTES,
 ) -> IngestReport:
+    """Ingest `paths` as the index's one writer; when anything changed, its search side is saved
+    for the new version before other processes are told (see `retrieval.index_stamp`)."""
+    with index.writing():
+        report = _ingest(paths, index, embedder, people, progress, max_bytes)
+        if report.ingested or report.deleted:
+            persist_corpus(index)
+    return report
+
+
+def _ingest(
+    paths: Iterable[Path],
+    index: SectionIndex,
+    embedder: Embedder,
+    people: Mapping[str, Person] | None,
+    progress: bool | None,
+    max_bytes: int,
+) -> IngestReport:
     started = time.perf_counter()
     people = people or {}
     report = IngestReport()
@@ -210,7 +230,8 @@ def ingest(
     failed_ids = {Path(error.path).stem for error in report.failed}
     for episode_id, record in known.items():
         source = Path(record.source_path)
-        if source.parent in folders and episode_id not in seen and episode_id not in failed_ids and not source.exists():
+        gone = not source.exists() or is_draft(source)  # a draft ingested before drafts were skipped
+        if source.parent in folders and episode_id not in seen and episode_id not in failed_ids and gone:
             index.delete_episode(episode_id)
             report.deleted.append(episode_id)
     if report.ingested or report.deleted:

@@ -8,12 +8,14 @@ still count as evidence.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -70,6 +72,26 @@ class KeywordIndex:
         if any(tokens):
             self._bm25 = bm25s.BM25()
             self._bm25.index(tokens, show_progress=False)
+
+    def save(self, folder: Path) -> None:
+        """Write the index to `folder` (created), for `load`."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "terms.json").write_text(json.dumps({"size": self.size, "idf": self.idf}), encoding="utf-8")
+        if self._bm25 is not None:
+            self._bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> KeywordIndex:
+        """The index `save` wrote to `folder`, its BM25 scores memory-mapped: processes share their pages."""
+        terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        loaded = cls.__new__(cls)
+        loaded.size = int(terms["size"])
+        loaded.idf = terms["idf"]
+        loaded.vocabulary = frozenset(loaded.idf)
+        loaded._bm25 = None
+        if (folder / "params.index.json").exists():
+            loaded._bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+        return loaded
 
     def weight(self, term: str) -> float:
         """The term's inverse document frequency; a term no document has weighs the most."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.drafts import published
 from retrieval.episodes import clean_text
 from retrieval.errors import EpisodeError
 from retrieval.front_matter import read_front_matter
@@ -32,7 +33,7 @@ def load_people(folder: Path | None) -> dict[str, Person]:
     if folder is None or not folder.is_dir():
         return {}
     people: dict[str, Person] = {}
-    for path in sorted(folder.glob("*.md")):
+    for path in published(folder):
         try:
             meta, _ = read_front_matter(path)
         except EpisodeError as error:

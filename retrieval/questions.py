@@ -8,7 +8,7 @@ ids are the half that constants are tuned on, even ids the half that checks them
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -125,3 +125,10 @@ def load_question_files(paths: Sequence[Path | str]) -> list[Question]:
             where[question.id] = question.file
             questions.append(question)
     return questions
+
+
+def named_episode_files(questions: Iterable[Question], folder: Path) -> list[Path]:
+    """The files of `folder` that the questions name as answers: indexed even when a folder scan
+    skips them (a draft such as `_s12e08.md`), so a question set stays comparable."""
+    names = sorted({episode_id for question in questions for episode_id, _ in question.targets})
+    return [folder / f"{name}.md" for name in names if (folder / f"{name}.md").is_file()]

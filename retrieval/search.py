@@ -21,30 +21,28 @@ One search:
 6. a calibrated decision whether any of it is about the question (`retrieval.relevance`), judged
    on the fused ranking.
 
-The keyword side is rebuilt only when the index's episode manifest changes — also when another
-process ingested into a shared Chroma server.
+The keyword side comes from `retrieval.corpus_source`: saved beside the index, followed when
+another process writes it.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from retrieval.corpus import Corpus, build_corpus
+from retrieval.corpus import Corpus
+from retrieval.corpus_source import CorpusSource
 from retrieval.definitions import defined_term
 from retrieval.embedding import Embedder
 from retrieval.filters import NO_FILTERS, SearchFilters, allowed
 from retrieval.index import SectionIndex
 from retrieval.keyword import tokenize
 from retrieval.localise import Localiser, LocalQuery, distinct
-from retrieval.memory import release_freed_memory
 from retrieval.relevance import (
     Evidence,
     asking_terms,
@@ -141,9 +139,7 @@ class Searcher:
         self.index = index
         self.embedder = embedder
         self.config = config or SearchConfig()
-        self._lock = threading.Lock()
-        self._checked_at = 0.0
-        self._corpus = Corpus()
+        self._source = CorpusSource(index, self.config.refresh_seconds)
         self._localiser = Localiser(
             meaning_weight=self.config.local_meaning_weight,
             fused_weight=self.config.local_fused_weight,
@@ -154,23 +150,12 @@ class Searcher:
     # The keyword side, kept in step with the index -------------------------------------------
 
     def refresh(self, force: bool = False) -> None:
-        """Rebuild the keyword side if the stored episodes changed since it was built."""
-        now = time.monotonic()
-        if not force and self._corpus.version is not None and now - self._checked_at < self.config.refresh_seconds:
-            return
-        with self._lock:
-            version = self.index.version()
-            self._checked_at = now
-            if version == self._corpus.version and not force:
-                return
-            self._corpus = build_corpus(version, self.index.all_sections(), self.index.episodes())
-            release_freed_memory()
-            log.debug("keyword index built over %d sections", len(self._corpus.sections))
+        """Follow the index if another process (or this one) changed its episodes."""
+        self._source.refresh(force)
 
     @property
     def corpus(self) -> Corpus:
-        self.refresh()
-        return self._corpus
+        return self._source.current()
 
     def term_weights(self, text: str) -> dict[str, float]:
         """The keyword terms of `text` with their inverse document frequency in the index."""

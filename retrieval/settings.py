@@ -23,10 +23,19 @@ class StoreConfig:
     chroma_headers: dict[str, str] = field(default_factory=dict)
     # Seconds any one request to a Chroma server may take before it counts as unavailable.
     chroma_timeout: float = 10.0
+    # With a Chroma server, where this machine keeps its copy of the search side (keyword indexes, sections).
+    cache_dir: Path = Path("data/cache")
 
     @property
     def is_server(self) -> bool:
         return bool(self.chroma_host)
+
+    @property
+    def search_dir(self) -> Path:
+        """Where the persisted search side lives: inside an embedded index, or this machine's cache of a server's."""
+        if self.is_server:
+            return self.cache_dir / f"{self.chroma_host}-{self.chroma_port}"
+        return self.index_dir / "search"
 
     @property
     def location(self) -> str:

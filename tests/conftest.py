@@ -25,13 +25,14 @@ def unsynced_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def hermetic_environment(monkeypatch: pytest.MonkeyPatch, unsynced_site: Path) -> None:
-    """Tests start from defaults: no keys, tokens or servers from the machine's environment, and no
-    synced site."""
+def hermetic_environment(monkeypatch: pytest.MonkeyPatch, unsynced_site: Path, tmp_path: Path) -> None:
+    """Tests start from defaults: no keys, tokens or servers from the machine's environment, no
+    synced site, and a cache of a Chroma server's search side of their own."""
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "SLACK_", "CHROMA_", "PODCAST_BOT_", "DATABASE_URL")):
             monkeypatch.delenv(name)
     monkeypatch.setattr(bot.config, "SITE_DIR", unsynced_site)
+    monkeypatch.setenv("PODCAST_BOT_CACHE", str(tmp_path / "search-cache"))
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,19 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
+from retrieval.embedding import MiniLMEmbedder
 from retrieval.episodes import parse_episode_file, parse_episode_text
 from retrieval.index import ModelMismatchError, SectionIndex, StoreConfig, StoreError
 from retrieval.ingest import ingest, prepare
 from retrieval.sections import build_sections
 from tests.support.corpus import BUNDLED, ROOT, copy_episode, distinct_copy, small_episode
+from tests.support.embedder import HashEmbedder
+
+
+@pytest.fixture
+def embedder() -> HashEmbedder:
+    """What is stored and how, not what the vectors mean, is tested here: the small embedder will do."""
+    return HashEmbedder()
 
 
 def section_ids(index: SectionIndex) -> list[str]:
@@ -114,7 +122,8 @@ def test_rebuild_refuses_to_delete_a_folder_that_is_not_an_index(tmp_path):
 
 
 @pytest.mark.slow
-def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path, embedder):
+def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path):
+    embedder = MiniLMEmbedder()  # the killed `podcast-bot ingest` used the configured model
     folder = tmp_path / "episodes"
     names = [f"s0{n}e01-copy.md" for n in range(1, 4)]
     for name in names:
@@ -151,6 +160,7 @@ def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path, em
     assert per_episode == {Path(name).stem: len(prepare(parse_episode_file(folder / name), {})) for name in names}
 
 
+@pytest.mark.slow
 def test_first_use_builds_the_default_index_from_the_bundled_episodes(tmp_path, capsys, monkeypatch):
     default = tmp_path / "default-index"
     monkeypatch.setattr("bot.config.DEFAULT_INDEX", default)

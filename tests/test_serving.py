@@ -29,7 +29,8 @@ from tests.support.corpus import EPISODES, NEWER, PEOPLE, ROOT, cut_episode, nee
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.slack import SECRET, SlackHarness, settings_for
 
-pytestmark = needs_shared
+# Every test serves with the real model while its index is built or synced.
+pytestmark = [needs_shared, pytest.mark.slow]
 
 COMMUNITY = NEWER / "datatalksclub-building-scaling-data-community.md"
 DATAOPS = EPISODES / "s18e09-dataops-observability-and-cure-for-data-team-blues.md"
@@ -151,7 +152,6 @@ def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.slow
 def test_serve_http_binds_and_answers_healthz_at_once_while_an_empty_index_is_built(fake, tmp_path):
     # Eight whole episodes of both formats: a build that takes far longer than the start-up.
     episodes = [*sorted(EPISODES.glob("s0*.md"))[:6], COMMUNITY, NEWER / "finops-for-data-engineers.md"]
@@ -196,7 +196,6 @@ def test_serve_http_binds_and_answers_healthz_at_once_while_an_empty_index_is_bu
     assert f"synced (commit {'c' * 12}): {len(episodes)} added" in err and "Traceback" not in err
 
 
-@pytest.mark.slow
 def test_a_scheduler_process_syncs_every_period_and_stops_cleanly(tmp_path):
     (tmp_path / "tmp").mkdir()
     with ArchiveServer(github_archive(pages(items=14), "d" * 40)) as archive:

@@ -28,7 +28,8 @@ from retrieval.index import SectionIndex
 from retrieval.sync import exclusive
 from tests.support.corpus import EPISODES, NEWER, PEOPLE, cut_episode, needs_shared
 
-pytestmark = needs_shared
+# Every test downloads from a local archive server and embeds with the real model.
+pytestmark = [needs_shared, pytest.mark.slow]
 
 OLDER_PAGE = EPISODES / "s18e09-dataops-observability-and-cure-for-data-team-blues.md"
 NEWER_PAGE = NEWER / "finops-for-data-engineers.md"

@@ -14,22 +14,21 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.cli.eval_tables import format_report
 from bot.cli.repl import run_repl
 from bot.cli.terminal import format_answer, format_episodes, format_moments, osc8_links
 from bot.config import LINK_STYLES, SLACK_HTTP, SLACK_SOCKET, ConfigError, Settings, load_settings, parse_every
 from bot.runtime import Runtime
 from retrieval.errors import EpisodeError, PodcastBotError, UsageError
-from retrieval.evaluation import evaluate
 from retrieval.filters import SearchFilters
-from retrieval.ingest import IngestReport
-from retrieval.questions import load_question_files
 from retrieval.settings import DEFAULT_SOURCE
 from retrieval.site_source import github_archive_url
-from retrieval.sync import SyncReport
 from retrieval.urls import masked_url
+
+if TYPE_CHECKING:  # `--help`, argument errors, `doctor` and `feedback` load no model, LangChain or Chroma
+    from retrieval.ingest import IngestReport
+    from retrieval.sync import SyncReport
 
 log = logging.getLogger("podcast_bot")
 # Loggers of libraries whose INFO lines (one per HTTP request, per collection…) are not results.
@@ -286,6 +285,10 @@ def eval_index_dir(settings: Settings, episodes: Path) -> Path:
 
 
 def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.cli.eval_tables import format_report
+    from retrieval.evaluation import evaluate
+    from retrieval.questions import load_question_files, named_episode_files
+
     questions = load_question_files(args.questions)
     if not args.episodes.is_dir():
         raise EpisodeError(args.episodes, "not a folder of episode files")
@@ -293,7 +296,7 @@ def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.index is None and not settings.store.is_server:
         settings = settings.with_index(eval_index_dir(settings, args.episodes))
     eval_runtime = Runtime(replace(settings, episodes=args.episodes))
-    report = eval_runtime.ingest([args.episodes])
+    report = eval_runtime.ingest([args.episodes, *named_episode_files(questions, args.episodes)])
     _print_failures(report)
     log.info("%s", report.summary())
     answerer = eval_runtime.offline_answerer() if args.answers else None

@@ -6,10 +6,12 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.cli.terminal import format_answer, format_sources
-from retrieval.answering import Answer, Answerer
+
+if TYPE_CHECKING:  # only named in annotations: importing the CLI loads no LangChain
+    from retrieval.answering import Answer, Answerer
 
 HELP = """Ask anything about the DataTalks.Club podcast. A question that refers back ("what else did she say?")
 follows the conversation so far; any other question starts afresh.

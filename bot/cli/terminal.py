@@ -4,12 +4,14 @@ always visible: clickable (OSC 8) in a terminal known to show them, the URL in p
 from __future__ import annotations
 
 import textwrap
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.config import TerminalConfig
-from retrieval.answering import Answer, Source
-from retrieval.search import EpisodeMatch, Moment
 from retrieval.sections import timestamp
+
+if TYPE_CHECKING:  # only named in annotations: `--help` and `feedback` load no search stack
+    from retrieval.answering import Answer, Source
+    from retrieval.search import EpisodeMatch, Moment
 
 # Terminals that show OSC 8 links (others print the label and drop the URL, or show garbage).
 OSC8_PROGRAMS = frozenset({"iTerm.app", "WezTerm", "vscode", "ghostty"})

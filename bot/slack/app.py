@@ -27,7 +27,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.config import SLACK_HTTP, SLACK_SOCKET, Settings
-from bot.runtime import Runtime
+from bot.runtime import UPDATING, Runtime
 from bot.slack.assistant import AssistantPanel
 from bot.slack.blocks import FEEDBACK, LEGACY_FEEDBACK, THINKING, USAGE, notice, parse_vote
 from bot.slack.deadlines import Deadlines
@@ -37,6 +37,7 @@ from bot.slack.replies import CommandReply, Conversation, Reply, ReplyClosed, Th
 from bot.slack.state import ResilientState, StateStore, StateUnavailableError, open_state
 from bot.slack.text import escape
 from retrieval.answering import Answer
+from retrieval.errors import IndexBusyError
 from retrieval.index import StoreError
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,11 @@ class PodcastSlackBot:
 
     def answer_into(self, reply: Reply, question: str, history: list[tuple[str, str]], user: str, channel: str) -> None:
         """On an answering thread: the answer (streamed when the reply streams), else an apology."""
-        answer = self._answer(reply, question, history)
+        try:
+            answer = self._answer(reply, question, history)
+        except IndexBusyError:  # another process began writing the index after the question came
+            reply.apologise(UPDATING)
+            return
         if answer is None:
             reply.apologise()
             return
@@ -163,6 +168,8 @@ class PodcastSlackBot:
             return answerer.answer(question, history=history)
         except ReplyClosed:
             log.info("the deadline passed while an answer was being streamed")
+        except IndexBusyError:
+            raise
         except StoreError:
             log.exception("the index is unavailable; will reconnect on the next question")
             self.runtime.reset_index()

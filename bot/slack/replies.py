@@ -54,20 +54,21 @@ class Reply(ABC):
             self._deliver(answer, answer_id)
             return True
 
-    def apologise(self) -> bool:
-        """Deliver the apology unless the reply was settled before; whether it was delivered."""
+    def apologise(self, text: str = APOLOGY) -> bool:
+        """Deliver the apology (or another notice in place of the answer) unless the reply was settled
+        before; whether it was delivered."""
         with self._lock:
             if self._settled:
                 return False
             self._settled = True
-            self._apologise()
+            self._apologise(text)
             return True
 
     @abstractmethod
     def _deliver(self, answer: Answer, answer_id: str | None) -> None: ...
 
     @abstractmethod
-    def _apologise(self) -> None: ...
+    def _apologise(self, text: str = APOLOGY) -> None: ...
 
 
 class CommandReply(Reply):
@@ -83,8 +84,8 @@ class CommandReply(Reply):
         for message in answer_messages(answer, answer_id, asked_by=self.asked_by):
             respond(self.response_url, message, self.visibility)
 
-    def _apologise(self) -> None:
-        respond(self.response_url, notice(APOLOGY))
+    def _apologise(self, text: str = APOLOGY) -> None:
+        respond(self.response_url, notice(text))
 
 
 @dataclass(frozen=True)
@@ -222,8 +223,8 @@ class ThreadReply(Reply):
             log.debug("stopping the stream failed: %s", reason(error))
         self._stream_broken = True  # stopped: nothing more goes into it
 
-    def _apologise(self) -> None:
-        apology = notice(APOLOGY)
+    def _apologise(self, text: str = APOLOGY) -> None:
+        apology = notice(text)
         try:
             if self._stream is not None and self._stream.ts is not None:
                 self._replace(self._stream.ts, [apology])

@@ -22,6 +22,7 @@ from bot.slack.app import create_app
 from bot.slack.front_door import SlackFrontDoor
 from bot.slack.health import HealthMonitor, Status
 from bot.slack.state import ResilientState
+from retrieval.errors import IndexBusyError
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ def health(runtime: Runtime, state: ResilientState) -> Status:
     state_status = _state_status(state)
     try:
         index = runtime.index(build_if_empty=False)
+        # Through the searcher: it reopens the index after another process wrote it, and says so
+        # (IndexBusyError) while one writes, when only reading the episode list would still work.
+        runtime.searcher.refresh()
         info = index.info()
         synced = {key: info[key] for key in ("synced_commit", "synced_at", "checked_at") if info.get(key)}
         return "200 OK", {
@@ -66,7 +70,8 @@ def health(runtime: Runtime, state: ResilientState) -> Status:
             **synced,
         }
     except Exception as error:  # any failure means unhealthy; the reason is in the body
-        runtime.reset_index()
+        if not isinstance(error, IndexBusyError):  # the index is fine, only being written
+            runtime.reset_index()
         return "503 Service Unavailable", {
             "status": "unavailable",
             "index": runtime.settings.store.location,

@@ -1,0 +1,29 @@
+"""A small deterministic embedder for tests of everything but the model: each word adds to one of
+64 dimensions (by a stable hash), so texts sharing words are near and the same text always gets the
+same vector, in microseconds."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+WORD = re.compile(r"\w+")
+
+
+class HashEmbedder:
+    model_id = "test-hash-64"
+    dimensions = 64
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in WORD.findall(text.lower()):
+                vectors[row, int(hashlib.blake2b(word.encode(), digest_size=2).hexdigest(), 16) % self.dimensions] += 1
+            vectors[row, 0] += 1e-3  # an empty text still gets a direction
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]

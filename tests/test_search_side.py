@@ -1,0 +1,129 @@
+"""The search side saved beside the index: written by ingest, loaded (not rebuilt) by the next
+process, followed when the index changes, rebuilt when damaged; and the one-writer rule of an
+embedded index: a second writer is refused in one line, a reader waits out another process's
+write and then reopens the index."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.runtime import UPDATING, Runtime
+from retrieval import index_stamp
+from retrieval.corpus_files import corpus_key
+from retrieval.errors import IndexBusyError, StoreError
+from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index_stamp import IndexStamp
+from retrieval.ingest import ingest
+from retrieval.search import Searcher
+from tests.support.corpus import BUNDLED, ROOT, distinct_copy
+from tests.support.embedder import HashEmbedder
+
+QUESTION = "How did DataTalks.Club start?"
+
+
+@pytest.fixture
+def embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def built(tmp_path: Path, embedder: HashEmbedder) -> StoreConfig:
+    store = StoreConfig(index_dir=tmp_path / "index")
+    ingest([BUNDLED], SectionIndex(store, embedder.model_id), embedder, progress=False)
+    return store
+
+
+def top(searcher: Searcher) -> list[tuple[str, float]]:
+    return [(m.section.id, round(m.score, 6)) for m in searcher.search(QUESTION, k=4).moments]
+
+
+def test_ingest_saves_the_search_side_and_the_next_process_loads_it_instead_of_reading_every_section(
+    built, embedder, monkeypatch
+):
+    index = SectionIndex(built, embedder.model_id)
+    assert (built.search_dir / corpus_key(index.episodes()) / "keywords").is_dir()
+    monkeypatch.setattr(SectionIndex, "all_sections", lambda self: pytest.fail("sections were read from Chroma"))
+    loaded = top(Searcher(index, embedder))
+    monkeypatch.undo()
+
+    for saved in built.search_dir.iterdir():  # without it, the same search side is built from Chroma
+        if saved.is_dir():
+            saved.rename(saved.with_name(".gone"))
+    rebuilt = top(Searcher(SectionIndex(built, embedder.model_id), embedder))
+    assert len(loaded) == 4 and loaded == rebuilt
+
+
+def test_after_another_ingest_the_searcher_follows_the_new_version_and_the_old_one_is_removed(
+    built, embedder, tmp_path
+):
+    index = SectionIndex(built, embedder.model_id)
+    searcher = Searcher(index, embedder)
+    before = corpus_key(index.episodes())
+    assert len(searcher.corpus.episodes) == 1
+
+    copy = distinct_copy(BUNDLED, tmp_path / "more", "s99e01-another-episode.md", "indeed")
+    ingest([copy], SectionIndex(built, embedder.model_id), embedder, progress=False)
+
+    searcher.refresh(force=True)
+    assert sorted(searcher.corpus.episodes) == ["s07e01-datatalksclub-behind-the-scenes", "s99e01-another-episode"]
+    saved = [p.name for p in built.search_dir.iterdir() if p.is_dir()]
+    assert saved == [corpus_key(index.episodes())] and before not in saved
+
+
+def test_a_damaged_search_side_is_rebuilt_with_a_warning(built, embedder, caplog):
+    index = SectionIndex(built, embedder.model_id)
+    (built.search_dir / corpus_key(index.episodes()) / "corpus.json").write_text("{ not json", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        moments = Searcher(index, embedder).search(QUESTION, k=3).moments
+    assert len(moments) == 3
+    assert "cannot be read" in caplog.text and "rebuilding it" in caplog.text
+
+
+HOLD_THE_WRITER_LOCK = """
+import sys
+from pathlib import Path
+from retrieval.index_stamp import IndexStamp
+with IndexStamp(Path(sys.argv[1])).writing():
+    print("writing", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_second_writer_is_refused_in_one_line_and_readers_wait_then_reopen_the_index(
+    built, embedder, tmp_path, monkeypatch
+):
+    index = SectionIndex(built, embedder.model_id)
+    searcher = Searcher(index, embedder)
+    assert searcher.search(QUESTION, k=1).moments
+    runtime = Runtime(Settings(store=built), embedder=embedder)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_WRITER_LOCK, str(built.index_dir)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+        monkeypatch.setattr(index_stamp, "WRITER_WAIT", 0.3)
+        with pytest.raises(StoreError) as refused:
+            ingest([BUNDLED], SectionIndex(built, embedder.model_id), embedder, progress=False)
+        message = str(refused.value)
+        assert "another process is writing to the index at" in message and "Chroma server" in message
+        assert "\n" not in message
+
+        assert IndexStamp(built.index_dir).busy()
+        assert runtime.loading_message() == UPDATING
+        with pytest.raises(IndexBusyError, match="being updated by another process"):
+            searcher.search(QUESTION, k=1)
+    finally:
+        writer.communicate("", timeout=30)
+    assert writer.returncode == 0
+    assert not IndexStamp(built.index_dir).busy() and runtime.loading_message() is None
+    assert searcher.search(QUESTION, k=1).moments  # reopened, and answering again
