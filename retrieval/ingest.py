@@ -73,7 +73,8 @@ def episode_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[E
             files.append(path)
         else:
             bad.append(EpisodeError(path, _not_a_file(path)))
-    return files, folders, bad
+    # A file named and also inside a named folder is one file, ingested once.
+    return list({file.resolve(): file for file in files}.values()), folders, bad
 
 
 def _not_a_file(path: Path) -> str:

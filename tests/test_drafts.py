@@ -69,3 +69,11 @@ def test_the_eval_indexes_the_draft_episodes_its_questions_name(tmp_path):
         encoding="utf-8",
     )
     assert named_episode_files(load_questions(questions), folder) == [draft, folder / f"{EPISODE}.md"]
+
+
+def test_a_file_named_and_inside_a_named_folder_is_ingested_once(tmp_path, index):
+    # What the eval does with the episodes its questions name: no "same episode id" failures.
+    folder = tmp_path / "episodes"
+    episode = copy_episode(BUNDLED, folder)
+    report = ingest([folder, episode, folder / ".." / "episodes" / episode.name], index, HashEmbedder(), progress=False)
+    assert report.ingested == [EPISODE] and not report.failed
