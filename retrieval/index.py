@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from retrieval.disk_space import disk_is_full, ensure_room
-from retrieval.errors import IndexNotWritableError, IndexUnavailableError, ModelMismatchError, StoreError
+from retrieval.disk_space import ensure_room
+from retrieval.errors import IndexUnavailableError, ModelMismatchError, StoreError
+from retrieval.index_errors import embedded_error, short_reason
 from retrieval.index_stamp import SIDE_DIR, IndexStamp
 from retrieval.sections import Section
 from retrieval.settings import StoreConfig
@@ -98,7 +99,7 @@ def open_client(config: StoreConfig):  # type: ignore[no-untyped-def]
             )
         except Exception as exc:
             raise IndexUnavailableError(
-                f"cannot reach the Chroma server at {config.chroma_host}:{config.chroma_port} ({_short(exc)}); "
+                f"cannot reach the Chroma server at {config.chroma_host}:{config.chroma_port} ({short_reason(exc)}); "
                 f"is `chroma run` up, and are CHROMA_HOST/CHROMA_PORT right?"
             ) from exc
         return client
@@ -140,41 +141,6 @@ def _forget_if_stale(folder: Path) -> None:
             system.stop()
         log.info("the index at %s was written by another process; reopening it", folder)
     _opened_at[key] = token
-
-
-def embedded_error(folder: Path, action: str, exc: BaseException) -> StoreError:
-    """What went wrong with an embedded index, in words that tell the user what to do. Only an index
-    that is actually damaged needs `--rebuild`; a lock, a read-only folder or a full disk does not,
-    and rebuilding would drop what another process is writing."""
-    text = f"{type(exc).__name__}: {exc}".lower()
-    errno = getattr(exc, "errno", None)
-    cause = _short(exc)
-    if "locked" in text or "busy" in text:
-        advice = "another process (an ingest?) is writing to it; wait for it to finish and run this again"
-    elif "readonly" in text or "read-only" in text or "permission" in text or errno in (1, 13, 30):
-        return IndexNotWritableError(
-            f"the index at {folder} failed to {action} ({cause}): the folder is read-only for this user; "
-            f"make {folder} writable (or choose another --index), then rerun; nothing was lost"
-        )
-    elif "disk is full" in text or "no space" in text or errno == 28 or disk_is_full(folder):
-        # Chroma's own message may name only its symptom ("Failed to apply logs to the metadata segment").
-        return IndexNotWritableError(
-            f"the index at {folder} failed to {action} ({cause}): the disk is full; free some space and "
-            "run this again; nothing was lost"
-        )
-    elif any(sign in text for sign in ("malformed", "not a database", "corrupt", "no such table", "hnsw")):
-        return StoreError(
-            f"the index at {folder} is damaged and failed to {action} ({cause}); "
-            f"rebuild it with `podcast-bot ingest --rebuild`"
-        )
-    else:
-        advice = "run this again; if it keeps failing, `podcast-bot doctor` shows what is wrong"
-    return StoreError(f"the index at {folder} failed to {action} ({cause}): {advice}; nothing was lost")
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
 
 
 def writing(config: StoreConfig) -> contextlib.AbstractContextManager[None]:
@@ -240,7 +206,9 @@ class SectionIndex:
         except Exception as exc:
             if self.config.is_server:
                 where = f"{self.config.chroma_host}:{self.config.chroma_port}"
-                raise IndexUnavailableError(f"Chroma server at {where} failed to {action} ({_short(exc)})") from exc
+                raise IndexUnavailableError(
+                    f"Chroma server at {where} failed to {action} ({short_reason(exc)})"
+                ) from exc
             raise embedded_error(self.config.index_dir, action, exc) from exc
 
     @classmethod
@@ -256,7 +224,7 @@ class SectionIndex:
             if config.is_server:
                 raise
             # The folder is too damaged for Chroma to open: start it afresh.
-            log.warning("removing unreadable index folder %s (%s)", config.index_dir, _short(exc))
+            log.warning("removing unreadable index folder %s (%s)", config.index_dir, short_reason(exc))
             from chromadb.api.client import SharedSystemClient
 
             remove_embedded_index(config)

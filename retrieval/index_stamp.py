@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from retrieval.errors import IndexBusyError, StoreError
+from retrieval.index_errors import embedded_error
 
 # The folder inside an embedded index that holds the stamp, the writer's lock and the persisted search side.
 SIDE_DIR = "search"
@@ -143,7 +144,7 @@ class IndexStamp:
             self.folder.mkdir(parents=True, exist_ok=True)
             return os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StoreError(f"cannot use the index folder {self.index_dir} ({exc.strerror or exc})") from exc
+            raise embedded_error(self.index_dir, "take the writer's lock", exc) from exc
 
     def _stamp(self, prefix: str) -> None:
         token = f"{prefix}{uuid.uuid4().hex}"
@@ -153,7 +154,7 @@ class IndexStamp:
             temporary.write_text(token, encoding="utf-8")
             temporary.replace(self.folder / STAMP)
         except OSError as exc:
-            raise StoreError(f"cannot write to the index folder {self.index_dir} ({exc.strerror or exc})") from exc
+            raise embedded_error(self.index_dir, "record this write", exc) from exc
         _written.add(token)
 
     def _busy_error(self) -> IndexBusyError:

@@ -7,13 +7,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import yaml
 
 from retrieval.answering import Answerer, load_prompts
 from retrieval.definitions import defined_term, defines
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.search import SearchConfig, Searcher
-from tests.support.corpus import ROOT, index_of
+from tests.support.corpus import ROOT, episode_file, index_of
 
 USAGE = (
     "We run Quillstream every night. Quillstream jobs load the warehouse, and when a Quillstream job fails "
@@ -60,18 +59,7 @@ def _episode(folder: Path) -> Path:
         {"line": "Who do you hire first for a data team?", "sec": 900, "time": "15:00", "who": "Alexey"},
         {"line": HIRING, "sec": 910, "time": "15:10", "who": "Dana"},
     ]
-    meta = {
-        "title": "Data pipelines in practice",
-        "guests": ["danaexample"],
-        "season": 30,
-        "episode": 1,
-        "ids": {"youtube": "abcdefghijk"},
-        "transcript": transcript,
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "s30e01-data-pipelines.md"
-    path.write_text("---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n", encoding="utf-8")
-    return path
+    return episode_file(folder, "s01e01-data-pipelines.md", "Data pipelines in practice", "danaexample", transcript)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.config import PROMPTS_DIR
 from retrieval.answering import NOT_FOUND, Answerer, load_prompts
@@ -14,6 +13,7 @@ from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest
 from retrieval.relevance import names
 from retrieval.search import Searcher
+from tests.support.corpus import episode_file
 
 F1 = "Formula 1 race strategy"
 # A statistics episode: "formula" and "strategy" only in their everyday, lower-case senses.
@@ -39,20 +39,11 @@ LINES = [
 
 def answerer_for(tmp_path: Path, embedder, lines: list[tuple[str, str]]) -> Answerer:
     folder = tmp_path / "episodes"
-    folder.mkdir()
-    transcript = [
+    transcript: list[dict[str, object]] = [
         {"line": line, "sec": 10 + 40 * n, "time": f"{(10 + 40 * n) // 60}:{(10 + 40 * n) % 60:02d}", "who": who}
         for n, (who, line) in enumerate(lines)
     ]
-    meta = {
-        "title": "Statistics for analysts",
-        "guests": ["maria"],
-        "season": 1,
-        "episode": 1,
-        "ids": {"youtube": "AbCdEfGhIjK"},
-        "transcript": transcript,
-    }
-    (folder / "s01e01-statistics.md").write_text("---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n")
+    episode_file(folder, "s01e01-statistics.md", "Statistics for analysts", "maria", transcript)
     index = SectionIndex(StoreConfig(index_dir=tmp_path / "index"), embedder.model_id)
     ingest([folder], index, embedder, progress=False)
     return Answerer(Searcher(index, embedder), load_prompts(PROMPTS_DIR))

@@ -52,6 +52,22 @@ def cut_episode(source: Path, items: int = 14) -> str:
     return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n"
 
 
+def episode_file(folder: Path, name: str, title: str, guest: str, transcript: list[dict[str, object]]) -> Path:
+    """An episode file written from a transcript made up in a test (season 1, episode 1)."""
+    meta = {
+        "title": title,
+        "guests": [guest],
+        "season": 1,
+        "episode": 1,
+        "ids": {"youtube": "AbCdEfGhIjK"},
+        "transcript": transcript,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n", encoding="utf-8")
+    return path
+
+
 def small_episode(folder: Path, name: str, items: int = 14, source: Path = BUNDLED) -> Path:
     """The bundled episode (or `source`) cut to its first `items` transcript items: quick to embed in tests."""
     folder.mkdir(parents=True, exist_ok=True)
