@@ -6,7 +6,8 @@ A question stands alone unless something in it refers back to what was said befo
   do "is it worth…", "is there an episode…" or "tools that…");
 - "else", "also", "earlier", "previous" with nothing named before them ("what else?"), or "more"
   in a question that names nothing at all ("tell me more");
-- ellipsis: "what about…", "how about…", a question starting with "and", "but" or "so";
+- ellipsis: "what about…", "how about…", or a short question starting with "and", "but" or "so"
+  ("and for beginners?"; "So what is FinOps exactly?" names what it asks about and stands alone);
 - a short fragment that starts with a preposition or names nothing ("for beginners?", "why?").
 
 A follow-up's offline search adds the subject of the question it follows: that question's content
@@ -71,7 +72,11 @@ AFTER_DUMMY_IT = _words(
 # "that" after these introduces a clause ("did anyone say that SQL…"), when something follows it.
 SAYING = _words("say says said think thinks thought believe believes mean means claim claimed argue argued")
 BE = _words("is are was were be been s")
-ELLIPSIS_START = (("what", "about"), ("how", "about"), ("what", "if"), ("and",), ("but",), ("so",))
+ELLIPSIS_START = (("what", "about"), ("how", "about"), ("what", "if"))
+# A question opening with one of these goes on from the last one when little follows ("and for
+# beginners?"); people also open whole questions with them ("So what is FinOps exactly?").
+CONTINUING = _words("and but so")
+CONTINUING_WORDS = 4
 PREPOSITIONS = _words("about at by for from in into of on to with without versus vs")
 FRAGMENT_WORDS = 3
 QUOTED_CHARS = 80  # a question quoted back longer than this is cut
@@ -128,7 +133,9 @@ def reference(question: str) -> str | None:
     whole = question.strip()
     whole = whole if len(whole) <= QUOTED_CHARS else whole[:QUOTED_CHARS].rstrip() + "…"
     content = [_is_content(w) for w in original]
-    elliptic = any(tuple(tokens[: len(start)]) == start for start in ELLIPSIS_START)
+    elliptic = any(tuple(tokens[: len(start)]) == start for start in ELLIPSIS_START) or (
+        tokens[0] in CONTINUING and (len(tokens) <= CONTINUING_WORDS or not any(content[1:]))
+    )
     if elliptic or (len(tokens) <= FRAGMENT_WORDS and (not any(content) or tokens[0] in PREPOSITIONS)):
         return whole
     for i, token in enumerate(tokens):
