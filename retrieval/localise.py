@@ -8,12 +8,15 @@ embedded together — means what the question asks, and which of the question's 
 shares. So every section of a candidate episode is scored afresh, also those that were not among
 the archive-wide candidates:
 
-    local = (w × meaning + (1 − w) × keywords) × (1 − host_penalty × monologue)
+    within = w × meaning + (1 − w) × keywords
+    local  = ((1 − f) × within + f × fused + d × defines) × (1 − host_penalty × monologue)
 
-with both signals min-max scaled among the episode's own sections, keyword terms counted once
-each (a question that repeats "data" is not asking twice as much about data), and the same
-discount for a section that is mostly the host talking as the fused score uses. The episode's
-moments are then its sections in that order, overlapping neighbours merged into one span.
+with meaning, keywords and the archive-wide fused score (0 for a section that was not a candidate)
+min-max scaled among the episode's own sections, keyword terms counted once each (a question that
+repeats "data" is not asking twice as much about data), `defines` 1 where the term a "what is X"
+question asks about is defined (`retrieval.definitions`), and the same discount for a section that
+is mostly the host talking as the fused score uses. The episode's moments are then its sections in
+that order, overlapping neighbours merged into one span.
 """
 
 from __future__ import annotations
