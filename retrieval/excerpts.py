@@ -72,14 +72,15 @@ class QuoteQuery:
     defined: DefinedTerm | None = None
 
 
-def best_excerpt(section: Section, query: QuoteQuery) -> Excerpt:
-    """The sentence that best answers the query (the guest's answers first), widened with the same
-    speaker's neighbours up to about `CONTEXT_WORDS`."""
-    sentences = _sentences(section)
+def best_excerpt(
+    section: Section, sentences: Sequence[_Sentence], meaning: Sequence[float], query: QuoteQuery
+) -> Excerpt:
+    """The sentence of `section` that best answers the query (the guest's answers first), widened
+    with the same speaker's neighbours up to about `CONTEXT_WORDS`. `sentences` are the section's
+    (`_sentences`), `meaning` their cosine with the question."""
     if not sentences:
         return Excerpt("", _clip(section.text.split()), section.start_sec)
     total = sum(query.query_weights.values()) or 1.0
-    meaning = list(query.similarity([s.text for s in sentences])) if query.similarity else [0.0] * len(sentences)
     scores = [
         (
             sum(query.query_weights.get(term, 0.0) for term in set(query.weights(s.text))) / total
@@ -109,6 +110,14 @@ def best_excerpt(section: Section, query: QuoteQuery) -> Excerpt:
     return Excerpt(speaker, text, first.sec, first.by_host, is_question(text), scores[best])
 
 
+def _meanings(sentences: Sequence[Sequence[_Sentence]], query: QuoteQuery) -> list[list[float]]:
+    """Each sentence's cosine with the question (0 without a similarity), from one embedding call for
+    all the candidates' sentences: neighbouring moments share sections, so each text is embedded once."""
+    texts = list(dict.fromkeys(s.text for found in sentences for s in found))
+    values = dict(zip(texts, query.similarity(texts), strict=True)) if query.similarity and texts else {}
+    return [[values.get(s.text, 0.0) for s in found] for found in sentences]
+
+
 def _clip(words: list[str]) -> str:
     text = " ".join(words[:MAX_QUOTE_WORDS]) + (" …" if len(words) > MAX_QUOTE_WORDS else "")
     return re.sub(r"\s+", " ", text).strip()
@@ -132,7 +141,12 @@ def choose_quotes(candidates: Sequence[Candidate], query: QuoteQuery, limit: int
     """The best `limit` quotes, each from a different paragraph: first the best sentence of the best
     moment (or of the answer that goes on after it), then by a sentence's match to the question plus
     a prior for the rank of its moment."""
-    scored = [(c, best_excerpt(c.section, query)) for c in candidates]
+    sentences = [_sentences(c.section) for c in candidates]
+    meaning = _meanings(sentences, query)
+    scored = [
+        (c, best_excerpt(c.section, found, similarity, query))
+        for c, found, similarity in zip(candidates, sentences, meaning, strict=True)
+    ]
     scored.sort(key=lambda pair: -(pair[1].score + pair[0].prior))
     if scored:
         # The first quote comes from the best moment (or where its answer goes on): the search saw

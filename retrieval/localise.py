@@ -33,10 +33,9 @@ from retrieval.index import SectionIndex
 
 @dataclass(frozen=True)
 class LocalMoment:
-    """A section's place in its episode's ranking: `local` is 0..1, 1 for the episode's best."""
+    """A section in its episode's ranking, with its cosine to the question."""
 
     row: int
-    local: float
     similarity: float
 
 
@@ -84,9 +83,8 @@ class Localiser:
             local = local + self.definition_weight * self._definitions(corpus, rows, query.defined)
         monologue = np.maximum(0.0, corpus.host_share[rows] - 0.5) * 2
         local = local * (1.0 - self.host_penalty * monologue)
-        top = float(local.max()) or 1.0
         order = np.argsort(-local, kind="stable")
-        return [LocalMoment(int(rows[i]), float(local[i]) / top, float(similarity[i])) for i in order]
+        return [LocalMoment(int(rows[i]), float(similarity[i])) for i in order]
 
     @staticmethod
     def _definitions(corpus: Corpus, rows: np.ndarray, term: DefinedTerm) -> np.ndarray:

@@ -83,6 +83,11 @@ class Moment:
     span_start: int
     span_end: int
 
+    @classmethod
+    def at(cls, section: Section, score: float, similarity: float | None) -> Moment:
+        """A moment spanning just its section."""
+        return cls(section, score, similarity, section.start_sec, section.end_sec)
+
     @property
     def start_sec(self) -> int:
         return self.section.start_sec
@@ -218,12 +223,7 @@ class Searcher:
             self._penalise_host_talk(corpus, scores)
         ranked = sorted(scores.items(), key=lambda item: -item[1])
         similarity = dict(dense)
-        moments = [
-            Moment(
-                corpus.sections[i], score, similarity.get(i), corpus.sections[i].start_sec, corpus.sections[i].end_sec
-            )
-            for i, score in ranked
-        ]
+        moments = [Moment.at(corpus.sections[i], score, similarity.get(i)) for i, score in ranked]
         merged = _merge_overlaps(moments)
         by_episode = _by_episode(merged)
         if mode == "hybrid":
@@ -265,18 +265,8 @@ class Searcher:
             # Twice as many as can be shown: merging overlapping neighbours makes fewer.
             ranked = self._localiser.rank(self.index, corpus, episode_id, query, mask)[: 2 * k]
             places = [m.score for m in found] + [found[-1].score * LATER**n for n in range(1, len(ranked) + 1)]
-            moments = [
-                Moment(
-                    corpus.sections[local.row],
-                    places[n],
-                    local.similarity,
-                    corpus.sections[local.row].start_sec,
-                    corpus.sections[local.row].end_sec,
-                )
-                for n, local in enumerate(ranked)
-            ]
-            merged = _merge_overlaps(moments)
-            # Merging removes moments: the places stay in order.
+            # Merging removes moments; the places are then given out in order.
+            merged = _merge_overlaps([Moment.at(corpus.sections[local.row], 0.0, local.similarity) for local in ranked])
             localised[episode_id] = [replace(m, score=places[n]) for n, m in enumerate(merged)] or found
         return localised
 
