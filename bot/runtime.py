@@ -246,7 +246,8 @@ class Runtime:
 
     def offline_answerer(self) -> Answerer:
         """An answerer that quotes (no LLM), whatever is configured: what `eval --answers` checks."""
-        from retrieval.answering import Answerer, load_prompts
+        from retrieval.answering import Answerer
+        from retrieval.prompts import load_prompts
 
         return Answerer(self.searcher, load_prompts(self.settings.prompts_dir), None, k=self.settings.search.k)
 
@@ -254,7 +255,8 @@ class Runtime:
     def answerer(self) -> Answerer:
         with self._lock:
             if self._answerer is None:
-                from retrieval.answering import Answerer, load_prompts
+                from retrieval.answering import Answerer
+                from retrieval.prompts import load_prompts
 
                 self._answerer = Answerer(
                     self.searcher, load_prompts(self.settings.prompts_dir), self.chat_model, k=self.settings.search.k

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from retrieval.answering import Answerer, Source
+from retrieval.answering import Answerer
+from retrieval.answers import Source
 from retrieval.questions import SLACK_SEC, Question
 
 

@@ -11,11 +11,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from retrieval.answer_check import AnswerCheck, QuoteOutcome, check_answers, summarise_answers
-from retrieval.answering import Answerer, context_sections
+from retrieval.answer_corpus import context_sections
+from retrieval.answering import Answerer
 from retrieval.context import Span, window_spans
 from retrieval.eval_metrics import Found, Outcome, Scores, score
+from retrieval.moments import Moment, SearchResult
 from retrieval.questions import HALVES, Half, Question, near
-from retrieval.search import MODES, Mode, Moment, Searcher, SearchResult
+from retrieval.search import MODES, Mode, Searcher
 
 Context = list[tuple[str, list[Span]]]  # (episode id, the transcript spans quoted) per moment handed over
 

@@ -31,7 +31,11 @@ import numpy as np
 
 from retrieval.corpus import Corpus
 from retrieval.keyword import tokenize
+from retrieval.sections import Section
 from retrieval.settings import RelevanceConfig
+
+# About the size of a few dozen episodes (the 40 dev episodes have ~3,000 sections).
+FULL_CORPUS_SECTIONS = 2000
 
 # Words that ask rather than say what is asked about: question words, and words about the podcast
 # itself. They are not content a moment has to cover ("did any guest talk about X" asks about X).
@@ -178,3 +182,35 @@ class Evidence:
 
 def relevant(evidence: Evidence, config: RelevanceConfig) -> bool:
     return evidence.score(config) >= config.threshold
+
+
+def gather_evidence(
+    corpus: Corpus, query: str, terms: Sequence[str], best: Sequence[Section], similarities: Sequence[float]
+) -> Evidence:
+    """The evidence that the `best` found sections (and `similarities`, their cosines with the query)
+    are about the question, for `relevant` to decide on."""
+    # Two-letter terms ("ds", "ai") are abbreviations with many spellings: left out like asking words.
+    content = content_terms(terms)
+    total = sum(corpus.weight(term) for term in content) or 1.0
+    # A name the podcast never mentions ("Tokyo", "Clojure") is strong evidence however small the
+    # index; that a common word is missing from one episode says little, from dozens a lot.
+    named = name_terms(query)
+    size = min(1.0, len(corpus.sections) / FULL_CORPUS_SECTIONS)
+    # A name counts only where it is written as one ("Formula 1", not the "formula" of algebra).
+    written = names(query)
+    absent = unwritten_anywhere(written, corpus)
+    missing = [term for term in content if term not in corpus.vocabulary or term in absent]
+    unknown = sum(corpus.weight(term) * (1.0 if term in named else size) for term in missing) / total
+    covered = 0.0
+    for section in best[:3]:
+        row = corpus.positions[section.id]
+        around = [
+            corpus.sections[r].keyword_text
+            for r in (corpus.neighbour(row, -1), row, corpus.neighbour(row, 1))
+            if r is not None
+        ]
+        record = corpus.episodes.get(section.episode_id)
+        text = "\n".join(around + ([record.card] if record else []))
+        words = set(tokenize([text])[0]) - unwritten(written, text)
+        covered = max(covered, sum(corpus.weight(term) for term in content if term in words) / total)
+    return Evidence(similarity=max(similarities, default=0.0), coverage=covered, unknown=unknown)

@@ -13,9 +13,13 @@ from bot.cli.main import main
 from bot.cli.repl import Conversation, run_repl
 from bot.config import PROMPTS_DIR, LLMConfig, load_settings
 from bot.runtime import Runtime
-from retrieval.answering import NOT_FOUND, Answer, Answerer, PromptError, load_prompt, load_prompts
+from retrieval.answering import Answerer
+from retrieval.answers import Answer
+from retrieval.errors import PromptError
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest
+from retrieval.preparation import NOT_FOUND
+from retrieval.prompts import load_prompt, load_prompts
 from retrieval.search import Searcher
 from tests.support.corpus import ROOT, small_episode
 from tests.support.fakes.openai_server import FakeOpenAI
@@ -250,8 +254,9 @@ def test_repl_answers_follow_ups_and_commands(runtime, tmp_path):
 def test_a_streamed_answer_arrives_in_pieces_then_checked_with_its_sources(runtime):
     reply = "He began with a landing page [1], then events [2] and a fake one [9]."
     with FakeOpenAI(reply=reply) as server:
-        events = list(llm_runtime(runtime, server, streaming=True).answerer.stream(QUESTION))
-    *pieces, final = events
+        stream = llm_runtime(runtime, server, streaming=True).answerer.stream(QUESTION)
+        pieces = list(stream)
+    final = stream.answer
     assert len(pieces) > 1 and all(isinstance(piece, str) for piece in pieces)
     assert "".join(pieces) == reply  # what the model wrote, as it wrote it
     assert isinstance(final, Answer) and final.mode == "llm"
@@ -263,7 +268,7 @@ def test_a_stream_names_its_moments_first_and_stops_the_model_when_closed(runtim
     with FakeOpenAI(reply="It began with a landing page [1] and grew with events [2] over the years.") as server:
         server.chunk_delay = 0.5
         stream = llm_runtime(runtime, server, streaming=True).answerer.stream(QUESTION, on_sources=numbered.append)
-        first = next(stream)
+        first = next(iter(stream))
         started = time.monotonic()
         stream.close()  # the caller gives up after the first words
         closed_after = time.monotonic() - started
@@ -273,12 +278,14 @@ def test_a_stream_names_its_moments_first_and_stops_the_model_when_closed(runtim
     assert closed_after < 0.4  # not after the rest of the reply (~5 s)
 
 
-def test_a_stream_without_a_model_or_an_answer_is_one_final_answer(runtime):
-    (offline,) = runtime.answerer.stream(QUESTION)
-    assert isinstance(offline, Answer) and offline.mode == "offline" and offline.sources
-    (refused,) = runtime.answerer.stream("What are data science salaries in Tokyo?")
-    assert isinstance(refused, Answer) and refused.mode == "not_found"
+def test_a_stream_without_a_model_or_an_answer_is_a_final_answer_alone(runtime):
+    offline = runtime.answerer.stream(QUESTION)
+    assert list(offline) == []
+    assert offline.answer.mode == "offline" and offline.answer.sources
+    refused = runtime.answerer.stream("What are data science salaries in Tokyo?")
+    assert list(refused) == [] and refused.answer.mode == "not_found"
     with FakeOpenAI(reply="unused [1]") as server:
         server.status = 500
-        *pieces, fallback = llm_runtime(runtime, server, streaming=True).answerer.stream(QUESTION)
-    assert pieces == [] and fallback.mode == "offline" and "unavailable" in fallback.note
+        failed = llm_runtime(runtime, server, streaming=True).answerer.stream(QUESTION)
+        pieces = list(failed)
+    assert pieces == [] and failed.answer.mode == "offline" and "unavailable" in failed.answer.note

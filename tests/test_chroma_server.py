@@ -23,7 +23,8 @@ from retrieval.episodes import parse_episode_file
 from retrieval.errors import IndexUnavailableError
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest, prepare
-from retrieval.search import SearchConfig, Searcher
+from retrieval.search import Searcher
+from retrieval.settings import SearchConfig
 from tests.support.chroma_server import ChromaServer
 from tests.support.corpus import BUNDLED, ROOT, distinct_copy, small_episode
 from tests.support.fakes.slack_server import FakeSlack

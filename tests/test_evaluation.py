@@ -16,8 +16,8 @@ from retrieval.answer_check import QuoteOutcome, check_answers, summarise_answer
 from retrieval.context import Span, window, window_spans
 from retrieval.eval_metrics import Found, Outcome, score
 from retrieval.evaluation import EvalReport, evaluate, locate, model_context
+from retrieval.moments import Moment, SearchResult
 from retrieval.questions import Question, QuestionFileError, load_question_files, load_questions
-from retrieval.search import Moment, SearchResult
 from retrieval.sections import Section
 from tests.support.corpus import EPISODES, PEOPLE, SHARED, needs_shared, small_episode
 

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.answering import Answerer, load_prompts
+from retrieval.answering import Answerer
 from retrieval.definitions import defined_term, defines
 from retrieval.index import SectionIndex, StoreConfig
-from retrieval.search import SearchConfig, Searcher
+from retrieval.prompts import load_prompts
+from retrieval.search import Searcher
+from retrieval.settings import SearchConfig
 from tests.support.corpus import ROOT, episode_file, index_of
 
 USAGE = (

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROMPTS_DIR
-from retrieval.answering import NOT_FOUND, Answerer, load_prompts
+from retrieval.answering import Answerer
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest
+from retrieval.preparation import NOT_FOUND
+from retrieval.prompts import load_prompts
 from retrieval.relevance import names
 from retrieval.search import Searcher
 from tests.support.corpus import episode_file

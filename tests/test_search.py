@@ -13,7 +13,8 @@ from retrieval.filters import SearchFilters
 from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest
 from retrieval.keyword import KeywordIndex, tokenize
-from retrieval.search import SearchConfig, Searcher
+from retrieval.search import Searcher
+from retrieval.settings import SearchConfig
 from tests.support.corpus import small_episode
 
 

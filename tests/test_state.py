@@ -17,7 +17,7 @@ from bot.slack.state.memory import InProcessState
 from bot.slack.state.postgres import PostgresStateStore
 from bot.slack.state.sql import SqlStateStore
 from bot.slack.state.sqlite import SqliteStateStore
-from retrieval.answering import Answer, Source
+from retrieval.answers import Answer, Source
 from tests.support.chroma_server import free_port
 
 T0 = 1_700_000_000.0

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, TextIO
 from bot.cli.terminal import format_answer, format_sources
 
 if TYPE_CHECKING:  # only named in annotations: importing the CLI loads no LangChain
-    from retrieval.answering import Answer, Answerer
+    from retrieval.answering import Answerer
+    from retrieval.answers import Answer
 
 HELP = """Ask anything about the DataTalks.Club podcast. A question that refers back ("what else did she say?")
 follows the conversation so far; any other question starts afresh.

@@ -10,8 +10,8 @@ from bot.config import TerminalConfig
 from retrieval.sections import timestamp
 
 if TYPE_CHECKING:  # only named in annotations: `--help` and `feedback` load no search stack
-    from retrieval.answering import Answer, Source
-    from retrieval.search import EpisodeMatch, Moment
+    from retrieval.answers import Answer, Source
+    from retrieval.moments import EpisodeMatch, Moment
 
 # Terminals that show OSC 8 links (others print the label and drop the URL, or show garbage).
 OSC8_PROGRAMS = frozenset({"iTerm.app", "WezTerm", "vscode", "ghostty"})

@@ -36,7 +36,7 @@ from bot.slack.home import publish_home
 from bot.slack.replies import CommandReply, Conversation, Reply, ReplyClosed, ThreadReply
 from bot.slack.state import ResilientState, StateStore, StateUnavailableError, open_state
 from bot.slack.text import escape
-from retrieval.answering import Answer
+from retrieval.answers import Answer
 from retrieval.errors import IndexBusyError
 from retrieval.index import StoreError
 
@@ -157,14 +157,10 @@ class PodcastSlackBot:
             if isinstance(reply, ThreadReply):
                 reply.searching(len(self.runtime.searcher.corpus.episodes))
                 if reply.streaming:
-                    final: Answer | None = None
-                    with contextlib.closing(answerer.stream(question, history, on_sources=reply.cite)) as items:
-                        for item in items:
-                            if isinstance(item, Answer):
-                                final = item
-                            else:
-                                reply.write(item)
-                    return final
+                    with contextlib.closing(answerer.stream(question, history, on_sources=reply.cite)) as stream:
+                        for piece in stream:
+                            reply.write(piece)
+                    return stream.answer
             return answerer.answer(question, history=history)
         except ReplyClosed:
             log.info("the deadline passed while an answer was being streamed")

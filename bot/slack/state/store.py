@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from retrieval.errors import PodcastBotError
 
 if TYPE_CHECKING:
-    from retrieval.answering import Answer
+    from retrieval.answers import Answer
 
 CLAIM_SECONDS = 3600  # how long a claimed key is remembered: Slack retries an event for minutes, not hours
 RATE_WINDOW_SECONDS = 60
