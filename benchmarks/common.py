@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.embedding import Embedder, MiniLMEmbedder
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.ingest import IngestReport, ingest
 from retrieval.questions import load_questions
+from retrieval.settings import StoreConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = REPO_ROOT.parent / "shared" / "corpus"

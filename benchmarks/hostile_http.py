@@ -50,7 +50,8 @@ from benchmarks.slack_ack import (
 )
 from benchmarks.slow_clients import BODY_TRICKLE, HEADER_TRICKLE, SlowClients
 from retrieval.embedding import MiniLMEmbedder
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
+from retrieval.settings import StoreConfig
 
 
 def health(url: str) -> tuple[int, float]:

@@ -20,7 +20,8 @@ import sys
 from benchmarks.common import build_index, copy_index, index_folder, search_setup
 from benchmarks.local_services import chroma_server
 from benchmarks.search import time_searches
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
+from retrieval.settings import StoreConfig
 
 
 def main() -> None:

@@ -27,7 +27,8 @@ from pathlib import Path
 from benchmarks.common import CORPUS, REPO_ROOT, build_index, copy_index, episode_files, make_parser, quiet
 from benchmarks.local_services import ArchiveServer, SlackRecorder, free_port, github_archive, healthz, site_pages
 from retrieval.embedding import MiniLMEmbedder
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
+from retrieval.settings import StoreConfig
 
 COPIES = ("", "copy1-", "copy2-", "copy3-", "copy4-")
 SIGNING_SECRET = "0123456789abcdef0123456789abcdef"

@@ -30,7 +30,7 @@ from bot.config import Settings, SyncConfig, load_settings
 from bot.runtime import Runtime
 from retrieval.drafts import is_draft
 from retrieval.embedding import MiniLMEmbedder
-from retrieval.index import StoreConfig
+from retrieval.settings import StoreConfig
 
 
 def cli_seconds(settings: Settings, source: str) -> float:

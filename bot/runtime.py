@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from bot.config import Settings
 from bot.loading import Loading
 from retrieval.errors import StoreError
-from retrieval.index import SectionIndex, writing
+from retrieval.index import SectionIndex
+from retrieval.index_folder import writing
 from retrieval.index_stamp import IndexStamp
 from retrieval.people import Person, load_people
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from retrieval.corpus import name_words
-from retrieval.index import EpisodeRecord
+from retrieval.index_records import EpisodeRecord
 
 LATEST = re.compile(
     r"\b(latest|newest|most recent|last|new)\s+(episodes?|podcasts?)\b|\bwhat'?s new on the podcast\b", re.IGNORECASE

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.index import EpisodeRecord
+from retrieval.index_records import EpisodeRecord
 from retrieval.keyword import KeywordIndex, tokenize
 from retrieval.sections import Section
 from retrieval.speakers import is_question

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.corpus import Corpus, assemble_corpus
-from retrieval.index import EpisodeRecord, from_metadata, to_metadata
+from retrieval.index_records import EpisodeRecord, from_metadata, to_metadata
 from retrieval.keyword import KeywordIndex
 from retrieval.sections import Section
 

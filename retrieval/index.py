@@ -11,19 +11,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
 from retrieval.disk_space import ensure_room
 from retrieval.errors import IndexUnavailableError, ModelMismatchError, StoreError
 from retrieval.index_errors import embedded_error, short_reason
-from retrieval.index_stamp import SIDE_DIR, IndexStamp
+from retrieval.index_folder import open_client, remove_embedded_index, writing
+from retrieval.index_records import EpisodeRecord, Hit, from_metadata, to_metadata
 from retrieval.sections import Section
 from retrieval.settings import StoreConfig
 
@@ -38,127 +36,6 @@ CARDS = "podcast-cards"
 MODEL_KEY = "embedding_model"
 BATCH = 256
 READ_BATCH = 500
-R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class EpisodeRecord:
-    """What the manifest remembers of an ingested episode."""
-
-    episode_id: str
-    content_hash: str = ""
-    source_path: str = ""
-    section_count: int = 0
-    title: str = ""
-    season: int | None = None
-    number: int | None = None
-    guests: tuple[str, ...] = ()  # slugs, as in the episode file
-    guest_names: tuple[str, ...] = ()  # full names from the guest pages (the slug when there is none)
-    bios: tuple[str, ...] = ()
-    hosts: tuple[str, ...] = ()
-    youtube_id: str = ""
-    description: str = ""
-    intro: str = ""
-    topics: tuple[str, ...] = ()
-    date: str = ""
-    headers: tuple[str, ...] = ()
-
-    @property
-    def card(self) -> str:
-        """The words the episode is known by besides its transcript: searchable like transcript text."""
-        parts = [self.title, *self.guest_names, self.description, *self.topics, *self.bios, self.intro]
-        return "\n".join(part for part in [*parts, *self.headers] if part)
-
-    @property
-    def page_url(self) -> str:
-        """The episode's page on the site (Jekyll publishes `_podcast/<name>.md` there)."""
-        return f"https://datatalks.club/podcast/{self.episode_id}.html"
-
-
-@dataclass(frozen=True)
-class Hit:
-    section: Section
-    distance: float
-
-
-def open_client(config: StoreConfig):  # type: ignore[no-untyped-def]
-    """A chromadb client for `config`, with telemetry off; connection problems become clear errors."""
-    import chromadb
-    from chromadb.config import Settings
-
-    if config.is_server:
-        from retrieval.chroma_http import http_client
-
-        try:
-            client = http_client(
-                config.chroma_host or "localhost",
-                config.chroma_port,
-                config.chroma_ssl,
-                config.chroma_headers,
-                config.chroma_timeout,
-            )
-        except Exception as exc:
-            raise IndexUnavailableError(
-                f"cannot reach the Chroma server at {config.chroma_host}:{config.chroma_port} ({short_reason(exc)}); "
-                f"is `chroma run` up, and are CHROMA_HOST/CHROMA_PORT right?"
-            ) from exc
-        return client
-    folder = config.index_dir
-    if _foreign_files(folder):
-        raise StoreError(f"{folder} holds other files and is not a Chroma index folder; choose another --index")
-    _forget_if_stale(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(config.index_dir), settings=Settings(anonymized_telemetry=False))
-    except Exception as exc:
-        raise embedded_error(config.index_dir, "be opened", exc) from exc
-
-
-def _foreign_files(folder: Path) -> bool:
-    """True when `folder` holds files but is no Chroma index (its search side alone does not count)."""
-    if not folder.is_dir() or (folder / "chroma.sqlite3").exists():
-        return False
-    return any(entry.name != SIDE_DIR for entry in folder.iterdir())
-
-
-# The stamp each embedded index folder had when this process's Chroma client for it was opened.
-_opened_at: dict[str, str] = {}
-
-
-def _forget_if_stale(folder: Path) -> None:
-    """Drop this process's cached Chroma client of `folder` when another process has written the
-    folder since it was opened: Chroma shares one client per folder in a process, and keeps parts of
-    the index in its memory, so a new client would otherwise still read the old index."""
-    from chromadb.api.shared_system_client import SharedSystemClient
-
-    stamp = IndexStamp(folder)
-    token = stamp.read()
-    key = str(folder)
-    if _opened_at.get(key, token) != token and not stamp.written_here(token):
-        SharedSystemClient._identifier_to_refcount.pop(key, None)
-        system = SharedSystemClient._identifier_to_system.pop(key, None)
-        if system is not None:
-            system.stop()
-        log.info("the index at %s was written by another process; reopening it", folder)
-    _opened_at[key] = token
-
-
-def writing(config: StoreConfig) -> contextlib.AbstractContextManager[None]:
-    """Hold the block's writes to an embedded index as this process's, refusing a second writer (see
-    `retrieval.index_stamp`); a Chroma server takes care of its writers itself."""
-    if config.is_server:
-        return contextlib.nullcontext()
-    return IndexStamp(config.index_dir).writing()
-
-
-def remove_embedded_index(config: StoreConfig) -> None:
-    """Delete an embedded index folder, refusing folders that hold anything but a Chroma index."""
-    folder = config.index_dir
-    if not folder.exists():
-        return
-    if _foreign_files(folder):
-        raise StoreError(f"{folder} is not a Chroma index folder; refusing to delete it, choose another --index")
-    shutil.rmtree(folder)
 
 
 class SectionIndex:
@@ -392,34 +269,3 @@ class SectionIndex:
                 found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0], strict=True
             )
         ]
-
-
-def to_metadata(record: Any, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A dataclass as Chroma metadata. None and empty tuples are left out, as Chroma rejects them;
-    `from_metadata` reads an absent field back as the dataclass's default."""
-    metadata: dict[str, Any] = {}
-    for f in fields(record):
-        value = getattr(record, f.name)
-        if f.name in leave_out or value is None or value == ():
-            continue
-        metadata[f.name] = list(value) if isinstance(value, tuple) else value
-    return metadata
-
-
-def from_metadata(
-    cls: type[R], metadata: Mapping[str, Any] | None, shared: dict[Any, Any] | None = None, **given: Any
-) -> R:
-    """The dataclass `cls` from Chroma metadata written by `to_metadata`, plus the `given` fields.
-
-    With `shared`, equal values (an episode's title, guests, speakers; seconds) become one object
-    across the records read together: thousands of sections repeat them."""
-    metadata = metadata or {}
-    values = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        value = metadata.get(f.name)
-        if f.name in given or value is None:
-            continue
-        if isinstance(value, list):
-            value = tuple(value if shared is None else (shared.setdefault(item, item) for item in value))
-        values[f.name] = value if shared is None else shared.setdefault(value, value)
-    return cls(**values, **given)

@@ -23,7 +23,8 @@ from retrieval.embedding import Embedder
 from retrieval.episodes import Episode, parse_episode_file
 from retrieval.errors import EpisodeError, IndexNotWritableError, IndexUnavailableError, StoreError
 from retrieval.front_matter import MAX_FILE_BYTES
-from retrieval.index import EpisodeRecord, SectionIndex
+from retrieval.index import SectionIndex
+from retrieval.index_records import EpisodeRecord
 from retrieval.people import Person, guest_name
 from retrieval.sections import Section, build_sections
 from retrieval.speakers import host_speakers

@@ -23,7 +23,8 @@ from retrieval.disk_space import os_error_reason
 from retrieval.embedding import Embedder
 from retrieval.errors import EpisodeError, SyncError
 from retrieval.front_matter import MAX_FILE_BYTES
-from retrieval.index import EpisodeRecord, SectionIndex
+from retrieval.index import SectionIndex
+from retrieval.index_records import EpisodeRecord
 from retrieval.ingest import IngestReport, ingest
 from retrieval.people import load_people
 from retrieval.site_archive import DEFAULT_LIMITS, Limits

@@ -11,7 +11,8 @@ import pytest
 
 import bot.config
 from retrieval.embedding import MiniLMEmbedder
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
+from retrieval.settings import StoreConfig
 from tests.support.corpus import BUNDLED, index_of
 from tests.support.fakes.slack_server import FakeSlack
 

@@ -16,11 +16,12 @@ from bot.runtime import Runtime
 from retrieval.answering import Answerer
 from retrieval.answers import Answer
 from retrieval.errors import PromptError
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.ingest import ingest
 from retrieval.preparation import NOT_FOUND
 from retrieval.prompts import load_prompt, load_prompts
 from retrieval.search import Searcher
+from retrieval.settings import StoreConfig
 from tests.support.corpus import ROOT, small_episode
 from tests.support.fakes.openai_server import FakeOpenAI
 

@@ -21,10 +21,10 @@ from bot.runtime import Runtime
 from retrieval.embedding import Embedder
 from retrieval.episodes import parse_episode_file
 from retrieval.errors import IndexUnavailableError
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.ingest import ingest, prepare
 from retrieval.search import Searcher
-from retrieval.settings import SearchConfig
+from retrieval.settings import SearchConfig, StoreConfig
 from tests.support.chroma_server import ChromaServer
 from tests.support.corpus import BUNDLED, ROOT, distinct_copy, small_episode
 from tests.support.fakes.slack_server import FakeSlack

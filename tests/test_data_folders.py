@@ -13,7 +13,8 @@ import bot.config
 from benchmarks.local_services import github_archive, site_pages
 from bot.config import BUNDLED_EPISODES, Settings, load_settings
 from bot.runtime import Runtime
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
+from retrieval.settings import StoreConfig
 from tests.support.corpus import BUNDLED, cut_episode, small_episode
 
 

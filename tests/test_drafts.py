@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.ingest import ingest
 from retrieval.people import load_people
 from retrieval.questions import load_questions, named_episode_files
+from retrieval.settings import StoreConfig
 from tests.support.corpus import BUNDLED, copy_episode, distinct_copy
 from tests.support.embedder import HashEmbedder
 

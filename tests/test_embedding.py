@@ -50,8 +50,10 @@ def test_model_choice_by_name():
 
 
 def test_openai_embeddings_through_a_local_compatible_server(tmp_path):
-    from retrieval.index import ModelMismatchError, SectionIndex, StoreConfig
+    from retrieval.errors import ModelMismatchError
+    from retrieval.index import SectionIndex
     from retrieval.ingest import ingest
+    from retrieval.settings import StoreConfig
     from tests.support.corpus import small_episode
     from tests.support.fakes.openai_server import FakeOpenAI
 

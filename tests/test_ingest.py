@@ -14,9 +14,11 @@ import pytest
 from bot.cli.main import main
 from retrieval.embedding import MiniLMEmbedder
 from retrieval.episodes import parse_episode_file, parse_episode_text
-from retrieval.index import ModelMismatchError, SectionIndex, StoreConfig, StoreError
+from retrieval.errors import ModelMismatchError, StoreError
+from retrieval.index import SectionIndex
 from retrieval.ingest import ingest, prepare
 from retrieval.sections import build_sections
+from retrieval.settings import StoreConfig
 from tests.support.corpus import BUNDLED, ROOT, copy_episode, distinct_copy, small_episode
 from tests.support.embedder import HashEmbedder
 

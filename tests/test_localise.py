@@ -10,10 +10,10 @@ import pytest
 
 from retrieval.answering import Answerer
 from retrieval.definitions import defined_term, defines
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.prompts import load_prompts
 from retrieval.search import Searcher
-from retrieval.settings import SearchConfig
+from retrieval.settings import SearchConfig, StoreConfig
 from tests.support.corpus import ROOT, episode_file, index_of
 
 USAGE = (

@@ -9,12 +9,13 @@ import pytest
 
 from bot.config import PROMPTS_DIR
 from retrieval.answering import Answerer
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.ingest import ingest
 from retrieval.preparation import NOT_FOUND
 from retrieval.prompts import load_prompts
 from retrieval.relevance import names
 from retrieval.search import Searcher
+from retrieval.settings import StoreConfig
 from tests.support.corpus import episode_file
 
 F1 = "Formula 1 race strategy"

@@ -9,10 +9,11 @@ import pytest
 
 from retrieval.context import format_context, window
 from retrieval.episodes import parse_episode_file
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.ingest import ingest, prepare
 from retrieval.people import Person, load_people
 from retrieval.search import Searcher
+from retrieval.settings import StoreConfig
 from retrieval.shapes import question_shape
 from retrieval.speakers import host_speakers
 from tests.support.corpus import BUNDLED, EPISODES, PEOPLE, needs_shared, small_episode

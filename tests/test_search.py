@@ -10,11 +10,11 @@ import pytest
 from bot.cli.main import main
 from retrieval.errors import FilterError
 from retrieval.filters import SearchFilters
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.ingest import ingest
 from retrieval.keyword import KeywordIndex, tokenize
 from retrieval.search import Searcher
-from retrieval.settings import SearchConfig
+from retrieval.settings import SearchConfig, StoreConfig
 from tests.support.corpus import small_episode
 
 

@@ -17,10 +17,11 @@ from bot.runtime import UPDATING, Runtime
 from retrieval import index_stamp
 from retrieval.corpus_files import corpus_key
 from retrieval.errors import IndexBusyError, StoreError
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.index_stamp import IndexStamp
 from retrieval.ingest import ingest
 from retrieval.search import Searcher
+from retrieval.settings import StoreConfig
 from tests.support.corpus import BUNDLED, ROOT, distinct_copy
 from tests.support.embedder import HashEmbedder
 

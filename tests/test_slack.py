@@ -13,8 +13,9 @@ import pytest
 from bot.config import ConfigError, LLMConfig, SlackConfig, StateConfig, load_settings
 from bot.runtime import Runtime
 from bot.slack.app import create_app
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.ingest import ingest
+from retrieval.settings import StoreConfig
 from tests.support.corpus import small_episode
 from tests.support.fakes.openai_server import FakeOpenAI
 from tests.support.serve import serve_all

@@ -14,8 +14,9 @@ import pytest
 
 from bot.config import LLMConfig
 from bot.slack.text import cited_markdown
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.ingest import ingest
+from retrieval.settings import StoreConfig
 from tests.support.corpus import small_episode
 from tests.support.fakes.openai_server import FakeOpenAI
 from tests.support.fakes.slack_server import STREAM_METHODS, FakeSlack

@@ -37,8 +37,7 @@ from bot.slack.replies import CommandReply, Conversation, Reply, ReplyClosed, Th
 from bot.slack.state import ResilientState, StateStore, StateUnavailableError, open_state
 from bot.slack.text import escape
 from retrieval.answers import Answer
-from retrieval.errors import IndexBusyError
-from retrieval.index import StoreError
+from retrieval.errors import IndexBusyError, StoreError
 
 log = logging.getLogger(__name__)
 

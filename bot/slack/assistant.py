@@ -22,7 +22,7 @@ from bot.slack.delivery import SLACK_FAILURES, post, reason
 from bot.slack.suggestions import suggestions
 from bot.slack.text import counted
 from retrieval.errors import PodcastBotError
-from retrieval.index import EpisodeRecord
+from retrieval.index_records import EpisodeRecord
 
 if TYPE_CHECKING:
     from bot.slack.app import PodcastSlackBot

@@ -17,7 +17,7 @@ from bot.slack.suggestions import suggestions
 from bot.slack.text import counted, escape
 from retrieval.catalogue import newest
 from retrieval.errors import PodcastBotError
-from retrieval.index import EpisodeRecord
+from retrieval.index_records import EpisodeRecord
 
 log = logging.getLogger(__name__)
 

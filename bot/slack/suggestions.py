@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from retrieval.catalogue import newest_first
-from retrieval.index import EpisodeRecord
+from retrieval.index_records import EpisodeRecord
 
 MAX_TITLE = 60
 

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from retrieval.embedding import Embedder
-from retrieval.index import SectionIndex, StoreConfig
+from retrieval.index import SectionIndex
 from retrieval.ingest import ingest
+from retrieval.settings import StoreConfig
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BUNDLED = ROOT / "data" / "episodes" / "s07e01-datatalksclub-behind-the-scenes.md"
