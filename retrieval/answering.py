@@ -78,18 +78,20 @@ class Answerer:
         self,
         question: str,
         history: History = (),
+        *,
         filters: SearchFilters = NO_FILTERS,
         on_sources: Callable[[list[Source]], None] | None = None,
     ) -> AnswerStream:
         """The same pipeline as `answer`, with the model's reply streamed. `on_sources` is called with
         the numbered moments before the model writes, so that a caller can link its `[n]` citations
         as they come."""
-        return AnswerStream(self._streamed(question, history, filters, on_sources))
+        return AnswerStream(self._streamed(question, history, filters=filters, on_sources=on_sources))
 
     def _streamed(
         self,
         question: str,
         history: History,
+        *,
         filters: SearchFilters,
         on_sources: Callable[[list[Source]], None] | None,
     ) -> Generator[str, None, Answer]:

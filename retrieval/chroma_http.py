@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 CONNECT_SECONDS = 3.0
 
 
-def http_client(host: str, port: int, ssl: bool, headers: dict[str, str], seconds: float) -> Any:
+def http_client(host: str, port: int, *, ssl: bool, headers: dict[str, str], seconds: float) -> Any:
     """A chromadb HTTP client whose every request fails after `seconds` rather than waiting forever."""
     timeout = httpx.Timeout(seconds, connect=min(seconds, CONNECT_SECONDS))
     url = f"{'https' if ssl else 'http'}://{host}:{port}/api/v2/heartbeat"

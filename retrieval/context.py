@@ -50,7 +50,8 @@ class _Window:
     end_sec: int  # where the sections given end
 
 
-def _cut(sections: Sequence[Section], centre: Section, words: int) -> _Window:
+def _sentences(sections: Sequence[Section], centre: Section) -> tuple[list[_Said], int]:
+    """Every sentence of `sections` once, in order, and the position of `centre`'s first."""
     said: list[_Said] = []
     seen: set[tuple[int, str]] = set()
     start = 0
@@ -63,6 +64,11 @@ def _cut(sections: Sequence[Section], centre: Section, words: int) -> _Window:
                 if sentence.strip() and (line.sec, sentence) not in seen:
                     seen.add((line.sec, sentence))
                     said.append(_Said(line.speaker, line.sec, sentence, line.by_host))
+    return said, start
+
+
+def _cut(sections: Sequence[Section], centre: Section, words: int) -> _Window:
+    said, start = _sentences(sections, centre)
     asked = [n for n in range(start) if said[n].by_host and is_question(said[n].text)]
     lead: list[_Said] = []
     quoted: list[int] = []

@@ -103,6 +103,7 @@ def assemble_corpus(
     version: str,
     ordered: Sequence[Section],
     episodes: dict[str, EpisodeRecord],
+    *,
     keywords: KeywordIndex,
     cards: KeywordIndex,
     host_share: np.ndarray,

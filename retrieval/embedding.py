@@ -143,7 +143,7 @@ class MiniLMEmbedder:
 class OpenAIEmbedder:
     """OpenAI (or compatible) embeddings through langchain-openai's client."""
 
-    def __init__(self, model: str, api_key: str, base_url: str | None, timeout: float = 30.0):
+    def __init__(self, model: str, api_key: str, *, base_url: str | None, timeout: float = 30.0):
         from langchain_openai import OpenAIEmbeddings
         from pydantic import SecretStr
 
@@ -171,5 +171,5 @@ def make_embedder(model: str, api_key: str | None = None, base_url: str | None =
     if model.startswith("openai:"):
         if not api_key:
             raise EmbeddingModelError(f"embedding model {model} needs OPENAI_API_KEY")
-        return OpenAIEmbedder(model.split(":", 1)[1], api_key, base_url)
+        return OpenAIEmbedder(model.split(":", 1)[1], api_key, base_url=base_url)
     raise EmbeddingModelError(f"unknown embedding model {model!r}; use {MINILM_MODEL_ID} or openai:<model>")

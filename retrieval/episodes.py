@@ -228,20 +228,8 @@ def _transcript_items(transcript: list[Any], path: Path) -> list[TranscriptItem]
         if "line" not in entry:
             raise EpisodeError(path, f"transcript item {position} has neither 'line' nor 'header'")
         unmarked = all(entry.get(key) is None for key in ("who", "sec", "time"))
-        if entry.get("sec") is not None:
-            try:
-                sec = int(entry["sec"])
-            except (TypeError, ValueError):
-                raise EpisodeError(
-                    path, f"transcript item {position}: 'sec' must be whole seconds, not {reprlib.repr(entry['sec'])}"
-                ) from None
-        elif entry.get("time") is not None:
-            sec = _time_to_sec(entry["time"], sec)
-        text = clean_text(entry.get("line") if entry.get("line") is not None else "")
-        who = clean_text(entry["who"]).rstrip(":.").strip() if entry.get("who") is not None else ""
-        if who and _is_paragraph(clean_text(entry["who"])):
-            text = f"{clean_text(entry['who'])} {text.lstrip('= ')}".strip()
-            who = ""
+        sec = _entry_sec(entry, sec, path=path, position=position)
+        text, who = _text_and_speaker(entry)
         if who and who != speaker:
             speaker, override = who, None
         name = LEADING_TIMESTAMP.sub("", text).strip()
@@ -264,6 +252,29 @@ def _transcript_items(transcript: list[Any], path: Path) -> list[TranscriptItem]
         speakers.add(effective)
         items.append(TranscriptItem(text=text, speaker=effective, sec=sec))
     return items
+
+
+def _entry_sec(entry: dict[str, Any], sec: int, *, path: Path, position: int) -> int:
+    """The second a transcript item starts at: its `sec`, else its `time`, else the one before's."""
+    if entry.get("sec") is not None:
+        try:
+            return int(entry["sec"])
+        except (TypeError, ValueError):
+            raise EpisodeError(
+                path, f"transcript item {position}: 'sec' must be whole seconds, not {reprlib.repr(entry['sec'])}"
+            ) from None
+    if entry.get("time") is not None:
+        return _time_to_sec(entry["time"], sec)
+    return sec
+
+
+def _text_and_speaker(entry: dict[str, Any]) -> tuple[str, str]:
+    """A transcript item's line and who said it; a `who` that holds transcript text joins the line."""
+    text = clean_text(entry.get("line") if entry.get("line") is not None else "")
+    who = clean_text(entry["who"]).rstrip(":.").strip() if entry.get("who") is not None else ""
+    if who and _is_paragraph(clean_text(entry["who"])):
+        return f"{clean_text(entry['who'])} {text.lstrip('= ')}".strip(), ""
+    return text, who
 
 
 def _time_to_sec(value: Any, fallback: int) -> int:

@@ -73,7 +73,7 @@ class QuoteQuery:
 
 
 def best_excerpt(
-    section: Section, sentences: Sequence[_Sentence], meaning: Sequence[float], query: QuoteQuery
+    section: Section, sentences: Sequence[_Sentence], *, meaning: Sequence[float], query: QuoteQuery
 ) -> Excerpt:
     """The sentence of `section` that best answers the query (the guest's answers first), widened
     with the same speaker's neighbours up to about `CONTEXT_WORDS`. `sentences` are the section's
@@ -144,7 +144,7 @@ def choose_quotes(candidates: Sequence[Candidate], query: QuoteQuery, limit: int
     sentences = [_sentences(c.section) for c in candidates]
     meaning = _meanings(sentences, query)
     scored = [
-        (c, best_excerpt(c.section, found, similarity, query))
+        (c, best_excerpt(c.section, found, meaning=similarity, query=query))
         for c, found, similarity in zip(candidates, sentences, meaning, strict=True)
     ]
     scored.sort(key=lambda pair: -(pair[1].score + pair[0].prior))

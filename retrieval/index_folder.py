@@ -28,9 +28,9 @@ def open_client(config: StoreConfig):  # type: ignore[no-untyped-def]
             client = http_client(
                 config.chroma_host or "localhost",
                 config.chroma_port,
-                config.chroma_ssl,
-                config.chroma_headers,
-                config.chroma_timeout,
+                ssl=config.chroma_ssl,
+                headers=config.chroma_headers,
+                seconds=config.chroma_timeout,
             )
         except Exception as exc:
             raise IndexUnavailableError(

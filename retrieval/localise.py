@@ -62,7 +62,7 @@ class Localiser:
         self.host_penalty = host_penalty
 
     def rank(
-        self, index: SectionIndex, corpus: Corpus, episode_id: str, query: LocalQuery, mask: np.ndarray | None
+        self, index: SectionIndex, corpus: Corpus, episode_id: str, *, query: LocalQuery, mask: np.ndarray | None
     ) -> list[LocalMoment]:
         """The episode's sections that `mask` allows, best first (`index` holds their vectors)."""
         rows = corpus.episode_rows.get(episode_id)
@@ -72,7 +72,7 @@ class Localiser:
             rows = rows[mask[rows]]
             if not len(rows):
                 return []
-        similarity = _vectors(index, corpus, episode_id, rows) @ query.vector
+        similarity = _vectors(index, corpus, episode_id, rows=rows) @ query.vector
         w = self.meaning_weight
         within = w * _scaled(similarity) + (1.0 - w) * _scaled(query.keywords[rows])
         # What the archive-wide ranking saw (episode evidence, the host asking the question) still
@@ -97,7 +97,7 @@ class Localiser:
         return np.array(found, dtype=np.float64)
 
 
-def _vectors(index: SectionIndex, corpus: Corpus, episode_id: str, rows: np.ndarray) -> np.ndarray:
+def _vectors(index: SectionIndex, corpus: Corpus, episode_id: str, *, rows: np.ndarray) -> np.ndarray:
     """The stored vectors of `rows`, read from the index once per episode and corpus snapshot."""
     cached = corpus.vectors.get(episode_id)
     if cached is None:

@@ -130,7 +130,7 @@ def spread(by_episode: dict[str, list[Moment]], strong: float) -> list[Moment]:
     return [f[0] for f in leaders] + [f[1] for f in leaders if len(f) > 1] + [f[0] for f in others]
 
 
-def shortfall(found: int, k: int, per_episode: int, before_cap: int) -> str:
+def shortfall(found: int, k: int, *, per_episode: int, before_cap: int) -> str:
     """Why fewer than `k` moments came back, in words for the user."""
     if found >= k:
         return ""

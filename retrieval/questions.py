@@ -63,6 +63,27 @@ def _second(value: Any, where: str) -> int:
     return int(value)
 
 
+def _targets(entry: dict[str, Any], where: str) -> tuple[tuple[str, int], ...]:
+    """The (episode, second) pairs an entry expects: several, one, or none (unanswerable)."""
+    if "episodes" in entry:
+        episodes, seconds = entry.get("episodes"), entry.get("answer_secs")
+        if (
+            not isinstance(episodes, list)
+            or not isinstance(seconds, list)
+            or len(episodes) != len(seconds)
+            or not episodes
+        ):
+            raise QuestionFileError(f"{where}: 'episodes' and 'answer_secs' must be lists of the same length")
+        return tuple((_episode_id(e, where), _second(s, where)) for e, s in zip(episodes, seconds, strict=True))
+    if entry.get("episode") is None:
+        if entry.get("answer_sec") is not None:
+            raise QuestionFileError(f"{where}: 'answer_sec' given but 'episode' is null")
+        return ()
+    if "answer_sec" not in entry:
+        raise QuestionFileError(f"{where}: missing 'answer_sec'")
+    return ((_episode_id(entry["episode"], where), _second(entry["answer_sec"], where)),)
+
+
 def load_questions(path: Path | str) -> list[Question]:
     path = Path(path)
     try:
@@ -88,24 +109,7 @@ def load_questions(path: Path | str) -> list[Question]:
         text = entry.get("question")
         if not isinstance(text, str) or not text.strip():
             raise QuestionFileError(f"{where}: missing 'question' text")
-        if "episodes" in entry:
-            episodes, seconds = entry.get("episodes"), entry.get("answer_secs")
-            if (
-                not isinstance(episodes, list)
-                or not isinstance(seconds, list)
-                or len(episodes) != len(seconds)
-                or not episodes
-            ):
-                raise QuestionFileError(f"{where}: 'episodes' and 'answer_secs' must be lists of the same length")
-            targets = tuple((_episode_id(e, where), _second(s, where)) for e, s in zip(episodes, seconds, strict=True))
-        elif entry.get("episode") is None:
-            if entry.get("answer_sec") is not None:
-                raise QuestionFileError(f"{where}: 'answer_sec' given but 'episode' is null")
-            targets = ()
-        else:
-            if "answer_sec" not in entry:
-                raise QuestionFileError(f"{where}: missing 'answer_sec'")
-            targets = ((_episode_id(entry["episode"], where), _second(entry["answer_sec"], where)),)
+        targets = _targets(entry, where)
         questions.append(
             Question(
                 qid, text.strip(), str(entry.get("kind") or ""), targets, str(entry.get("answer") or ""), str(path)

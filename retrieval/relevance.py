@@ -185,7 +185,7 @@ def relevant(evidence: Evidence, config: RelevanceConfig) -> bool:
 
 
 def gather_evidence(
-    corpus: Corpus, query: str, terms: Sequence[str], best: Sequence[Section], similarities: Sequence[float]
+    corpus: Corpus, query: str, *, terms: Sequence[str], best: Sequence[Section], similarities: Sequence[float]
 ) -> Evidence:
     """The evidence that the `best` found sections (and `similarities`, their cosines with the query)
     are about the question, for `relevant` to decide on."""

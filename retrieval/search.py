@@ -178,9 +178,9 @@ class Searcher:
             by_episode = self._localise(
                 corpus,
                 by_episode,
-                LocalQuery(vector, corpus.keywords.scores(distinct(terms)), defined_term(query), scores),
-                mask,
-                k,
+                query=LocalQuery(vector, corpus.keywords.scores(distinct(terms)), defined_term(query), scores),
+                mask=mask,
+                k=k,
             )
         if per_episode is None and shape.spread == "episodes":
             per_episode = 1
@@ -192,10 +192,14 @@ class Searcher:
         # Judged on the best-scoring moments, whatever order they are then shown in.
         top = merged[:3]
         evidence = gather_evidence(
-            corpus, query, terms, [m.section for m in top], self._similarities(corpus, vector, top, similarity)
+            corpus,
+            query,
+            terms=terms,
+            best=[m.section for m in top],
+            similarities=self._similarities(corpus, vector, top, known=similarity),
         )
         is_relevant = bool(moments) and relevant(evidence, self.config.relevance)
-        note = shortfall(len(moments), k, per_episode, len(merged)) if is_relevant else ""
+        note = shortfall(len(moments), k, per_episode=per_episode, before_cap=len(merged)) if is_relevant else ""
         best = max(similarity.values(), default=None)
         return SearchResult(query, moments, is_relevant, best, evidence, shape, note)
 
@@ -203,6 +207,7 @@ class Searcher:
         self,
         corpus: Corpus,
         by_episode: dict[str, list[Moment]],
+        *,
         query: LocalQuery,
         mask: np.ndarray | None,
         k: int,
@@ -213,7 +218,7 @@ class Searcher:
         localised: dict[str, list[Moment]] = {}
         for episode_id, found in itertools.islice(by_episode.items(), k):
             # Twice as many as can be shown: merging overlapping neighbours makes fewer.
-            ranked = self._localiser.rank(self.index, corpus, episode_id, query, mask)[: 2 * k]
+            ranked = self._localiser.rank(self.index, corpus, episode_id, query=query, mask=mask)[: 2 * k]
             places = [m.score for m in found] + [found[-1].score * LATER**n for n in range(1, len(ranked) + 1)]
             # Merging removes moments; the places are then given out in order.
             merged = merge_overlaps([Moment.at(corpus.sections[local.row], 0.0, local.similarity) for local in ranked])
@@ -221,7 +226,7 @@ class Searcher:
         return localised
 
     def _similarities(
-        self, corpus: Corpus, vector: np.ndarray, moments: Sequence[Moment], known: dict[int, float]
+        self, corpus: Corpus, vector: np.ndarray, moments: Sequence[Moment], *, known: dict[int, float]
     ) -> list[float]:
         """Cosine of the question with each of `moments` (asking the index for those not yet known)."""
         rows = [corpus.positions[m.section.id] for m in moments]

@@ -117,6 +117,7 @@ class _Unit:
 
 def build_sections(
     episode: Episode,
+    *,
     max_words: int = MAX_WORDS,
     overlap_words: int = OVERLAP_WORDS,
     guest_names: tuple[str, ...] = (),
