@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.config import LINK_STYLES, ConfigError, parse_every
+from bot.config import LINK_STYLES
+from bot.env_values import parse_every
 
 JSON_HELP = "machine-readable output (JSON)"
 
@@ -123,7 +124,7 @@ def _add_people(parser: argparse.ArgumentParser) -> None:
 def _period(text: str) -> float:
     try:
         seconds = parse_every(text, "--every")
-    except ConfigError as error:
+    except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     if seconds is None:
         raise argparse.ArgumentTypeError("--every needs a period such as 6h; leave it out to sync once")
