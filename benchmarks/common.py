@@ -88,7 +88,7 @@ def index_folder(chosen: Path | None) -> Iterator[Path]:
 def build_index(index_dir: Path, files: list[Path], embedder: Embedder) -> tuple[SectionIndex, IngestReport]:
     """Open (or create) the index in `index_dir` and ingest `files`; unchanged episodes are skipped."""
     index = SectionIndex(StoreConfig(index_dir=index_dir), embedder.model_id)
-    return index, ingest(files, index, embedder, progress=False)
+    return index, ingest(files, index, embedder)
 
 
 @dataclass(frozen=True)

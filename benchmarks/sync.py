@@ -55,7 +55,7 @@ def unchanged(runtime: Runtime, server: ArchiveServer, rounds: int) -> tuple[flo
     """Median seconds of an unchanged sync, in process and as a command."""
     in_process = []
     for _ in range(rounds):
-        report = runtime.sync(progress=False)
+        report = runtime.sync()
         assert report.up_to_date, report.summary()
         in_process.append(report.seconds)
     command = [cli_seconds(runtime.settings, server.url) for _ in range(rounds)]
@@ -84,7 +84,7 @@ def main() -> None:
             sync=SyncConfig(source=server.url),
         )
         runtime = Runtime(settings, embedder=embedder)
-        first = runtime.sync(progress=False)
+        first = runtime.sync()
         with_etag = unchanged(runtime, server, args.rounds)
         server.etags = False
         without_etag = unchanged(runtime, server, args.rounds)
@@ -92,7 +92,7 @@ def main() -> None:
         name = f"_podcast/{next(path for path in files if not is_draft(path)).name}"  # drafts are not synced
         pages[name] = pages[name].replace(b"\ntranscript:", b"\nkeywords: [benchmark]\ntranscript:", 1)
         server.archive = github_archive(pages, "2" * 40)
-        changed = runtime.sync(progress=False)
+        changed = runtime.sync()
 
     print(
         f"archive:               {len(server.archive) / 1e6:.1f} MB ({len(files)} episodes, {args.padding_mb} MB other)"

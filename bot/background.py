@@ -70,7 +70,7 @@ class IndexKeeper:
         # from the episodes already on disk, so the bot has something to answer from.
         if not synced and runtime.settings.build_on_first_use:
             runtime.loading.set(BUILDING, len(list(runtime.settings.episodes_dir.glob("*.md"))))
-            runtime.build_from_episodes(index, progress=False)
+            runtime.build_from_episodes(index)
         runtime.loading.set(READY)
         runtime.warm_up()
 
@@ -82,7 +82,7 @@ class IndexKeeper:
                 self.runtime.loading.set(DOWNLOADING if name == "download" else BUILDING, total)
 
         try:
-            report = self.runtime.sync(progress=False, on_stage=stage)
+            report = self.runtime.sync(on_stage=stage)
         except PodcastBotError as error:
             log.error("sync failed: %s", error)
             return False

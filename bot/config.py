@@ -1,15 +1,20 @@
-"""All configuration, read from the environment in one place and passed to the parts that need it."""
+"""The app's settings, and `load_settings`: the one place that reads them from the environment.
+
+Settings are passed from here to the parts that need them. The library's own settings (search,
+index store) are plain dataclasses in `retrieval/settings.py`, since `retrieval/` never imports
+`bot/` and takes its configuration as arguments; this module adds what only the app has (Slack,
+the LLM, sync, the terminal) and fills both from the environment.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
+from bot.env_values import Environment, channels, choice, every, flag, number, state_location, url
 from retrieval.errors import UsageError
 from retrieval.front_matter import MAX_FILE_BYTES
 from retrieval.settings import DEFAULT_SOURCE, MINILM_MODEL_ID, SearchConfig, StoreConfig
@@ -52,9 +57,6 @@ class LLMConfig:
     @property
     def enabled(self) -> bool:
         return bool(self.api_key)
-
-
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 @dataclass(frozen=True)
@@ -203,200 +205,62 @@ def _pages_beside(episodes_dir: Path) -> Path | None:
     return next((folder for folder in beside if folder.is_dir()), None)
 
 
-class _Environment(Mapping[str, str]):
-    """The environment being read, and every problem found in it so far: all are reported at once."""
-
-    def __init__(self, variables: Mapping[str, str]):
-        self._variables = variables
-        self.problems: list[str] = []
-
-    def __getitem__(self, name: str) -> str:
-        return self._variables[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._variables)
-
-    def __len__(self) -> int:
-        return len(self._variables)
-
-
-TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]+")
-
-
-def _number(
-    env: _Environment,
-    name: str,
-    default: float,
-    kind: type = int,
-    minimum: float | None = None,
-    maximum: float | None = None,
-) -> Any:
-    """The number in `name`, else `default`; a malformed or out-of-range value is a problem (and `default`)."""
-    value = env.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        number = kind(value)
-    except ValueError:
-        number = None
-    if (
-        number is None
-        or number != number  # NaN
-        or (minimum is not None and number < minimum)
-        or (maximum is not None and number > maximum)
-    ):
-        what = "a whole number" if kind is int else "a number"
-        if minimum is not None and maximum is not None:
-            what += f" from {minimum:g} to {maximum:g}"
-        elif minimum is not None:
-            what += f" of at least {minimum:g}"
-        env.problems.append(f"{name} must be {what}")
-        return default
-    return number
-
-
-def _bool(env: _Environment, name: str) -> bool:
-    value = env.get(name, "").strip().lower()
-    if value not in TRUE | FALSE:
-        env.problems.append(f"{name} must be true or false (1/0, yes/no, on/off)")
-    return value in TRUE
-
-
-def _url(env: _Environment, name: str) -> str | None:
-    """An http(s) URL, or None when unset."""
-    value = env.get(name, "").strip()
-    if not value:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        env.problems.append(f"{name} must be an http:// or https:// URL")
-        return None
-    return value
-
-
-def _choice(env: _Environment, name: str, choices: Sequence[str], default: str, upper: bool = False) -> str:
-    value = env.get(name, "").strip() or default
-    if upper:
-        value = value.upper()
-    if value not in choices:
-        env.problems.append(f"{name} must be {' or '.join(choices)}")
-        return default
-    return value
-
-
-def _channels(env: _Environment) -> frozenset[str]:
-    channels = frozenset(c.strip() for c in env.get("PODCAST_BOT_CHANNELS", "").split(",") if c.strip())
-    if any(not CHANNEL_ID.fullmatch(channel) for channel in channels):
-        env.problems.append("PODCAST_BOT_CHANNELS must be comma-separated channel ids such as C0123ABCD")
-    return channels
-
-
-def _state(env: _Environment) -> StateConfig:
-    """PODCAST_BOT_STATE: a SQLite file or a postgresql:// URL; unset, DATABASE_URL (as platforms set it)
-    or else the default SQLite file."""
-    name = "PODCAST_BOT_STATE" if env.get("PODCAST_BOT_STATE") else "DATABASE_URL"
-    value = env.get(name, "").strip()
-    if not value:
-        return StateConfig()
-    if value.startswith(POSTGRES_SCHEMES):
-        try:
-            urlsplit(value).port  # noqa: B018 -- reading the port is what checks it
-        except ValueError:
-            env.problems.append(f"{name} must be a valid postgresql://user:password@host:port/database URL")
-            return StateConfig()
-        return StateConfig(database_url=value)
-    if name == "DATABASE_URL" or "://" in value:
-        env.problems.append(
-            f"{name} must be a postgresql:// URL"
-            + (" or a SQLite file path" if name == "PODCAST_BOT_STATE" else "; set PODCAST_BOT_STATE to override it")
-        )
-        return StateConfig()
-    return StateConfig(path=Path(value))
-
-
-DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
-SECONDS_PER = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def period_seconds(text: str) -> float | None:
-    """A period such as `90s`, `30m`, `6h`, `1d` or `2w`, in seconds; None when `text` is not one."""
-    match = DURATION.fullmatch(text.strip().lower())
-    return float(match[1]) * SECONDS_PER[match[2]] if match else None
-
-
-def parse_every(text: str, name: str = "PODCAST_BOT_SYNC_EVERY") -> float | None:
-    """A period such as `6h`, `30m`, `90s` or `1d`, in seconds; None for empty, `0` or `off`."""
-    if text.strip().lower() in {"", "0", "off", "never"}:
-        return None
-    seconds = period_seconds(text)
-    if not seconds:
-        raise ConfigError(f"{name} must be a period such as 6h, 30m or 90s (or off), not {text!r}")
-    return seconds
-
-
-def _every(env: _Environment) -> float | None:
-    try:
-        return parse_every(env.get("PODCAST_BOT_SYNC_EVERY", ""))
-    except ConfigError as error:
-        env.problems += error.problems
-        return None
 
 
 def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] = ()) -> Settings:
     """The settings in `env` (default: the process environment). ConfigError names every variable that
     is malformed, and every Slack token or secret in `require` (SLACK_HTTP, SLACK_SOCKET) that is absent
     or malformed, all in one message."""
-    env = _Environment(os.environ if env is None else env)
+    env = Environment(os.environ if env is None else env)
     headers = {}
     if env.get("CHROMA_AUTH_TOKEN"):
         headers["Authorization"] = f"Bearer {env['CHROMA_AUTH_TOKEN']}"
     store = StoreConfig(
         index_dir=Path(env.get("PODCAST_BOT_INDEX") or DEFAULT_INDEX),
         chroma_host=env.get("CHROMA_HOST") or None,
-        chroma_port=_number(env, "CHROMA_PORT", 8000, minimum=1, maximum=65535),
-        chroma_ssl=_bool(env, "CHROMA_SSL"),
+        chroma_port=number(env, "CHROMA_PORT", 8000, minimum=1, maximum=65535),
+        chroma_ssl=flag(env, "CHROMA_SSL"),
         chroma_headers=headers,
-        chroma_timeout=_number(env, "CHROMA_TIMEOUT", StoreConfig.chroma_timeout, float, minimum=0.1),
+        chroma_timeout=number(env, "CHROMA_TIMEOUT", StoreConfig.chroma_timeout, kind=float, minimum=0.1),
         cache_dir=Path(env.get("PODCAST_BOT_CACHE") or DATA_DIR / "cache"),
     )
     defaults = SearchConfig()
     search = SearchConfig(
-        k=_number(env, "PODCAST_BOT_K", defaults.k, minimum=1),
-        per_episode=_number(env, "PODCAST_BOT_PER_EPISODE", defaults.per_episode, minimum=0),
+        k=number(env, "PODCAST_BOT_K", defaults.k, minimum=1),
+        per_episode=number(env, "PODCAST_BOT_PER_EPISODE", defaults.per_episode, minimum=0),
         relevance=replace(
             defaults.relevance,
-            threshold=_number(env, "PODCAST_BOT_RELEVANCE", defaults.relevance.threshold, float),
+            threshold=number(env, "PODCAST_BOT_RELEVANCE", defaults.relevance.threshold, kind=float),
         ),
     )
     llm = LLMConfig(
         api_key=env.get("OPENAI_API_KEY") or None,
-        base_url=_url(env, "OPENAI_BASE_URL"),
+        base_url=url(env, "OPENAI_BASE_URL"),
         model=env.get("PODCAST_BOT_LLM_MODEL") or LLMConfig.model,
-        timeout=_number(env, "PODCAST_BOT_LLM_TIMEOUT", LLMConfig.timeout, float, minimum=0.1),
-        max_retries=_number(env, "PODCAST_BOT_LLM_RETRIES", LLMConfig.max_retries, minimum=0),
-        streaming=_bool(env, "PODCAST_BOT_LLM_STREAMING"),
+        timeout=number(env, "PODCAST_BOT_LLM_TIMEOUT", LLMConfig.timeout, kind=float, minimum=0.1),
+        max_retries=number(env, "PODCAST_BOT_LLM_RETRIES", LLMConfig.max_retries, minimum=0),
+        streaming=flag(env, "PODCAST_BOT_LLM_STREAMING"),
     )
     slack = SlackConfig(
         bot_token=env.get("SLACK_BOT_TOKEN") or None,
         signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         app_token=env.get("SLACK_APP_TOKEN") or None,
-        api_url=_url(env, "SLACK_API_URL") or SlackConfig.api_url,
-        ask_visibility=_choice(env, "PODCAST_BOT_ASK_VISIBILITY", ("in_channel", "ephemeral"), "in_channel"),
-        rate_limit_per_minute=_number(env, "PODCAST_BOT_RATE_LIMIT", SlackConfig.rate_limit_per_minute, minimum=0),
-        answer_threads=_number(env, "PODCAST_BOT_ANSWER_THREADS", SlackConfig.answer_threads, minimum=1),
-        allowed_channels=_channels(env),
-        answer_deadline=_number(
-            env, "PODCAST_BOT_ANSWER_DEADLINE", SlackConfig.answer_deadline, float, minimum=1, maximum=3600
+        api_url=url(env, "SLACK_API_URL") or SlackConfig.api_url,
+        ask_visibility=choice(env, "PODCAST_BOT_ASK_VISIBILITY", ("in_channel", "ephemeral"), default="in_channel"),
+        rate_limit_per_minute=number(env, "PODCAST_BOT_RATE_LIMIT", SlackConfig.rate_limit_per_minute, minimum=0),
+        answer_threads=number(env, "PODCAST_BOT_ANSWER_THREADS", SlackConfig.answer_threads, minimum=1),
+        allowed_channels=channels(env),
+        answer_deadline=number(
+            env, "PODCAST_BOT_ANSWER_DEADLINE", SlackConfig.answer_deadline, kind=float, minimum=1, maximum=3600
         ),
-        state=_state(env),
+        state=StateConfig(**state_location(env)),
     )
     sync = SyncConfig(
         source=env.get("PODCAST_BOT_SOURCE") or DEFAULT_SOURCE,
-        every=_every(env),
-        timeout=_number(env, "PODCAST_BOT_SYNC_TIMEOUT", SyncConfig.timeout, float, minimum=0.1),
-        deadline=_number(env, "PODCAST_BOT_SYNC_DEADLINE", SyncConfig.deadline, float, minimum=1),
+        every=every(env),
+        timeout=number(env, "PODCAST_BOT_SYNC_TIMEOUT", SyncConfig.timeout, kind=float, minimum=0.1),
+        deadline=number(env, "PODCAST_BOT_SYNC_DEADLINE", SyncConfig.deadline, kind=float, minimum=1),
     )
     settings = Settings(
         store=store,
@@ -404,7 +268,7 @@ def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] =
         site_dir=SITE_DIR,
         people=Path(env["PODCAST_BOT_PEOPLE"]) if env.get("PODCAST_BOT_PEOPLE") else None,
         max_episode_bytes=int(
-            _number(env, "PODCAST_BOT_MAX_EPISODE_MB", MAX_FILE_BYTES / 1e6, float, minimum=0.001) * 1e6
+            number(env, "PODCAST_BOT_MAX_EPISODE_MB", MAX_FILE_BYTES / 1e6, kind=float, minimum=0.001) * 1e6
         ),
         prompts_dir=Path(env.get("PODCAST_BOT_PROMPTS") or PROMPTS_DIR),
         embedding_model=env.get("PODCAST_BOT_EMBEDDING_MODEL") or MINILM_MODEL_ID,
@@ -413,11 +277,11 @@ def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] =
         slack=slack,
         sync=sync,
         terminal=TerminalConfig(
-            links=_choice(env, "PODCAST_BOT_LINKS", LINK_STYLES, "auto"),
+            links=choice(env, "PODCAST_BOT_LINKS", LINK_STYLES, default="auto"),
             environment={name: env[name] for name in TERMINAL_VARIABLES if name in env},
         ),
-        log_level=_choice(env, "PODCAST_BOT_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
-        web_concurrency=_number(env, "WEB_CONCURRENCY", 1, minimum=1),
+        log_level=choice(env, "PODCAST_BOT_LOG_LEVEL", LOG_LEVELS, default="INFO", upper=True),
+        web_concurrency=number(env, "WEB_CONCURRENCY", 1, minimum=1),
         build_on_first_use=not env.get("PODCAST_BOT_INDEX") and not store.is_server,
     )
     env.problems += slack.problems(require)

@@ -1,8 +1,8 @@
 """The long-lived objects of one process (embedder, index, searcher, answerer), built once from Settings.
 
 The CLI, the REPL and the Slack app all share this wiring, so they answer the same way. Parts can
-be handed in (tests pass a loaded embedder or a fake chat model); the rest are built on first
-use, under one lock, so concurrent requests never build a part twice.
+be handed in (tests pass a loaded embedder or a fake chat model, the CLI its progress bars); the
+rest are built on first use, under one lock, so concurrent requests never build a part twice.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from retrieval.answering import Answerer
     from retrieval.embedding import Embedder
     from retrieval.ingest import IngestReport
+    from retrieval.progress import ShowProgress
     from retrieval.search import Searcher
     from retrieval.sync import StageCallback, SyncReport
 
@@ -45,8 +46,11 @@ class Runtime:
         *,
         embedder: Embedder | None = None,
         chat_model: BaseChatModel | None = None,
+        progress: ShowProgress | None = None,
     ):
         self.settings = settings
+        # How ingests and downloads show their progress; None: they log a line now and then.
+        self.progress = progress
         # Re-entrant: building the answerer builds the searcher, which opens the index.
         self._lock = threading.RLock()
         self._embedder = embedder
@@ -104,7 +108,7 @@ class Runtime:
             )
         self.build_from_episodes(index)
 
-    def build_from_episodes(self, index: SectionIndex, progress: bool | None = None) -> IngestReport:
+    def build_from_episodes(self, index: SectionIndex) -> IngestReport:
         """Fill an empty index from the episodes folder."""
         from retrieval.ingest import ingest
 
@@ -115,8 +119,8 @@ class Runtime:
             [self.settings.episodes_dir],
             index,
             self.embedder,
-            self.people,
-            progress=progress,
+            people=self.people,
+            progress=self.progress,
             max_bytes=self.settings.max_episode_bytes,
         )
         for error in report.failed:
@@ -150,14 +154,19 @@ class Runtime:
 
         with writing(self.settings.store):  # `--rebuild` drops the index: no other process may be writing it
             index, searcher = self._writable(rebuild)
-            report = ingest(paths, index, self.embedder, self.people, max_bytes=self.settings.max_episode_bytes)
+            report = ingest(
+                paths,
+                index,
+                self.embedder,
+                people=self.people,
+                progress=self.progress,
+                max_bytes=self.settings.max_episode_bytes,
+            )
         if searcher is not None:
             searcher.refresh(force=True)
         return report
 
-    def sync(
-        self, source: str | None = None, progress: bool | None = None, on_stage: StageCallback | None = None
-    ) -> SyncReport:
+    def sync(self, source: str | None = None, on_stage: StageCallback | None = None) -> SyncReport:
         """Bring the episodes, the guest pages and the index in line with the site (default: settings)."""
         from retrieval.sync import sync_site
 
@@ -165,13 +174,13 @@ class Runtime:
         settings = self.settings
         report = sync_site(
             source or settings.sync.source,
-            settings.sync_episodes_dir,
-            settings.sync_people_dir,
             index,
             self.embedder,
+            episodes_dir=settings.sync_episodes_dir,
+            people_dir=settings.sync_people_dir,
             timeout=settings.sync.timeout,
             deadline=settings.sync.deadline,
-            progress=progress,
+            progress=self.progress,
             on_stage=on_stage,
             max_bytes=settings.max_episode_bytes,
             supersedes=(settings.bundled_dir,),

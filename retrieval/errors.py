@@ -1,7 +1,7 @@
 """The one error hierarchy of podcast-bot: every error whose message is written for a user.
 
-Anything else that escapes is a bug and keeps its traceback. Each error knows the exit code the
-command line gives it, so `podcast-bot` maps errors to messages and codes in one place.
+Anything else that escapes is a bug and keeps its traceback. The command line turns these into a
+message and an exit code (`bot/cli/exit_codes.py`).
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ from pathlib import Path
 class PodcastBotError(Exception):
     """Base class: the message says what is wrong and, where it can, what to do."""
 
-    exit_code = 1
-
 
 class UsageError(PodcastBotError):
     """The user asked for something that cannot be done as asked (an empty question, a bad value)."""
-
-    exit_code = 2
 
 
 class EpisodeError(PodcastBotError):

@@ -33,7 +33,7 @@ def model_context(searcher: Searcher, result: SearchResult) -> Context:
     ]
 
 
-def locate(moments: Sequence[Moment], context: Context, episode_id: str, second: int) -> Found:
+def locate(moments: Sequence[Moment], context: Context, *, episode_id: str, second: int) -> Found:
     """Where the moment that says `second` of `episode_id` is among `moments` and in `context`."""
     episode_rank = next((n for n, m in enumerate(moments, start=1) if m.section.episode_id == episode_id), None)
     moment_rank = next(
@@ -157,6 +157,7 @@ class EvalReport:
 def evaluate(
     searcher: Searcher,
     questions: list[Question],
+    *,
     k: int = 5,
     modes: Iterable[Mode] = MODES,
     answerer: Answerer | None = None,
@@ -172,7 +173,10 @@ def evaluate(
             result = searcher.search(question.question, k=k, mode=mode)
             elapsed = (time.perf_counter() - started) * 1000
             context = model_context(searcher, result)
-            found = tuple(locate(result.moments, context, episode, second) for episode, second in question.targets)
+            found = tuple(
+                locate(result.moments, context, episode_id=episode, second=second)
+                for episode, second in question.targets
+            )
             results.append(Outcome(question, found, not result.relevant, elapsed))
         outcomes[mode] = results
     answers = check_answers(answerer, questions) if answerer is not None else None

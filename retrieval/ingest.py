@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from retrieval.front_matter import MAX_FILE_BYTES
 from retrieval.index import SectionIndex
 from retrieval.index_records import EpisodeRecord
 from retrieval.people import Person, guest_name
+from retrieval.progress import ProgressBar, ShowProgress
 from retrieval.sections import Section, build_sections
 from retrieval.speakers import host_speakers
 
@@ -104,7 +104,7 @@ def _unchanged(path: Path, known: dict[str, EpisodeRecord], people: Mapping[str,
 
 
 def episode_record(
-    episode: Episode, sections: list[Section], path: Path, people: Mapping[str, Person]
+    episode: Episode, sections: list[Section], *, path: Path, people: Mapping[str, Person]
 ) -> EpisodeRecord:
     """The manifest record: everything about the episode that is not transcript text."""
     return EpisodeRecord(
@@ -159,14 +159,16 @@ def ingest(
     paths: Iterable[Path],
     index: SectionIndex,
     embedder: Embedder,
+    *,
     people: Mapping[str, Person] | None = None,
-    progress: bool | None = None,
+    progress: ShowProgress | None = None,
     max_bytes: int = MAX_FILE_BYTES,
 ) -> IngestReport:
     """Ingest `paths` as the index's one writer; when anything changed, its search side is saved
-    for the new version before other processes are told (see `retrieval.index_stamp`)."""
+    for the new version before other processes are told (see `retrieval.index_stamp`). `progress`
+    shows the files done; without it a line is logged every PROGRESS_SECONDS."""
     with index.writing():
-        report = _ingest(paths, index, embedder, people, progress, max_bytes)
+        report = _ingest(paths, index, embedder, people=people, progress=progress, max_bytes=max_bytes)
         if report.ingested or report.deleted:
             persist_corpus(index)
     return report
@@ -176,8 +178,9 @@ def _ingest(
     paths: Iterable[Path],
     index: SectionIndex,
     embedder: Embedder,
+    *,
     people: Mapping[str, Person] | None,
-    progress: bool | None,
+    progress: ShowProgress | None,
     max_bytes: int,
 ) -> IngestReport:
     started = time.perf_counter()
@@ -186,14 +189,7 @@ def _ingest(
     files, folders, report.failed = episode_files(paths)
     known = index.episodes()
     seen: dict[str, Path] = {}
-    show_bar = sys.stderr.isatty() if progress is None else progress
-    bar = _progress(files, show_bar)
-    logged_at = time.monotonic()
-    for done, path in enumerate(bar):
-        if not show_bar and time.monotonic() - logged_at >= PROGRESS_SECONDS:
-            # Off a terminal (a log file, a platform's console) a line every few seconds shows it is alive.
-            log.info("ingest: %d of %d files done, %d sections so far", done, len(files), report.sections)
-            logged_at = time.monotonic()
+    for path in _paced(files, progress, report):
         if _unchanged(path, known, people) and path.stem not in seen:
             seen[path.stem] = path
             report.skipped.append(path.stem)
@@ -217,7 +213,7 @@ def _ingest(
             # Before the embedding, which costs seconds: a full disk is said at once.
             index.ensure_room(f"episode {episode.id}", sum(len(section.text) for section in sections))
             vectors, embedded = _vectors(sections, index, embedder)
-            record = episode_record(episode, sections, path, people)
+            record = episode_record(episode, sections, path=path, people=people)
             index.replace_episode(record, sections, vectors, embedder.embed_documents([record.card])[0])
         except (IndexUnavailableError, IndexNotWritableError):
             raise  # the server is gone or the disk full: every other episode would fail the same way
@@ -242,9 +238,19 @@ def _ingest(
     return report
 
 
-def _progress(files: list[Path], show: bool) -> Iterable[Path]:
-    if not show:
-        return files
-    from tqdm import tqdm
-
-    return tqdm(files, desc="ingest", unit="episode", file=sys.stderr)
+def _paced(files: list[Path], progress: ShowProgress | None, report: IngestReport) -> Iterator[Path]:
+    """`files` one by one, each shown by `progress` once done; without it, a line every PROGRESS_SECONDS."""
+    bar: ProgressBar | None = progress("ingest", len(files), "episode") if progress is not None else None
+    logged_at = time.monotonic()
+    try:
+        for done, path in enumerate(files):
+            if bar is None and time.monotonic() - logged_at >= PROGRESS_SECONDS:
+                # Off a terminal (a log file, a platform's console) a line every few seconds shows it is alive.
+                log.info("ingest: %d of %d files done, %d sections so far", done, len(files), report.sections)
+                logged_at = time.monotonic()
+            yield path
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()

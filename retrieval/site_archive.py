@@ -95,7 +95,7 @@ class _Pages:
         for folder in FOLDERS:
             (staging / folder).mkdir(parents=True, exist_ok=True)
 
-    def accept(self, path: str, kind: str, size: int, read: Callable[[], bytes]) -> None:
+    def accept(self, path: str, *, kind: str, size: int, read: Callable[[], bytes]) -> None:
         self.seen += 1
         if self.seen > self.limits.pages:
             raise SyncError(
@@ -192,7 +192,7 @@ def _reading(where: str, tar_stream: TarGuard) -> Iterator[None]:
 
 
 def read_site_archive(
-    stream: BinaryIO, where: str, staging: Path, limits: Limits = DEFAULT_LIMITS, known_commit: str | None = None
+    stream: BinaryIO, where: str, staging: Path, *, limits: Limits = DEFAULT_LIMITS, known_commit: str | None = None
 ) -> tuple[str | None, SiteFiles | None]:
     """The commit of a GitHub archive of the site, and its pages staged in `staging`.
 
@@ -212,7 +212,7 @@ def read_site_archive(
                 # Every entry sits in the archive's top folder (`datatalksclub.github.io-<ref>/`).
                 page = page_path(_parts(member.name, where)[1:])
                 if page is not None:
-                    pages.accept(page, _kind(member), member.size, partial(_read, tar, member))
+                    pages.accept(page, kind=_kind(member), size=member.size, read=partial(_read, tar, member))
                 member = tar.next()
         # Read to the end of the compressed stream: a cut-off download then fails gzip's length and CRC check.
         while compressed.read(1 << 16):
@@ -243,7 +243,7 @@ def copy_site_folder(folder: Path, staging: Path, limits: Limits = DEFAULT_LIMIT
     pages = _Pages(staging, limits, str(folder))
     for page, entry in _folder_pages(folder):
         size = entry.stat(follow_symlinks=False).st_size
-        pages.accept(page, _entry_kind(entry), size, Path(entry.path).read_bytes)
+        pages.accept(page, kind=_entry_kind(entry), size=size, read=Path(entry.path).read_bytes)
     return pages.finish()
 
 

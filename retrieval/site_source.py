@@ -12,7 +12,6 @@ import io
 import logging
 import re
 import stat
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ import httpx
 
 from retrieval.download_deadline import DownloadDeadline
 from retrieval.errors import SyncError, UsageError
+from retrieval.progress import ShowProgress
 from retrieval.settings import DEFAULT_REPO
 from retrieval.site_archive import (
     DEFAULT_LIMITS,
@@ -75,20 +75,15 @@ class Fetched:
 
 
 class _Download(io.RawIOBase):
-    """The bytes of a download as a file object: counted and shown as progress."""
+    """The bytes of a download as a file object: counted, and shown by `progress` (else logged now and then)."""
 
-    def __init__(self, chunks: Iterable[bytes], size: int | None, progress: bool | None):
+    def __init__(self, chunks: Iterable[bytes], size: int | None, progress: ShowProgress | None):
         self._chunks = iter(chunks)
         self._pending = memoryview(b"")
         self._size = size
         self.count = 0
         self._logged_at = time.monotonic()
-        show = sys.stderr.isatty() if progress is None else progress
-        self._bar = None
-        if show:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=size, desc="download", unit="B", unit_scale=True, file=sys.stderr)
+        self._bar = progress("download", size, "B") if progress is not None else None
 
     def readable(self) -> bool:
         return True
@@ -123,15 +118,17 @@ class _Download(io.RawIOBase):
 
 
 def _read_archive(
-    stream: _Download, version: SourceVersion, last: SourceVersion, staging: Path, limits: Limits
+    stream: _Download, version: SourceVersion, *, last: SourceVersion, staging: Path, limits: Limits
 ) -> Fetched:
-    commit, files = read_site_archive(cast(BinaryIO, stream), version.source, staging, limits, last.commit)
+    commit, files = read_site_archive(
+        cast(BinaryIO, stream), version.source, staging, limits=limits, known_commit=last.commit
+    )
     if files is None and commit:
         log.info("%s is still at commit %s", version.source, commit[:12])
     return Fetched(replace(version, commit=commit), files, stream.count)
 
 
-def _download_error(url: str, error: Exception, expired: str | None, timeout: float) -> SyncError:
+def _download_error(url: str, error: Exception, *, expired: str | None, timeout: float) -> SyncError:
     """One line for whatever ended a download; a passed deadline first, as it is what shut the connection."""
     if expired:
         return SyncError(f"{url}: {expired}")
@@ -144,12 +141,13 @@ def _download_error(url: str, error: Exception, expired: str | None, timeout: fl
 
 def _fetch_url(
     url: str,
+    *,
     last: SourceVersion,
     staging: Path,
     timeout: float,
     deadline: float,
     limits: Limits,
-    progress: bool | None,
+    progress: ShowProgress | None,
 ) -> Fetched:
     # Shown, logged and remembered without its password, which goes out as credentials instead.
     url, (plain, auth) = masked_url(url), split_credentials(url)
@@ -179,12 +177,14 @@ def _fetch_url(
                 size = int(length) if length.isdigit() else None
                 version = SourceVersion(url, None, response.headers.get("ETag"))
                 with _Download(response.iter_bytes(CHUNK), size, progress) as stream:
-                    return _read_archive(stream, version, last, staging, limits)
+                    return _read_archive(stream, version, last=last, staging=staging, limits=limits)
         except (httpx.HTTPError, httpx.InvalidURL, SyncError) as error:
-            raise _download_error(url, error, clock.expired, timeout) from None
+            raise _download_error(url, error, expired=clock.expired, timeout=timeout) from None
 
 
-def _fetch_file(path: Path, last: SourceVersion, staging: Path, limits: Limits, progress: bool | None) -> Fetched:
+def _fetch_file(
+    path: Path, *, last: SourceVersion, staging: Path, limits: Limits, progress: ShowProgress | None
+) -> Fetched:
     info = path.stat()
     version = SourceVersion(str(path), None, f"{info.st_size}-{info.st_mtime_ns}")
     if last.source == version.source and last.etag == version.etag:
@@ -193,12 +193,12 @@ def _fetch_file(path: Path, last: SourceVersion, staging: Path, limits: Limits, 
         with path.open("rb") as file:
             chunks = iter(partial(file.read, CHUNK), b"")
             with _Download(chunks, info.st_size, progress) as stream:
-                return _read_archive(stream, version, last, staging, limits)
+                return _read_archive(stream, version, last=last, staging=staging, limits=limits)
     except OSError as error:
         raise SyncError(f"{path}: cannot read it ({error.strerror or error})") from None
 
 
-def _fetch_folder(folder: Path, last: SourceVersion, staging: Path, limits: Limits) -> Fetched:
+def _fetch_folder(folder: Path, *, last: SourceVersion, staging: Path, limits: Limits) -> Fetched:
     version = SourceVersion(str(folder), None, folder_fingerprint(folder))
     if last.source == version.source and last.etag == version.etag:
         return Fetched(last, None)
@@ -226,18 +226,20 @@ def fetch_site(
     timeout: float = 30.0,
     deadline: float = DOWNLOAD_SECONDS,
     limits: Limits = DEFAULT_LIMITS,
-    progress: bool | None = None,
+    progress: ShowProgress | None = None,
 ) -> Fetched:
     """Stage the site's pages from `source` (a URL of a .tar.gz, a local .tar.gz, or a checkout) in
     `staging`, unless it is unchanged since `last`. `timeout` is per network operation and for the
-    response's headers, `deadline` for the whole download, in seconds."""
+    response's headers, `deadline` for the whole download, in seconds; `progress` shows the bytes read."""
     if is_url(source):
-        return _fetch_url(source, last, staging, timeout, deadline, limits, progress)
+        return _fetch_url(
+            source, last=last, staging=staging, timeout=timeout, deadline=deadline, limits=limits, progress=progress
+        )
     path = Path(source).expanduser().resolve()
     if path.is_dir():
-        return _fetch_folder(path, last, staging, limits)
+        return _fetch_folder(path, last=last, staging=staging, limits=limits)
     if path.is_file():
-        return _fetch_file(path, last, staging, limits, progress)
+        return _fetch_file(path, last=last, staging=staging, limits=limits, progress=progress)
     if path.exists():
         raise SyncError(f"{source}: is a {_special_kind(path)}, not a file or folder; {SOURCE_KINDS}")
     raise SyncError(f"{source}: no such file or folder; {SOURCE_KINDS}")

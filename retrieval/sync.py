@@ -27,6 +27,7 @@ from retrieval.index import SectionIndex
 from retrieval.index_records import EpisodeRecord
 from retrieval.ingest import IngestReport, ingest
 from retrieval.people import load_people
+from retrieval.progress import ShowProgress
 from retrieval.site_archive import DEFAULT_LIMITS, Limits
 from retrieval.site_source import DOWNLOAD_SECONDS, SourceVersion, fetch_site
 
@@ -158,22 +159,22 @@ def _drop_superseded(index: SectionIndex, folders: Sequence[Path], synced: Path)
 
 def sync_site(
     source: str,
-    episodes_dir: Path,
-    people_dir: Path,
     index: SectionIndex,
     embedder: Embedder,
     *,
+    episodes_dir: Path,
+    people_dir: Path,
     timeout: float = 30.0,
     deadline: float = DOWNLOAD_SECONDS,
     limits: Limits = DEFAULT_LIMITS,
-    progress: bool | None = None,
+    progress: ShowProgress | None = None,
     on_stage: StageCallback | None = None,
     max_bytes: int = MAX_FILE_BYTES,
     supersedes: Sequence[Path] = (),
 ) -> SyncReport:
     """Fetch the site from `source` and, if it changed, update both folders and ingest the episodes.
     Episodes the index holds from the folders `supersedes` (the bundled episode, which the site has
-    too) are removed from it, so that none is indexed twice."""
+    too) are removed from it, so that none is indexed twice. `progress` shows the download and the ingest."""
     started = time.perf_counter()
     report = SyncReport(source)
     with exclusive(episodes_dir):
@@ -209,7 +210,7 @@ def sync_site(
         before = index.episodes()
         # The guest pages as they are now: names and bios of the synced episodes' guests.
         people = load_people(people_dir)
-        ingested = ingest([episodes_dir], index, embedder, people, progress=progress, max_bytes=max_bytes)
+        ingested = ingest([episodes_dir], index, embedder, people=people, progress=progress, max_bytes=max_bytes)
         ingested.deleted += _drop_superseded(index, supersedes, episodes_dir)
         report.tally(before, index.episodes(), ingested)
         _record(index, fetched.version, synced=True)

@@ -114,7 +114,7 @@ def test_long_names_in_pax_headers_and_skipped_entries_are_read_as_before(tmp_pa
 def test_more_entries_than_the_cap_are_refused(tmp_path):
     stream = _archive([_page(f"assets/{n}.png", b"x") for n in range(4)])
     with pytest.raises(SyncError, match=r"site\.tar\.gz: the archive has more than 3 entries; refusing all of it"):
-        read_site_archive(stream, "site.tar.gz", tmp_path, Limits(entries=3))
+        read_site_archive(stream, "site.tar.gz", tmp_path, limits=Limits(entries=3))
 
 
 def test_a_pax_size_record_that_would_move_the_next_header_is_refused(tmp_path):

@@ -129,7 +129,7 @@ def test_an_unreachable_server_is_one_clear_message(tmp_path, monkeypatch, capsy
 def test_keyword_index_follows_an_ingest_by_another_process(server, tmp_path, embedder):
     folder = tmp_path / "episodes"
     index = SectionIndex(server_store(server), embedder.model_id)
-    ingest([small_episode(folder, "s07e01-small.md")], index, embedder, progress=False)
+    ingest([small_episode(folder, "s07e01-small.md")], index, embedder)
     searcher = Searcher(index, embedder, replace(SearchConfig(), refresh_seconds=0))
     assert {m.section.episode_id for m in searcher.search("grilling him", per_episode=0).moments} == {"s07e01-small"}
 
@@ -179,7 +179,6 @@ def ingest_small_episode(server: ChromaServer, tmp_path: Path, embedder: Embedde
         [small_episode(tmp_path / "episodes", "s07e01-small.md", items=30)],
         SectionIndex(server_store(server), embedder.model_id),
         embedder,
-        progress=False,
     )
 
 
@@ -246,7 +245,6 @@ def test_a_stalled_server_fails_fast_and_is_used_again_once_it_answers(server, t
         [small_episode(tmp_path / "episodes", "s07e01-small.md")],
         SectionIndex(server_store(server), embedder.model_id),
         embedder,
-        progress=False,
     )
     store = replace(server_store(server), chroma_timeout=1.0)
     searcher = Searcher(SectionIndex(store, embedder.model_id), embedder, replace(SearchConfig(), refresh_seconds=0))

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from bot.cli.main import _parser, main
+from bot.cli.main import main
+from bot.cli.parser import build_parser
 from bot.cli.repl import HELP, Conversation
 
 
@@ -46,7 +47,7 @@ def test_an_unquoted_question_is_asked_whole(bundled_index_dir, capsys):
 
 
 def test_every_option_of_every_command_says_what_it_does():
-    _, commands = _parser()
+    _, commands = build_parser()
     missing = [
         f"{name} {action.dest}"
         for name, command in commands.items()

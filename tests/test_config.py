@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from bot.cli.main import main
-from bot.config import DATA_DIR, SLACK_HTTP, ConfigError, load_settings, masked_url, parse_every
+from bot.config import DATA_DIR, SLACK_HTTP, ConfigError, load_settings, masked_url
+from bot.env_values import parse_every
 from retrieval.errors import UsageError
 from retrieval.site_source import github_archive_url
 from tests.support.corpus import ROOT

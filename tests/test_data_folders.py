@@ -60,7 +60,7 @@ def test_sync_writes_its_own_folder_and_leaves_the_bundled_episode_as_shipped(
     source = _site_archive(tmp_path, {"renamed-on-the-site.md": cut_episode(BUNDLED, 6)})
     settings = load_settings({"PODCAST_BOT_SOURCE": source, "PODCAST_BOT_INDEX": str(tmp_path / "index")})
     shipped = _snapshot(BUNDLED.parent)
-    report = Runtime(settings, embedder=embedder).sync(progress=False)
+    report = Runtime(settings, embedder=embedder).sync()
     assert report.added == ["renamed-on-the-site"] and not report.removed
     assert _snapshot(BUNDLED.parent) == shipped
     assert [p.name for p in (tmp_path / "site" / "episodes").iterdir()] == ["renamed-on-the-site.md"]
@@ -79,7 +79,7 @@ def test_after_a_sync_the_index_holds_the_site_not_the_bundled_episode_as_well(t
     )
     runtime = Runtime(settings, embedder=embedder)
     assert list(runtime.index().episodes()) == ["s07e01-bundled"]
-    report = runtime.sync(progress=False)
+    report = runtime.sync()
     assert report.renamed == [("s07e01-bundled", "site-name")]
     assert list(SectionIndex(settings.store, embedder.model_id).episodes()) == ["site-name"]
     assert (bundled / "s07e01-bundled.md").exists()

@@ -30,7 +30,7 @@ def test_a_folder_scan_skips_drafts_and_counts_them_in_the_debug_log(tmp_path, i
     copy_episode(BUNDLED, folder)
     distinct_copy(BUNDLED, folder, "_theme-park-draft.md", "draft")
     with caplog.at_level(logging.DEBUG, logger="retrieval.drafts"):
-        report = ingest([folder], index, HashEmbedder(), progress=False)
+        report = ingest([folder], index, HashEmbedder())
     assert report.ingested == [EPISODE] and not report.failed
     assert sorted(index.episodes()) == [EPISODE]
     assert "1 draft or template files (names starting with _) skipped" in caplog.text
@@ -40,10 +40,10 @@ def test_a_draft_named_explicitly_is_ingested_and_a_folder_scan_later_removes_it
     folder = tmp_path / "episodes"
     copy_episode(BUNDLED, folder)
     draft = distinct_copy(BUNDLED, folder, "_s12e08.md", "draft")
-    ingest([folder, draft], index, HashEmbedder(), progress=False)
+    ingest([folder, draft], index, HashEmbedder())
     assert sorted(index.episodes()) == ["_s12e08", EPISODE]
 
-    report = ingest([folder], index, HashEmbedder(), progress=False)
+    report = ingest([folder], index, HashEmbedder())
     assert report.deleted == ["_s12e08"] and sorted(index.episodes()) == [EPISODE]
 
 
@@ -76,5 +76,5 @@ def test_a_file_named_and_inside_a_named_folder_is_ingested_once(tmp_path, index
     # What the eval does with the episodes its questions name: no "same episode id" failures.
     folder = tmp_path / "episodes"
     episode = copy_episode(BUNDLED, folder)
-    report = ingest([folder, episode, folder / ".." / "episodes" / episode.name], index, HashEmbedder(), progress=False)
+    report = ingest([folder, episode, folder / ".." / "episodes" / episode.name], index, HashEmbedder())
     assert report.ingested == [EPISODE] and not report.failed

@@ -61,7 +61,7 @@ def test_openai_embeddings_through_a_local_compatible_server(tmp_path):
         embedder = make_embedder("openai:text-embedding-3-small", api_key="sk-test", base_url=server.base_url)
         store = StoreConfig(index_dir=tmp_path / "index")
         index = SectionIndex(store, embedder.model_id)
-        report = ingest([small_episode(tmp_path / "episodes", "s07e01-small.md")], index, embedder, progress=False)
+        report = ingest([small_episode(tmp_path / "episodes", "s07e01-small.md")], index, embedder)
         vector = embedder.embed_query("community")
         paths = {request["path"] for request in server.requests}
     assert report.ingested == ["s07e01-small"] and index.section_count() == report.sections

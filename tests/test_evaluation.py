@@ -58,26 +58,26 @@ def found(episode_rank: int | None, moment_rank: int | None, in_context: bool = 
 
 def test_a_moment_is_found_in_its_episode_within_30s_of_its_span():
     moments = [moment("other", 100, 160), moment("ep", 100, 160), moment("ep", 500, 560)]
-    assert locate(moments, [], "ep", 130) == found(2, 2)
-    assert locate(moments, [], "ep", 190) == found(2, 2)  # 30 s after the end
-    assert locate(moments, [], "ep", 71) == found(2, 2)  # 29 s before the start
+    assert locate(moments, [], episode_id="ep", second=130) == found(2, 2)
+    assert locate(moments, [], episode_id="ep", second=190) == found(2, 2)  # 30 s after the end
+    assert locate(moments, [], episode_id="ep", second=71) == found(2, 2)  # 29 s before the start
     # The episode is found, the moment is not: 31 s after the end.
-    assert locate(moments, [], "ep", 191) == found(2, None)
-    assert locate(moments, [], "ep", 540) == found(2, 3)
-    assert locate(moments, [], "missing", 120) == found(None, None)
+    assert locate(moments, [], episode_id="ep", second=191) == found(2, None)
+    assert locate(moments, [], episode_id="ep", second=540) == found(2, 3)
+    assert locate(moments, [], episode_id="missing", second=120) == found(None, None)
 
 
 def test_the_context_counts_what_the_windows_quote_not_the_moments_spans():
     moments = [moment("ep", 100, 160)]
     context = [("ep", [Span(0, 20), Span(100, 400)]), ("other", [Span(0, 1000)])]
     # Quoted around the moment: the host's question well before it, the answer going on after it.
-    assert locate(moments, context, "ep", 5) == found(1, None, in_context=True)
-    assert locate(moments, context, "ep", 420) == found(1, None, in_context=True)
-    assert locate(moments, context, "ep", 130) == found(1, 1, in_context=True)
+    assert locate(moments, context, episode_id="ep", second=5) == found(1, None, in_context=True)
+    assert locate(moments, context, episode_id="ep", second=420) == found(1, None, in_context=True)
+    assert locate(moments, context, episode_id="ep", second=130) == found(1, 1, in_context=True)
     # Not quoted: between the two stretches or after them (more than 30 s away), or in another episode.
-    assert locate(moments, context, "ep", 55) == found(1, None, in_context=False)
-    assert locate(moments, context, "ep", 431) == found(1, None, in_context=False)
-    assert locate(moments, [("other", [Span(0, 1000)])], "ep", 130) == found(1, 1, in_context=False)
+    assert locate(moments, context, episode_id="ep", second=55) == found(1, None, in_context=False)
+    assert locate(moments, context, episode_id="ep", second=431) == found(1, None, in_context=False)
+    assert locate(moments, [("other", [Span(0, 1000)])], episode_id="ep", second=130) == found(1, 1, in_context=False)
 
 
 def test_a_refused_search_hands_the_model_nothing():

@@ -60,7 +60,7 @@ def test_each_hostile_file_fails_alone_and_the_good_one_is_ingested(tmp_path, in
     expected = hostile_files(folder)
     small_episode(folder, "s01e01-good.md")
     started = time.monotonic()
-    report = ingest([folder], index, embedder, progress=False)
+    report = ingest([folder], index, embedder)
     assert report.ingested == ["s01e01-good"]
     failed = {Path(error.path).name: str(error) for error in report.failed}
     assert set(failed) == set(expected)

@@ -36,7 +36,7 @@ def section_ids(index: SectionIndex) -> list[str]:
 def test_ingest_builds_an_index_with_metadata(index, embedder, tmp_path):
     folder = tmp_path / "episodes"
     copy_episode(BUNDLED, folder)
-    report = ingest([folder], index, embedder, progress=False)
+    report = ingest([folder], index, embedder)
     assert report.ingested == ["s07e01-datatalksclub-behind-the-scenes"] and not report.failed
     sections = index.all_sections()
     assert len(sections) == report.sections == index.section_count() > 50
@@ -48,22 +48,43 @@ def test_ingest_builds_an_index_with_metadata(index, embedder, tmp_path):
     assert record.section_count == len(sections)
 
 
+class RecordedBar:
+    def __init__(self, shown: list, what: str, total: int | None, unit: str):
+        self.shown = shown
+        shown.append((what, total, unit))
+
+    def update(self, n: int) -> None:
+        self.shown.append(n)
+
+    def close(self) -> None:
+        self.shown.append("closed")
+
+
+def test_ingest_shows_each_file_done_through_the_callers_progress(index, embedder, tmp_path):
+    folder = tmp_path / "episodes"
+    small_episode(folder, "s07e01-small.md")
+    small_episode(folder, "s99e01-copy.md")
+    shown: list = []
+    ingest([folder], index, embedder, progress=lambda *job: RecordedBar(shown, *job))
+    assert shown == [("ingest", 2, "episode"), 1, 1, "closed"]
+
+
 def test_reingest_is_idempotent_and_incremental(index, embedder, tmp_path):
     folder = tmp_path / "episodes"
     path = small_episode(folder, "s07e01-small.md")
     small_episode(folder, "s99e01-copy.md")
-    ingest([folder], index, embedder, progress=False)
+    ingest([folder], index, embedder)
     before = section_ids(index)
     version = index.version()
 
-    again = ingest([folder], index, embedder, progress=False)
+    again = ingest([folder], index, embedder)
     assert again.ingested == [] and len(again.skipped) == 2
     assert section_ids(index) == before and index.version() == version
 
     path.write_text(
         path.read_text(encoding="utf-8").replace("Something between that.", "Roughly two years."), encoding="utf-8"
     )
-    changed = ingest([folder], index, embedder, progress=False)
+    changed = ingest([folder], index, embedder)
     assert changed.ingested == [path.stem] and changed.skipped == ["s99e01-copy"]
     after = section_ids(index)
     assert len(after) == len(before) and after != before
@@ -71,7 +92,7 @@ def test_reingest_is_idempotent_and_incremental(index, embedder, tmp_path):
     assert not any("Something between that." in s.text for s in index.all_sections() if s.episode_id == path.stem)
 
     (folder / "s99e01-copy.md").unlink()
-    removed = ingest([folder], index, embedder, progress=False)
+    removed = ingest([folder], index, embedder)
     assert removed.deleted == ["s99e01-copy"]
     assert {s.episode_id for s in index.all_sections()} == {path.stem}
     assert set(index.episodes()) == {path.stem}
@@ -97,7 +118,7 @@ def test_bad_files_are_reported_and_good_ones_ingested(tmp_path, capsys):
 
 
 def test_a_different_embedding_model_is_refused_until_rebuild(store, index, embedder, tmp_path):
-    ingest([small_episode(tmp_path, "small.md")], index, embedder, progress=False)
+    ingest([small_episode(tmp_path, "small.md")], index, embedder)
     with pytest.raises(ModelMismatchError, match="ingest --rebuild"):
         SectionIndex(store, "openai:text-embedding-3-small")
     rebuilt = SectionIndex.rebuild(store, "openai:text-embedding-3-small")
@@ -152,7 +173,7 @@ def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path):
 
     killed = SectionIndex(StoreConfig(index_dir=index_dir), embedder.model_id)
     assert 1 <= len(killed.episodes()) < len(names)
-    report = ingest([folder], killed, embedder, progress=False)
+    report = ingest([folder], killed, embedder)
     assert len(report.ingested) + len(report.skipped) == len(names)
     ids = [s.id for s in killed.all_sections()]
     assert len(ids) == len(set(ids))
@@ -189,12 +210,12 @@ def test_a_named_index_that_is_missing_or_empty_is_an_error_saying_how_to_fill_i
 def test_a_moved_file_keeps_its_episode(index, embedder, tmp_path):
     old, new = tmp_path / "old", tmp_path / "new"
     path = small_episode(old, "s07e01-small.md")
-    ingest([old], index, embedder, progress=False)
+    ingest([old], index, embedder)
     moved = new / path.name
     new.mkdir()
     path.rename(moved)
-    assert ingest([new], index, embedder, progress=False).ingested == ["s07e01-small"]
-    assert ingest([old], index, embedder, progress=False).deleted == []
+    assert ingest([new], index, embedder).ingested == ["s07e01-small"]
+    assert ingest([old], index, embedder).deleted == []
     assert index.episodes()["s07e01-small"].source_path == str(moved.resolve())
 
 
@@ -218,7 +239,7 @@ def test_repeated_paragraphs_are_dropped_and_section_ids_stay_unique(index, embe
     assert [item.text for item in episode.items].count(repeated) == 1  # the glitch is gone
     assert [item.text for item in episode.items].count("Yeah.") == 2  # short replies repeat naturally
 
-    report = ingest([path.parent], index, embedder, progress=False)
+    report = ingest([path.parent], index, embedder)
     assert report.ingested == ["s01e01-repeats"] and not report.failed
     # Sections with the same words still get distinct, stable ids.
     twice = parse_episode_text(path.read_text(encoding="utf-8").replace("Yeah.", repeated), path)
@@ -232,7 +253,7 @@ def test_text_before_the_opening_fence_is_skipped_with_a_warning(index, embedder
     episode = parse_episode_file(path)
     assert episode.title == "DataTalks.Club Behind the Scenes" and episode.warnings
     with caplog.at_level("WARNING"):
-        assert ingest([path.parent], index, embedder, progress=False).ingested == ["s01e01-stray"]
+        assert ingest([path.parent], index, embedder).ingested == ["s01e01-stray"]
     assert "skipped 1 line of text before the opening '---'" in caplog.text
 
 
@@ -258,13 +279,13 @@ def test_an_episode_that_cannot_be_stored_is_reported_and_the_rest_ingested(inde
         f"- line: UNSTORABLE words number {n} of this odd episode.\n  sec: {n}\n  who: Ann\n" for n in range(9)
     )
     (folder / "s01e02-b.md").write_text(f"---\ntitle: B\nids: {{youtube: abcdefghijk}}\ntranscript:\n{lines}---\n")
-    report = ingest([folder], index, WrongSizeFor(embedder, "UNSTORABLE"), progress=False)
+    report = ingest([folder], index, WrongSizeFor(embedder, "UNSTORABLE"))
     assert report.ingested == ["s01e01-a", "s01e03-c"]
     assert [Path(e.path).name for e in report.failed] == ["s01e02-b.md"]
     assert "could not be stored" in str(report.failed[0]) and "dimension" in str(report.failed[0])
     assert set(index.episodes()) == {"s01e01-a", "s01e03-c"}
     # The next run retries it.
-    assert ingest([folder], index, embedder, progress=False).ingested == ["s01e02-b"]
+    assert ingest([folder], index, embedder).ingested == ["s01e02-b"]
 
 
 def test_the_index_keeps_facts_about_itself(store, index, embedder):

@@ -48,7 +48,7 @@ def answerer_for(tmp_path: Path, embedder, lines: list[tuple[str, str]]) -> Answ
     ]
     episode_file(folder, "s01e01-statistics.md", "Statistics for analysts", "maria", transcript)
     index = SectionIndex(StoreConfig(index_dir=tmp_path / "index"), embedder.model_id)
-    ingest([folder], index, embedder, progress=False)
+    ingest([folder], index, embedder)
     return Answerer(Searcher(index, embedder), load_prompts(PROMPTS_DIR))
 
 

@@ -41,7 +41,7 @@ def test_a_guest_named_only_in_their_page_finds_their_episode(tmp_path, embedder
     other.write_text(other.read_text(encoding="utf-8").replace("eugeneyan", "janedoe"), encoding="utf-8")
     guest_page(tmp_path / "people", "janedoe", "Jane Doe-Whitfield", "Jane builds lighthouses for data teams.")
     index = SectionIndex(StoreConfig(index_dir=tmp_path / "index"), embedder.model_id)
-    ingest([folder], index, embedder, load_people(tmp_path / "people"), progress=False)
+    ingest([folder], index, embedder, people=load_people(tmp_path / "people"))
     record = index.episodes()["s01e01-other"]
     assert record.guest_names[0] == "Jane Doe-Whitfield" and "lighthouses" in record.bios[0]
 
@@ -118,17 +118,17 @@ def test_the_model_sees_the_question_before_a_moment_and_the_answer_after_it(bun
 def test_an_upgraded_pipeline_reprocesses_every_episode_without_re_embedding(index, embedder, tmp_path, monkeypatch):
     folder = tmp_path / "episodes"
     small_episode(folder, "s07e01-small.md", items=30)
-    first = ingest([folder], index, embedder, progress=False)
+    first = ingest([folder], index, embedder)
     assert first.embedded == first.sections > 0
     before = sorted(s.id for s in index.all_sections())
     monkeypatch.setattr("retrieval.ingest.PIPELINE_VERSION", "a-later-version")
-    upgraded = ingest([folder], index, embedder, progress=False)
+    upgraded = ingest([folder], index, embedder)
     assert upgraded.ingested == ["s07e01-small"] and upgraded.embedded == 0
     assert sorted(s.id for s in index.all_sections()) == before
     assert index.info()["pipeline_version"] == "a-later-version"
     # A renamed file with the same transcript is stored under its new name without re-embedding.
     (folder / "s07e01-small.md").rename(folder / "renamed-episode.md")
-    renamed = ingest([folder], index, embedder, progress=False)
+    renamed = ingest([folder], index, embedder)
     assert renamed.ingested == ["renamed-episode"] and renamed.embedded == 0 and renamed.deleted == ["s07e01-small"]
 
 
@@ -142,7 +142,7 @@ def test_guests_named_several_episodes_and_out_of_scope_on_real_episodes(tmp_pat
         "s12e03-data-centric-ai.md",
     ]
     index = SectionIndex(StoreConfig(index_dir=tmp_path / "index"), embedder.model_id)
-    ingest([EPISODES / name for name in names], index, embedder, load_people(PEOPLE), progress=False)
+    ingest([EPISODES / name for name in names], index, embedder, people=load_people(PEOPLE))
     searcher = Searcher(index, embedder)
     # "Bergh" appears only in the guest's page.
     bergh = searcher.search("Where did Christopher Bergh work before he moved into data?")

@@ -101,14 +101,14 @@ def test_keyword_index_follows_ingests_by_another_writer(tmp_path, embedder):
     folder = tmp_path / "episodes"
     first = small_episode(folder, "s07e01-small.md")
     index = SectionIndex(store, embedder.model_id)
-    ingest([first], index, embedder, progress=False)
+    ingest([first], index, embedder)
     searcher = Searcher(index, embedder, replace(SearchConfig(), refresh_seconds=0))
     assert {m.section.episode_id for m in searcher.search("grilling him with questions", per_episode=0).moments} == {
         "s07e01-small"
     }
 
     other_writer = SectionIndex(store, embedder.model_id)
-    ingest([small_episode(folder, "s42e01-another.md")], other_writer, embedder, progress=False)
+    ingest([small_episode(folder, "s42e01-another.md")], other_writer, embedder)
     found = {m.section.episode_id for m in searcher.search("grilling him with questions", k=10, per_episode=0).moments}
     assert found == {"s07e01-small", "s42e01-another"}
 

@@ -36,7 +36,7 @@ def embedder() -> HashEmbedder:
 @pytest.fixture
 def built(tmp_path: Path, embedder: HashEmbedder) -> StoreConfig:
     store = StoreConfig(index_dir=tmp_path / "index")
-    ingest([BUNDLED], SectionIndex(store, embedder.model_id), embedder, progress=False)
+    ingest([BUNDLED], SectionIndex(store, embedder.model_id), embedder)
     return store
 
 
@@ -69,7 +69,7 @@ def test_after_another_ingest_the_searcher_follows_the_new_version_and_the_old_o
     assert len(searcher.corpus.episodes) == 1
 
     copy = distinct_copy(BUNDLED, tmp_path / "more", "s99e01-another-episode.md", "indeed")
-    ingest([copy], SectionIndex(built, embedder.model_id), embedder, progress=False)
+    ingest([copy], SectionIndex(built, embedder.model_id), embedder)
 
     searcher.refresh(force=True)
     assert sorted(searcher.corpus.episodes) == ["s07e01-datatalksclub-behind-the-scenes", "s99e01-another-episode"]
@@ -114,7 +114,7 @@ def test_a_second_writer_is_refused_in_one_line_and_readers_wait_then_reopen_the
         assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
         monkeypatch.setattr(index_stamp, "WRITER_WAIT", 0.3)
         with pytest.raises(StoreError) as refused:
-            ingest([BUNDLED], SectionIndex(built, embedder.model_id), embedder, progress=False)
+            ingest([BUNDLED], SectionIndex(built, embedder.model_id), embedder)
         message = str(refused.value)
         assert "another process is writing to the index at" in message and "Chroma server" in message
         assert "\n" not in message

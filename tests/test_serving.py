@@ -122,7 +122,7 @@ def test_questions_get_a_loading_message_while_an_empty_index_is_built(fake, arc
 
 def test_answers_keep_coming_from_the_current_index_while_a_sync_runs(fake, archive, tmp_path, embedder):
     settings = serving_settings(fake, archive, tmp_path)
-    assert len(Runtime(settings, embedder=embedder).sync(progress=False).added) == 2
+    assert len(Runtime(settings, embedder=embedder).sync().added) == 2
     archive.archive = github_archive(pages(items=24), "b" * 40)  # the site changed since
     gated = GatedEmbedder(embedder)
     harness = SlackHarness(fake, Runtime(settings, embedder=gated))

@@ -187,9 +187,7 @@ def test_mentions_in_transcripts_never_become_slack_mentions(fake, tmp_path, emb
         encoding="utf-8",
     )
     index_dir = tmp_path / "index"
-    report = ingest(
-        [folder], SectionIndex(StoreConfig(index_dir=index_dir), embedder.model_id), embedder, progress=False
-    )
+    report = ingest([folder], SectionIndex(StoreConfig(index_dir=index_dir), embedder.model_id), embedder)
     assert report.ingested == ["s01e01-mentions"]
     harness = make_harness(fake, index_dir, tmp_path, embedder)
     harness.mention("What was the community announcement?", "EvMentions")

@@ -273,7 +273,7 @@ def injected_index(tmp_path_factory, embedder) -> Path:
     path = small_episode(folder / "episodes", "s01e01-injected.md")
     path.write_text(path.read_text(encoding="utf-8").replace("Something between that.", INJECTION), encoding="utf-8")
     index = SectionIndex(StoreConfig(index_dir=folder / "index"), embedder.model_id)
-    ingest([folder / "episodes"], index, embedder, progress=False)
+    ingest([folder / "episodes"], index, embedder)
     return folder / "index"
 
 

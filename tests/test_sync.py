@@ -111,7 +111,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
 def synced(site: Site, embedder: Any) -> Site:
     """The site after a first sync."""
     site.publish()
-    report = site.runtime(embedder).sync(progress=False)
+    report = site.runtime(embedder).sync()
     assert len(report.added) == 2 and not report.failed
     return site
 
@@ -151,7 +151,7 @@ def test_an_unchanged_site_costs_one_request_and_no_parsing_or_embedding(synced,
     mtimes = {p: p.stat().st_mtime_ns for p in synced.settings.episodes_dir.iterdir()}
     counting = CountingEmbedder(embedder)
     started = time.perf_counter()
-    report = synced.runtime(counting).sync(progress=False)
+    report = synced.runtime(counting).sync()
     seconds = time.perf_counter() - started
     assert report.up_to_date and report.summary().startswith(f"already up to date (commit {synced.commit[:12]})")
     assert synced.server.statuses[-2:] == [200, 304]
@@ -175,7 +175,7 @@ def test_a_changed_page_is_replaced_and_only_it_is_embedded(synced, embedder):
     before = synced.index.episodes()[NEWER_PAGE.stem]
     stored = {s.search_text for s in synced.index.all_sections()}
     counting = CountingEmbedder(embedder)
-    report = synced.runtime(counting).sync(progress=False)
+    report = synced.runtime(counting).sync()
     assert report.changed == [NEWER_PAGE.stem] and report.unchanged == 1 and not (report.added or report.removed)
     after = synced.index.episodes()[NEWER_PAGE.stem]
     assert after.content_hash != before.content_hash and after.section_count > before.section_count
@@ -189,7 +189,7 @@ def test_a_changed_page_is_replaced_and_only_it_is_embedded(synced, embedder):
 def test_a_removed_page_leaves_the_folder_and_the_index(synced, embedder):
     pages = {k: v for k, v in synced.pages.items() if OLDER_PAGE.name not in k and "christopherbergh" not in k}
     synced.publish(pages)
-    report = synced.runtime(embedder).sync(progress=False)
+    report = synced.runtime(embedder).sync()
     assert report.removed == [OLDER_PAGE.stem] and report.unchanged == 1 and report.people_updated == 1
     assert not (synced.settings.episodes_dir / OLDER_PAGE.name).exists()
     assert not (synced.settings.sync_people_dir / "christopherbergh.md").exists()
@@ -203,7 +203,7 @@ def test_a_renamed_page_is_reported_as_renamed(synced, embedder, capsys):
     pages = {("_podcast/finops-renamed.md" if k == old else k): v for k, v in synced.pages.items()}
     synced.publish(pages)
     before = synced.index.episodes()[NEWER_PAGE.stem]
-    report = synced.runtime(embedder).sync(progress=False)
+    report = synced.runtime(embedder).sync()
     assert report.renamed == [(NEWER_PAGE.stem, "finops-renamed")] and not (report.added or report.removed)
     assert "1 renamed" in report.summary()
     episodes = synced.index.episodes()
@@ -286,19 +286,19 @@ def test_a_local_checkout_or_archive_works_offline(site, embedder, tmp_path):
     (checkout / "_podcast" / "announced.md").write_text("---\ntitle: Coming soon\n---\n")
     (checkout / "index.md").write_text("the rest of the site is ignored")
     runtime = site.runtime(CountingEmbedder(embedder))
-    first = runtime.sync(str(checkout), progress=False)
+    first = runtime.sync(str(checkout))
     assert len(first.added) == 2 and not first.failed and first.commit is None
     assert sorted(p.name for p in site.settings.episodes_dir.iterdir()) == sorted([OLDER_PAGE.name, NEWER_PAGE.name])
-    assert runtime.sync(str(checkout), progress=False).up_to_date
+    assert runtime.sync(str(checkout)).up_to_date
 
     (checkout / "_podcast" / "link.md").symlink_to(checkout / "_podcast" / NEWER_PAGE.name)
     before = site.snapshot()
     with pytest.raises(SyncError, match=r"_podcast/link\.md is a symbolic link"):
-        runtime.sync(str(checkout), progress=False)
+        runtime.sync(str(checkout))
     assert site.snapshot() == before
 
     archive = tmp_path / "site.tar.gz"
     archive.write_bytes(github_archive(site.pages, "c" * 40))
-    assert runtime.sync(str(archive), progress=False).commit == "c" * 40
-    assert runtime.sync(str(archive), progress=False).up_to_date
+    assert runtime.sync(str(archive)).commit == "c" * 40
+    assert runtime.sync(str(archive)).up_to_date
     assert not list(site.temp.glob("podcast-bot-sync-*"))

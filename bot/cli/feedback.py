@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.cli.terminal import snippet
-from bot.config import period_seconds
+from bot.env_values import period_seconds
 from bot.slack.state import FeedbackVote
 from retrieval.errors import UsageError
 from retrieval.sections import timestamp

@@ -79,6 +79,7 @@ def run_repl(
     answerer: Answerer,
     lines: Iterable[str] | None = None,
     out: TextIO = sys.stdout,
+    *,
     history_file: Path | None = None,
     osc8: bool = False,
 ) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from bot.cli.exit_codes import exit_code
 from bot.config import SLACK_HTTP, load_settings
 from bot.slack.state import open_state
 from retrieval.errors import PodcastBotError
@@ -23,7 +24,7 @@ def on_starting(server: Any) -> None:
         open_state(load_settings(require=SLACK_HTTP).slack.state).close()
     except PodcastBotError as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(error.exit_code)
+        sys.exit(exit_code(error))
 
 
 def worker_exit(server: Any, worker: Any) -> None:

@@ -80,5 +80,5 @@ def small_episode(folder: Path, name: str, items: int = 14, source: Path = BUNDL
 def index_of(files: list[Path], folder: Path, embedder: Embedder) -> Path:
     """An index in `folder` of exactly these episode files: never a whole data folder, whose other
     files (a user's sync) would change what the tests see."""
-    ingest(files, SectionIndex(StoreConfig(index_dir=folder), embedder.model_id), embedder, progress=False)
+    ingest(files, SectionIndex(StoreConfig(index_dir=folder), embedder.model_id), embedder)
     return folder
