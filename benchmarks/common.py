@@ -118,7 +118,9 @@ def copy_index(source: SectionIndex, target: SectionIndex, prefixes: tuple[str, 
         sections, vectors, card = source.stored_episode(episode_id)
         for prefix in prefixes:
             renamed = [replace(s, id=prefix + s.id, episode_id=prefix + s.episode_id) for s in sections]
-            target.replace_episode(replace(record, episode_id=prefix + episode_id), renamed, vectors, card)
+            target.replace_episode(
+                replace(record, episode_id=prefix + episode_id), renamed, vectors=vectors, card_vector=card
+            )
 
 
 @dataclass(frozen=True)

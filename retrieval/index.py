@@ -149,7 +149,7 @@ class SectionIndex:
             ensure_room(self.config.index_dir, what, payload)
 
     def replace_episode(
-        self, record: EpisodeRecord, sections: Sequence[Section], vectors: np.ndarray, card_vector: np.ndarray
+        self, record: EpisodeRecord, sections: Sequence[Section], *, vectors: np.ndarray, card_vector: np.ndarray
     ) -> None:
         """Store an episode's sections and card, drop its stale sections, then mark it complete in the manifest."""
         texts = sum(len(section.text) for section in sections)

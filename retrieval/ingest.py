@@ -214,7 +214,9 @@ def _ingest(
             index.ensure_room(f"episode {episode.id}", sum(len(section.text) for section in sections))
             vectors, embedded = _vectors(sections, index, embedder)
             record = episode_record(episode, sections, path=path, people=people)
-            index.replace_episode(record, sections, vectors, embedder.embed_documents([record.card])[0])
+            index.replace_episode(
+                record, sections, vectors=vectors, card_vector=embedder.embed_documents([record.card])[0]
+            )
         except (IndexUnavailableError, IndexNotWritableError):
             raise  # the server is gone or the disk full: every other episode would fail the same way
         except StoreError as error:

@@ -200,7 +200,7 @@ def read_site_archive(
     there, unread, and no pages are returned.
     """
     compressed = gzip.GzipFile(fileobj=stream, mode="rb")
-    guarded = TarGuard(compressed, where, limits.header_bytes, limits.entries)
+    guarded = TarGuard(compressed, where, header_bytes=limits.header_bytes, entries=limits.entries)
     with _reading(where, guarded), compressed:
         with tarfile.open(fileobj=guarded, mode="r|") as tar:
             member = tar.next()

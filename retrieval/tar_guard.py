@@ -57,7 +57,7 @@ def _pax_keys(body: bytes) -> list[bytes]:
 class TarGuard(io.RawIOBase):
     """The decompressed tar stream `raw`, handed on only after each header in it passed the caps."""
 
-    def __init__(self, raw: io.BufferedIOBase, where: str, header_bytes: int, entries: int):
+    def __init__(self, raw: io.BufferedIOBase, where: str, *, header_bytes: int, entries: int):
         self._raw = raw
         self._where = where
         self._header_bytes = header_bytes
