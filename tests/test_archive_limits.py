@@ -6,19 +6,17 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from benchmarks.local_services import github_archive
 from bot.cli.main import main
 from retrieval.errors import SyncError
 from retrieval.site_archive import Limits, read_site_archive
-from tests.support.corpus import BUNDLED, ROOT, cut_episode
+from tests.support.archive_server import github_archive
+from tests.support.cli import python, run
+from tests.support.corpus import BUNDLED, cut_episode
 
 GIB = 1 << 30
 
@@ -51,17 +49,12 @@ code = main(["sync"])
 peak_kib = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 print(json.dumps({"code": code, "peak_mib": peak_kib / 1024}))
 """
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_", "PODCAST_BOT_", "CHROMA_"))}
     env = {
-        **clean,
-        "PYTHONPATH": str(ROOT),
         "PODCAST_BOT_SOURCE": str(archive),
         "PODCAST_BOT_EPISODES": str(tmp_path / "site" / "episodes"),
         "PODCAST_BOT_INDEX": str(tmp_path / "index"),
     }
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env
-    )
+    done = run(python(script), env=env)
     result = json.loads(done.stdout)
     assert result["code"] == 1, done.stderr
     assert f"has a {GIB:,}-byte header (at most 65,536 are accepted); refusing all of it" in done.stderr

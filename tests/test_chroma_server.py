@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -25,8 +20,10 @@ from retrieval.index import SectionIndex, StoreConfig
 from retrieval.ingest import ingest, prepare
 from retrieval.search import SearchConfig, Searcher
 from tests.support.chroma_server import ChromaServer
-from tests.support.corpus import BUNDLED, ROOT, distinct_copy, small_episode
+from tests.support.cli import cli, run, start
+from tests.support.corpus import BUNDLED, distinct_copy, small_episode
 from tests.support.fakes.slack_server import FakeSlack
+from tests.support.http import Health, wait_for_health
 from tests.support.slack import SlackHarness, settings_for
 
 # Every test here starts a real `chroma run` server.
@@ -42,37 +39,9 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChromaSe
     chroma.stop()
 
 
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-        timeout=300,
-    )
-
-
-def get_json(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def health_until(url: str, status: int, timeout: float = 15.0) -> tuple[dict, float]:
-    """Poll /healthz (from its cache, checked every 2 s) until it answers `status`; the body and the
-    slowest answer's seconds."""
-    deadline, slowest = time.monotonic() + timeout, 0.0
-    while time.monotonic() < deadline:
-        started = time.monotonic()
-        answered, body = get_json(f"{url}/healthz")
-        slowest = max(slowest, time.monotonic() - started)
-        if answered == status:
-            return body, slowest
-        time.sleep(0.2)
-    raise AssertionError(f"/healthz did not answer {status} within {timeout} s; last: {answered} {body}")
+def health_until(url: str, status: int) -> Health:
+    """Poll /healthz (from its cache, checked every 2 s) until it answers `status`."""
+    return wait_for_health(url, lambda answer: answer.status == status, timeout=15)
 
 
 def server_store(chroma: ChromaServer) -> StoreConfig:
@@ -132,7 +101,7 @@ def test_keyword_index_follows_an_ingest_by_another_process(server, tmp_path, em
     searcher = Searcher(index, embedder, replace(SearchConfig(), refresh_seconds=0))
     assert {m.section.episode_id for m in searcher.search("grilling him", per_episode=0).moments} == {"s07e01-small"}
 
-    result = run_cli("ingest", str(small_episode(tmp_path / "more", "s42e01-other.md")), env=server.env)
+    result = run(cli("ingest", str(small_episode(tmp_path / "more", "s42e01-other.md"))), env=server.env, timeout=300)
     assert result.returncode == 0, result.stderr
     found = {m.section.episode_id for m in searcher.search("grilling him", k=10, per_episode=0).moments}
     assert found == {"s07e01-small", "s42e01-other"}
@@ -143,14 +112,7 @@ def test_server_killed_mid_ingest_then_rerun_completes_without_duplicates(server
     names = ["s01e01-a.md", "s02e01-b.md", "s03e01-c.md"]
     for name in names:
         distinct_copy(BUNDLED, folder, name, name[:6])
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "ingest", str(folder), "-v"],
-        cwd=ROOT,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **server.env},
-    )
+    process = start(cli("ingest", str(folder), "-v"), env=server.env)
     assert process.stderr is not None
     for line in process.stderr:
         if "ingested s01e01-a" in line:
@@ -161,7 +123,7 @@ def test_server_killed_mid_ingest_then_rerun_completes_without_duplicates(server
     assert f"127.0.0.1:{server.port}" in err and "Traceback" not in err
 
     server.start()
-    rerun = run_cli("ingest", str(folder), env=server.env)
+    rerun = run(cli("ingest", str(folder)), env=server.env, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     index = SectionIndex(server_store(server), embedder.model_id)
     ids = [s.id for s in index.all_sections()]
@@ -196,13 +158,13 @@ def test_slack_app_apologises_while_the_server_is_down_and_recovers(server, tmp_
         server.stop(kill=True)
         harness.mention(question, "Ev2", ts="2.2")
         assert "Sorry, something went wrong" in fake.wait_for("chat.update", 2)[1]["args"]["text"]
-        body, _ = health_until(harness.url, 503)
+        body = health_until(harness.url, 503).body
         assert body["status"] == "unavailable" and str(server.port) in body["error"]
 
         server.start()
         harness.mention(question, "Ev3", ts="3.3")
         recovered = fake.wait_for("chat.update", 3)[2]["args"]
-        body, _ = health_until(harness.url, 200)
+        body = health_until(harness.url, 200).body
         harness.close()
     assert "Sorry" not in recovered["text"] and "youtube.com" in json.dumps(recovered["blocks"])
     assert body["episodes"] == 1 and body["sections"] > 0
@@ -221,7 +183,8 @@ def test_a_frozen_server_never_stalls_healthz_or_acks_and_questions_get_an_apolo
 
         server.pause()  # SIGSTOP: the port stays open, nothing answers
         try:
-            body, slowest = health_until(harness.url, 503)
+            frozen = health_until(harness.url, 503)
+            body, slowest = frozen.body, frozen.seconds
             assert slowest < 1.0 and body["status"] == "unavailable" and "has not answered" in body["error"]
             assert set(body) == {"status", "index", "error", "state"} and body["state"] == "ok"
             started = time.monotonic()

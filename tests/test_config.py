@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from bot.cli.main import main
 from bot.config import DATA_DIR, SLACK_HTTP, ConfigError, load_settings, masked_url, parse_every
 from retrieval.errors import UsageError
 from retrieval.site_source import github_archive_url
-from tests.support.corpus import ROOT
+from tests.support.cli import cli, run
 
 
 def test_defaults_work_offline_with_an_embedded_index():
@@ -132,15 +128,8 @@ def test_serve_checks_every_setting_before_it_starts(monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_serve_http_with_no_settings_prints_one_message_and_exits_2(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # without any app settings (see the hermetic_environment fixture)
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", "0"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # Without any app settings (see the hermetic_environment fixture).
+    done = run(cli("serve", "--http", "--port", "0"), cwd=tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.splitlines() == [
         "error: 2 settings need fixing:",

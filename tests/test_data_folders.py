@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import bot.config
-from benchmarks.local_services import github_archive, site_pages
 from bot.config import BUNDLED_EPISODES, Settings, load_settings
 from bot.runtime import Runtime
 from retrieval.index import SectionIndex, StoreConfig
+from tests.support.archive_server import github_archive, site_pages
 from tests.support.corpus import BUNDLED, cut_episode, small_episode
 
 

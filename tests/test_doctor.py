@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.cli.main import main
-from tests.support.chroma_server import free_port
 from tests.support.fakes.openai_server import FakeOpenAI
 from tests.support.fakes.slack_server import FakeSlack
+from tests.support.http import free_port
 
 BOT_TOKEN = "xoxb-1234567890-secretpart"
 API_KEY = "sk-test-verysecretkey"

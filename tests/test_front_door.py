@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.local_services import post_unread
+from tests.support.http import post_unread
 from tests.support.slack import SlackHarness, make_harness
 
 MARKER = "hostile-marker-9f3a"  # in every hostile body: must never reach the log

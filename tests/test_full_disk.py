@@ -7,19 +7,19 @@ read-only. Commands run in subprocesses, as a user runs them, so a hang would sh
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from benchmarks.local_services import github_archive
 from bot.slack.state import StateUnavailableError
 from bot.slack.state.sqlite import SqliteStateStore
 from retrieval.disk_space import MB
-from tests.support.corpus import ROOT, distinct_copy, small_episode
+from tests.support.archive_server import github_archive
+from tests.support.cli import cli, python
+from tests.support.cli import run as run_command
+from tests.support.corpus import distinct_copy, small_episode
 from tests.support.disk import fill, remount, small_disk
 
 pytestmark = pytest.mark.slow  # each command runs in a subprocess
@@ -42,16 +42,8 @@ def run(
     *args: str, env: dict[str, str] | None = None, checked: bool = True
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     """`podcast-bot ARGS` in a fresh process; its result and how long it took."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_", "PODCAST_BOT_", "CHROMA_"))}
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, *(["-m", "bot.cli"] if checked else ["-c", UNCHECKED]), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**clean, "PYTHONPATH": str(ROOT), **(env or {})},
-        timeout=120,
-    )
+    done = run_command(cli(*args) if checked else python(UNCHECKED, *args), env=env)
     return done, time.monotonic() - started
 
 

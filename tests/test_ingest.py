@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,8 +14,10 @@ from retrieval.episodes import parse_episode_file, parse_episode_text
 from retrieval.index import ModelMismatchError, SectionIndex, StoreConfig, StoreError
 from retrieval.ingest import ingest, prepare
 from retrieval.sections import build_sections
-from tests.support.corpus import BUNDLED, ROOT, copy_episode, distinct_copy, small_episode
-from tests.support.embedder import HashEmbedder
+from tests.support.cli import cli, start
+from tests.support.corpus import BUNDLED, copy_episode, distinct_copy, small_episode
+from tests.support.embedder import HashEmbedder, WrappedEmbedder
+from tests.support.http import wait_until
 
 
 @pytest.fixture
@@ -121,6 +120,16 @@ def test_rebuild_refuses_to_delete_a_folder_that_is_not_an_index(tmp_path):
     assert (folder / "thesis.txt").exists()
 
 
+def files_of(folder: Path) -> dict[Path, tuple[int, int]]:
+    """The files under `folder` with their modification times and sizes (one removed meanwhile left out)."""
+    files = {}
+    for path in folder.rglob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            status = path.stat()
+            files[path] = (status.st_mtime_ns, status.st_size)
+    return files
+
+
 @pytest.mark.slow
 def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path):
     embedder = MiniLMEmbedder()  # the killed `podcast-bot ingest` used the configured model
@@ -129,22 +138,19 @@ def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path):
     for name in names:
         distinct_copy(BUNDLED, folder, name, name[:6])
     index_dir = tmp_path / "killed-index"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "ingest", str(folder), "--index", str(index_dir), "-v"],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        cwd=ROOT,
+    process = start(cli("ingest", str(folder), "--index", str(index_dir), "-v"))
+    stderr, running = process.stderr, lambda: process.poll() is None
+    assert stderr is not None
+    wait_until(
+        lambda: "ingested s01e01-copy" in stderr.readline(),
+        timeout=120,
+        what="the first episode",
+        every=0,
+        running=running,
     )
-    assert process.stderr is not None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if "ingested s01e01-copy" in line:
-            break
-    time.sleep(0.3)  # now inside the second episode
+    # The second episode is embedded first (seconds), then written: kill it once the index's files change again.
+    first = files_of(index_dir)
+    wait_until(lambda: files_of(index_dir) != first, timeout=120, what="the second write", every=0.01, running=running)
     process.send_signal(signal.SIGKILL)
     process.wait()
 
@@ -234,18 +240,16 @@ def test_text_before_the_opening_fence_is_skipped_with_a_warning(index, embedder
     assert "skipped 1 line of text before the opening '---'" in caplog.text
 
 
-class WrongSizeFor:
+class WrongSizeFor(WrappedEmbedder):
     """An embedder whose vectors for one episode have the wrong size, so the store refuses that episode."""
 
     def __init__(self, embedder, marker: str):
-        self.model_id, self._embedder, self._marker = embedder.model_id, embedder, marker
+        super().__init__(embedder)
+        self._marker = marker
 
     def embed_documents(self, texts):
-        vectors = self._embedder.embed_documents(texts)
+        vectors = super().embed_documents(texts)
         return vectors[:, :3] if any(self._marker in text for text in texts) else vectors
-
-    def embed_query(self, text):
-        return self._embedder.embed_query(text)
 
 
 def test_an_episode_that_cannot_be_stored_is_reported_and_the_rest_ingested(index, embedder, tmp_path):

@@ -18,9 +18,9 @@ import pytest
 from bot.config import StateConfig
 from bot.slack.blocks import THINKING
 from bot.slack.state import open_state
-from tests.support.chroma_server import free_port
 from tests.support.corpus import ROOT
 from tests.support.fakes.slack_server import FakeSlack
+from tests.support.http import free_port
 from tests.support.serve import ServedApp, serve_all
 from tests.support.slack import QUESTION, SlackClient, make_harness
 from tests.support.sqlite_lock import SqliteLock

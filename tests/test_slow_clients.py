@@ -15,8 +15,8 @@ import urllib.request
 import numpy as np
 import pytest
 
-from benchmarks.local_services import post_unread
 from benchmarks.slow_clients import BODY_TRICKLE, HEADER_TRICKLE, SlowClients
+from tests.support.http import post_unread
 from tests.support.serve import ServedApp, serve_all
 from tests.support.slack import SECRET
 

@@ -19,14 +19,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.local_services import ArchiveServer, github_archive, site_pages
 from bot.cli.main import main
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
 from retrieval.errors import SyncError
 from retrieval.index import SectionIndex
 from retrieval.sync import exclusive
+from tests.support.archive_server import ArchiveServer, github_archive, site_pages
 from tests.support.corpus import EPISODES, NEWER, PEOPLE, cut_episode, needs_shared
+from tests.support.embedder import WrappedEmbedder
 
 # Every test downloads from a local archive server and embeds with the real model.
 pytestmark = [needs_shared, pytest.mark.slow]
@@ -36,22 +37,18 @@ NEWER_PAGE = NEWER / "finops-for-data-engineers.md"
 GUESTS = [PEOPLE / "christopherbergh.md", PEOPLE / "eddyzulkifly.md"]
 
 
-class CountingEmbedder:
+class CountingEmbedder(WrappedEmbedder):
     """The real model, counting the document texts it embeds."""
 
     def __init__(self, embedder: Any):
-        self.model_id = embedder.model_id
-        self._embedder = embedder
+        super().__init__(embedder)
         self.documents = 0
         self.texts: list[str] = []
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         self.documents += len(texts)
         self.texts += texts
-        return self._embedder.embed_documents(texts)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._embedder.embed_query(text)
+        return super().embed_documents(texts)
 
 
 @dataclass

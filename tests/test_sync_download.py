@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.local_services import ArchiveServer, github_archive
 from bot.cli.main import main
+from tests.support.archive_server import ArchiveServer, github_archive
 from tests.support.corpus import BUNDLED, cut_episode
 
 
