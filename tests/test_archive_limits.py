@@ -58,7 +58,8 @@ print(json.dumps({"code": code, "peak_mib": peak_kib / 1024}))
     result = json.loads(done.stdout)
     assert result["code"] == 1, done.stderr
     assert f"has a {GIB:,}-byte header (at most 65,536 are accepted); refusing all of it" in done.stderr
-    assert done.stderr.count("error: ") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.count("error: ") == 1
+    assert "Traceback" not in done.stderr
     assert result["peak_mib"] < 300
     assert not (tmp_path / "site" / "episodes").exists()
 
@@ -72,7 +73,9 @@ def test_an_archive_with_more_pages_than_the_site_could_have_is_refused_in_one_l
     monkeypatch.setenv("PODCAST_BOT_INDEX", str(tmp_path / "index"))
     assert main(["sync"]) == 1
     out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
     assert "more than 5,000 episode and guest pages (_podcast/*.md, _people/*.md); refusing all of it" in err
     assert not (tmp_path / "site" / "episodes").exists()
 
@@ -100,7 +103,9 @@ def test_long_names_in_pax_headers_and_skipped_entries_are_read_as_before(tmp_pa
         [_page("assets/image.png", b"\x89PNG" * 3000), _page(long_name, episode), _page("_people/ann.md", b"---\n")]
     )
     commit, files = read_site_archive(stream, "site.tar.gz", tmp_path)
-    assert commit == "c" * 40 and files is not None and (files.episodes, files.people) == (1, 1)
+    assert commit == "c" * 40
+    assert files is not None
+    assert (files.episodes, files.people) == (1, 1)
     assert (tmp_path / long_name).read_bytes() == episode
 
 

@@ -58,13 +58,13 @@ def test_ingest_search_ask_and_eval_use_the_server(server, tmp_path, capsys):
 
     assert main(["search", "How did Alexey move from Java to machine learning?", "--json"]) == 0
     moments = json.loads(capsys.readouterr().out)["moments"]
-    assert moments and moments[0]["episode_id"] == "s07e01-small"
+    assert moments
+    assert moments[0]["episode_id"] == "s07e01-small"
 
     assert main(["ask", "How did Alexey get into machine learning from Java?", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
-    assert answer["mode"] == "offline" and answer["sources"][0]["url"].startswith(
-        "https://www.youtube.com/watch?v=IxTyq96juVE"
-    )
+    assert answer["mode"] == "offline"
+    assert answer["sources"][0]["url"].startswith("https://www.youtube.com/watch?v=IxTyq96juVE")
 
     questions = tmp_path / "questions.yaml"
     questions.write_text(
@@ -82,7 +82,8 @@ def test_ingest_search_ask_and_eval_use_the_server(server, tmp_path, capsys):
     )
     assert main(["eval", str(questions), "--episodes", str(folder), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["retrievers"]["hybrid"]["hit@5"] == 1.0 and report["retrievers"]["hybrid"]["refusal_accuracy"] == 1.0
+    assert report["retrievers"]["hybrid"]["hit@5"] == 1.0
+    assert report["retrievers"]["hybrid"]["refusal_accuracy"] == 1.0
 
 
 def test_an_unreachable_server_is_one_clear_message(tmp_path, monkeypatch, capsys):
@@ -91,7 +92,8 @@ def test_an_unreachable_server_is_one_clear_message(tmp_path, monkeypatch, capsy
     assert main(["ingest", str(small_episode(tmp_path, "small.md"))]) == 1
     assert main(["search", "anything"]) == 1
     err = capsys.readouterr().err
-    assert err.count("cannot reach the Chroma server at 127.0.0.1:9") == 2 and "Traceback" not in err
+    assert err.count("cannot reach the Chroma server at 127.0.0.1:9") == 2
+    assert "Traceback" not in err
 
 
 def test_keyword_index_follows_an_ingest_by_another_process(server, tmp_path, embedder):
@@ -120,7 +122,8 @@ def test_server_killed_mid_ingest_then_rerun_completes_without_duplicates(server
     server.stop(kill=True)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 1
-    assert f"127.0.0.1:{server.port}" in err and "Traceback" not in err
+    assert f"127.0.0.1:{server.port}" in err
+    assert "Traceback" not in err
 
     server.start()
     rerun = run(cli("ingest", str(folder)), env=server.env, timeout=300)
@@ -159,15 +162,18 @@ def test_slack_app_apologises_while_the_server_is_down_and_recovers(server, tmp_
         harness.mention(question, "Ev2", ts="2.2")
         assert "Sorry, something went wrong" in fake.wait_for("chat.update", 2)[1]["args"]["text"]
         body = health_until(harness.url, 503).body
-        assert body["status"] == "unavailable" and str(server.port) in body["error"]
+        assert body["status"] == "unavailable"
+        assert str(server.port) in body["error"]
 
         server.start()
         harness.mention(question, "Ev3", ts="3.3")
         recovered = fake.wait_for("chat.update", 3)[2]["args"]
         body = health_until(harness.url, 200).body
         harness.close()
-    assert "Sorry" not in recovered["text"] and "youtube.com" in json.dumps(recovered["blocks"])
-    assert body["episodes"] == 1 and body["sections"] > 0
+    assert "Sorry" not in recovered["text"]
+    assert "youtube.com" in json.dumps(recovered["blocks"])
+    assert body["episodes"] == 1
+    assert body["sections"] > 0
 
 
 def test_a_frozen_server_never_stalls_healthz_or_acks_and_questions_get_an_apology_in_time(server, tmp_path, embedder):
@@ -185,22 +191,28 @@ def test_a_frozen_server_never_stalls_healthz_or_acks_and_questions_get_an_apolo
         try:
             frozen = health_until(harness.url, 503)
             body, slowest = frozen.body, frozen.seconds
-            assert slowest < 1.0 and body["status"] == "unavailable" and "has not answered" in body["error"]
-            assert set(body) == {"status", "index", "error", "state"} and body["state"] == "ok"
+            assert slowest < 1.0
+            assert body["status"] == "unavailable"
+            assert "has not answered" in body["error"]
+            assert set(body) == {"status", "index", "error", "state"}
+            assert body["state"] == "ok"
             started = time.monotonic()
             status, _, ack_seconds = harness.mention(question, "Ev2", ts="2.2")
             apology = fake.wait_for("chat.update", 2, timeout=10)[1]["args"]
             apologised_after = time.monotonic() - started
         finally:
             server.resume()
-        assert status == 200 and ack_seconds < 1.0
-        assert "Sorry, something went wrong" in apology["text"] and 3.0 <= apologised_after < 5.0
+        assert status == 200
+        assert ack_seconds < 1.0
+        assert "Sorry, something went wrong" in apology["text"]
+        assert 3.0 <= apologised_after < 5.0
 
         health_until(harness.url, 200)
         harness.mention(question, "Ev3", ts="3.3")
         recovered = fake.wait_for("chat.update", 3, timeout=30)[2]["args"]
         harness.close()
-    assert "Sorry" not in recovered["text"] and "youtube.com" in json.dumps(recovered["blocks"])
+    assert "Sorry" not in recovered["text"]
+    assert "youtube.com" in json.dumps(recovered["blocks"])
 
 
 def test_a_stalled_server_fails_fast_and_is_used_again_once_it_answers(server, tmp_path, embedder):

@@ -19,7 +19,8 @@ def test_ingest_prints_one_summary_and_details_only_with_verbose(tmp_path: Path)
         small_episode(folder, name)
     quiet = run(cli("ingest", str(folder), "--index", str(tmp_path / "index")))
     assert quiet.returncode == 0, quiet.stderr
-    assert quiet.stdout.strip().splitlines() == [quiet.stdout.strip()] and "2 episodes ingested" in quiet.stdout
+    assert quiet.stdout.strip().splitlines() == [quiet.stdout.strip()]
+    assert "2 episodes ingested" in quiet.stdout
     assert quiet.stderr == ""
     small_episode(folder, "s01e03-c.md")
     verbose = run(cli("ingest", str(folder), "--index", str(tmp_path / "index"), "-v"))
@@ -31,5 +32,6 @@ def test_llm_answers_print_no_http_request_lines(bundled_index_dir: Path) -> Non
         env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url}
         result = run(cli("ask", "How does DataTalks.Club make money?", "--index", str(bundled_index_dir)), env=env)
     assert result.returncode == 0, result.stderr
-    assert "Sponsors pay for workshops [1]." in result.stdout and server.requests
+    assert "Sponsors pay for workshops [1]." in result.stdout
+    assert server.requests
     assert result.stderr == ""

@@ -60,7 +60,8 @@ def test_sync_writes_its_own_folder_and_leaves_the_bundled_episode_as_shipped(
     settings = load_settings({"PODCAST_BOT_SOURCE": source, "PODCAST_BOT_INDEX": str(tmp_path / "index")})
     shipped = _snapshot(BUNDLED.parent)
     report = Runtime(settings, embedder=embedder).sync(progress=False)
-    assert report.added == ["renamed-on-the-site"] and not report.removed
+    assert report.added == ["renamed-on-the-site"]
+    assert not report.removed
     assert _snapshot(BUNDLED.parent) == shipped
     assert [p.name for p in (tmp_path / "site" / "episodes").iterdir()] == ["renamed-on-the-site.md"]
     assert settings.episodes_dir == tmp_path / "site" / "episodes"

@@ -39,7 +39,7 @@ def signed_json(harness: SlackHarness, body: bytes, **kwargs) -> int:
 
 
 @pytest.mark.parametrize(
-    "send, status, reason",
+    ("send", "status", "reason"),
     [
         (
             lambda h: signed_json(h, b'{"type": ' + MARKER.encode(), signature="v0=" + "0" * 64),

@@ -34,7 +34,8 @@ def test_ingest_builds_an_index_with_metadata(index, embedder, tmp_path):
     folder = tmp_path / "episodes"
     copy_episode(BUNDLED, folder)
     report = ingest([folder], index, embedder, progress=False)
-    assert report.ingested == ["s07e01-datatalksclub-behind-the-scenes"] and not report.failed
+    assert report.ingested == ["s07e01-datatalksclub-behind-the-scenes"]
+    assert not report.failed
     sections = index.all_sections()
     assert len(sections) == report.sections == index.section_count() > 50
     section = min(sections, key=lambda s: s.position)
@@ -54,16 +55,20 @@ def test_reingest_is_idempotent_and_incremental(index, embedder, tmp_path):
     version = index.version()
 
     again = ingest([folder], index, embedder, progress=False)
-    assert again.ingested == [] and len(again.skipped) == 2
-    assert section_ids(index) == before and index.version() == version
+    assert again.ingested == []
+    assert len(again.skipped) == 2
+    assert section_ids(index) == before
+    assert index.version() == version
 
     path.write_text(
         path.read_text(encoding="utf-8").replace("Something between that.", "Roughly two years."), encoding="utf-8"
     )
     changed = ingest([folder], index, embedder, progress=False)
-    assert changed.ingested == [path.stem] and changed.skipped == ["s99e01-copy"]
+    assert changed.ingested == [path.stem]
+    assert changed.skipped == ["s99e01-copy"]
     after = section_ids(index)
-    assert len(after) == len(before) and after != before
+    assert len(after) == len(before)
+    assert after != before
     assert any("Roughly two years." in s.text for s in index.all_sections())
     assert not any("Something between that." in s.text for s in index.all_sections() if s.episode_id == path.stem)
 
@@ -82,7 +87,8 @@ def test_bad_files_are_reported_and_good_ones_ingested(tmp_path, capsys):
     index_dir = tmp_path / "index"
     assert main(["ingest", str(folder), "--index", str(index_dir)]) == 0
     out, err = capsys.readouterr()
-    assert "1 episodes ingested" in out and "2 failed" in out
+    assert "1 episodes ingested" in out
+    assert "2 failed" in out
     assert f"{folder / 'notes.md'}: no YAML front matter" in err
     assert f"{folder / 'broken.md'}: front matter is not valid YAML" in err
     assert "Traceback" not in err
@@ -98,7 +104,8 @@ def test_a_different_embedding_model_is_refused_until_rebuild(store, index, embe
     with pytest.raises(ModelMismatchError, match="ingest --rebuild"):
         SectionIndex(store, "openai:text-embedding-3-small")
     rebuilt = SectionIndex.rebuild(store, "openai:text-embedding-3-small")
-    assert rebuilt.section_count() == 0 and rebuilt.episodes() == {}
+    assert rebuilt.section_count() == 0
+    assert rebuilt.episodes() == {}
 
 
 def test_corrupt_index_folder_gives_a_rebuild_hint(tmp_path, capsys):
@@ -107,7 +114,8 @@ def test_corrupt_index_folder_gives_a_rebuild_hint(tmp_path, capsys):
     (folder / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
     assert main(["search", "community", "--index", str(folder)]) == 1
     err = capsys.readouterr().err
-    assert "podcast-bot ingest --rebuild" in err and "Traceback" not in err
+    assert "podcast-bot ingest --rebuild" in err
+    assert "Traceback" not in err
     assert main(["ingest", str(small_episode(tmp_path, "small.md")), "--index", str(folder), "--rebuild"]) == 0
 
 
@@ -172,7 +180,8 @@ def test_first_use_builds_the_default_index_from_the_bundled_episodes(tmp_path, 
     monkeypatch.setattr("bot.config.DEFAULT_INDEX", default)
     assert main(["search", "how did the community start", "--k", "2"]) == 0
     out = capsys.readouterr().out
-    assert "DataTalks.Club Behind the Scenes" in out and "youtube.com/watch?v=IxTyq96juVE&t=" in out
+    assert "DataTalks.Club Behind the Scenes" in out
+    assert "youtube.com/watch?v=IxTyq96juVE&t=" in out
     assert (default / "chroma.sqlite3").exists()
 
 
@@ -180,7 +189,8 @@ def test_a_named_index_that_is_missing_or_empty_is_an_error_saying_how_to_fill_i
     missing = tmp_path / "does-not-exist"
     assert main(["search", "how did the community start", "--index", str(missing)]) == 1
     err = capsys.readouterr().err
-    assert f"no index at {missing}" in err and f"podcast-bot ingest --index {missing}" in err
+    assert f"no index at {missing}" in err
+    assert f"podcast-bot ingest --index {missing}" in err
     assert not missing.exists()
 
     empty = tmp_path / "empty"
@@ -223,18 +233,21 @@ def test_repeated_paragraphs_are_dropped_and_section_ids_stay_unique(index, embe
     assert [item.text for item in episode.items].count("Yeah.") == 2  # short replies repeat naturally
 
     report = ingest([path.parent], index, embedder, progress=False)
-    assert report.ingested == ["s01e01-repeats"] and not report.failed
+    assert report.ingested == ["s01e01-repeats"]
+    assert not report.failed
     # Sections with the same words still get distinct, stable ids.
     twice = parse_episode_text(path.read_text(encoding="utf-8").replace("Yeah.", repeated), path)
     ids = [s.id for s in build_sections(twice, max_words=12, overlap_words=0)]
-    assert len(ids) == len(set(ids)) and ids == [s.id for s in build_sections(twice, max_words=12, overlap_words=0)]
+    assert len(ids) == len(set(ids))
+    assert ids == [s.id for s in build_sections(twice, max_words=12, overlap_words=0)]
 
 
 def test_text_before_the_opening_fence_is_skipped_with_a_warning(index, embedder, tmp_path, caplog):
     path = small_episode(tmp_path / "episodes", "s01e01-stray.md")
     path.write_text("_\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
     episode = parse_episode_file(path)
-    assert episode.title == "DataTalks.Club Behind the Scenes" and episode.warnings
+    assert episode.title == "DataTalks.Club Behind the Scenes"
+    assert episode.warnings
     with caplog.at_level("WARNING"):
         assert ingest([path.parent], index, embedder, progress=False).ingested == ["s01e01-stray"]
     assert "skipped 1 line of text before the opening '---'" in caplog.text
@@ -263,7 +276,8 @@ def test_an_episode_that_cannot_be_stored_is_reported_and_the_rest_ingested(inde
     report = ingest([folder], index, WrongSizeFor(embedder, "UNSTORABLE"), progress=False)
     assert report.ingested == ["s01e01-a", "s01e03-c"]
     assert [Path(e.path).name for e in report.failed] == ["s01e02-b.md"]
-    assert "could not be stored" in str(report.failed[0]) and "dimension" in str(report.failed[0])
+    assert "could not be stored" in str(report.failed[0])
+    assert "dimension" in str(report.failed[0])
     assert set(index.episodes()) == {"s01e01-a", "s01e03-c"}
     # The next run retries it.
     assert ingest([folder], index, embedder, progress=False).ingested == ["s01e02-b"]

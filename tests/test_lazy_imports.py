@@ -37,9 +37,12 @@ def test_help_argument_errors_doctor_help_and_feedback_load_no_search_stack(tmp_
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     outcomes = result["outcomes"]
-    assert outcomes["--help"][0] == 0 and "ingest" in outcomes["--help"][1]
-    assert outcomes["search"][0] == 2 and outcomes["nonsense"][0] == 2
-    assert outcomes["ask --k many q"][0] == 2 and "--k" in outcomes["ask --k many q"][1]
+    assert outcomes["--help"][0] == 0
+    assert "ingest" in outcomes["--help"][1]
+    assert outcomes["search"][0] == 2
+    assert outcomes["nonsense"][0] == 2
+    assert outcomes["ask --k many q"][0] == 2
+    assert "--k" in outcomes["ask --k many q"][1]
     assert outcomes["doctor --help"][0] == 0
     assert outcomes["feedback --since all"][0] == 0
     assert result["heavy"] == []

@@ -66,7 +66,8 @@ def test_a_server_answers_again_after_another_process_ingested_into_its_index(fa
         for _ in range(3):
             asked += 1
             reply = ask(app, asked)
-            assert "Sources" in reply and UPDATING not in reply, reply
+            assert "Sources" in reply, reply
+            assert UPDATING not in reply, reply
     finally:
         log = app.stop()
     assert "Traceback" not in log, log

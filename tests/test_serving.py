@@ -78,26 +78,33 @@ def test_questions_get_a_loading_message_while_an_empty_index_is_built(fake, arc
     try:
         assert gated.waiting.wait(30), "the background sync never started embedding"
         answer = health(harness.url)
-        assert answer is not None and answer.status == 200
+        assert answer is not None
+        assert answer.status == 200
         building = answer.body
-        assert building["status"] == "building" and building["episodes"] == 0 and building["episodes_total"] == 2
+        assert building["status"] == "building"
+        assert building["episodes"] == 0
+        assert building["episodes_total"] == 2
         assert answer.seconds < 1.0
 
         harness.mention(QUESTION, "EvLoading")
         assert fake.wait_for("chat.postMessage")[0]["args"]["text"] == LOADING
         harness.command(QUESTION)
         reply = fake.wait_for("response_url")[0]["args"]
-        assert reply["text"] == LOADING and reply["response_type"] == "ephemeral"
+        assert reply["text"] == LOADING
+        assert reply["response_type"] == "ephemeral"
         assert fake.calls_to("chat.update") == []  # no answer was attempted from a half-built index
     finally:
         gated.gate.set()
     ready = wait_for_health(harness.url, lambda answer: answer.body["status"] == "ok").body
-    assert ready["episodes"] == 2 and ready["sections"] > 5 and ready["synced_commit"] == "a" * 40
+    assert ready["episodes"] == 2
+    assert ready["sections"] > 5
+    assert ready["synced_commit"] == "a" * 40
 
     harness.mention(QUESTION, "EvReady", ts="1700000002.000100")
     answer = answer_text(fake, 1)
     harness.close()
-    assert "Alexey Grigorev on Scaling and Growing the Community" in answer and "*Sources*" in answer
+    assert "Alexey Grigorev on Scaling and Growing the Community" in answer
+    assert "*Sources*" in answer
 
 
 def test_answers_keep_coming_from_the_current_index_while_a_sync_runs(fake, archive, tmp_path, embedder):
@@ -109,18 +116,23 @@ def test_answers_keep_coming_from_the_current_index_while_a_sync_runs(fake, arch
     try:
         assert gated.waiting.wait(30), "the background sync never started embedding the changed episode"
         answer = health(harness.url)
-        assert answer is not None and answer.status == 200
+        assert answer is not None
+        assert answer.status == 200
         current = answer.body
-        assert current["status"] == "ok" and current["episodes"] == 2 and current["synced_commit"] == "a" * 40
+        assert current["status"] == "ok"
+        assert current["episodes"] == 2
+        assert current["synced_commit"] == "a" * 40
         harness.mention(QUESTION, "EvDuringSync")
         answer = answer_text(fake, 1)
-        assert "Alexey Grigorev on Scaling and Growing the Community" in answer and "*Sources*" in answer
+        assert "Alexey Grigorev on Scaling and Growing the Community" in answer
+        assert "*Sources*" in answer
     finally:
         gated.gate.set()
     wait_for_health(harness.url, lambda answer: answer.body.get("synced_commit") == "b" * 40)
     harness.close()
     index = SectionIndex(settings.store, embedder.model_id)
-    assert index.info()["synced_commit"] == "b" * 40 and len(index.episodes()) == 2
+    assert index.info()["synced_commit"] == "b" * 40
+    assert len(index.episodes()) == 2
 
 
 def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -151,15 +163,19 @@ def test_serve_http_binds_and_answers_healthz_at_once_while_an_empty_index_is_bu
         server = start(cli("serve", "--http", "--port", origin.rsplit(":", 1)[1]), env=env, cwd=tmp_path)
         try:
             first = wait_for_health(origin, lambda answer: True, timeout=10).body  # any answer, within 10 s of start
-            assert first["status"] in {"starting", "downloading", "building"} and first["episodes"] < len(episodes)
+            assert first["status"] in {"starting", "downloading", "building"}
+            assert first["episodes"] < len(episodes)
             building = wait_for_health(origin, lambda answer: answer.body["status"] == "building", timeout=60).body
-            assert building["episodes_total"] == len(episodes) and building["episodes"] < len(episodes)
+            assert building["episodes_total"] == len(episodes)
+            assert building["episodes"] < len(episodes)
             ready = wait_for_health(origin, lambda answer: answer.body["status"] == "ok", timeout=600).body
-            assert ready["episodes"] == len(episodes) and ready["synced_commit"] == "c" * 40
+            assert ready["episodes"] == len(episodes)
+            assert ready["synced_commit"] == "c" * 40
         finally:
             server.send_signal(signal.SIGTERM)
             _, err = server.communicate(timeout=60)
-    assert f"synced (commit {'c' * 12}): {len(episodes)} added" in err and "Traceback" not in err
+    assert f"synced (commit {'c' * 12}): {len(episodes)} added" in err
+    assert "Traceback" not in err
 
 
 def test_a_scheduler_process_syncs_every_period_and_stops_cleanly(tmp_path):
@@ -179,8 +195,12 @@ def test_a_scheduler_process_syncs_every_period_and_stops_cleanly(tmp_path):
         finally:
             process.send_signal(signal.SIGTERM)
             _, err = process.communicate(timeout=30)
-    assert lines[0].startswith(f"synced (commit {'d' * 12}): 2 added") and lines[1].startswith("already up to date")
-    assert archive.statuses[:2] == [200, 304] and archive.statuses.count(500) >= 2
+    assert lines[0].startswith(f"synced (commit {'d' * 12}): 2 added")
+    assert lines[1].startswith("already up to date")
+    assert archive.statuses[:2] == [200, 304]
+    assert archive.statuses.count(500) >= 2
     assert "HTTP 500 Internal Server Error; the episodes and the index are unchanged" in err
-    assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert process.returncode == 130
+    assert "interrupted" in err
+    assert "Traceback" not in err
     assert not list((tmp_path / "tmp").glob("podcast-bot-sync-*"))

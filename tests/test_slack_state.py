@@ -172,7 +172,7 @@ def assert_acked_in_time(results: list[tuple[int, float]], limit: float = 2.5) -
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "store, answers_per_event",
+    ("store", "answers_per_event"),
     [("one PostgreSQL database", 1), ("a SQLite file each", 2)],
 )
 def test_two_processes_answer_each_event_once_when_they_share_postgres(

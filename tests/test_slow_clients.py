@@ -38,7 +38,8 @@ def challenge(app: ServedApp, word: str) -> float:
     status, body, seconds = app.client.post(
         json.dumps({"type": "url_verification", "challenge": word}).encode(), "application/json"
     )
-    assert status == 200 and json.loads(body)["challenge"] == word
+    assert status == 200
+    assert json.loads(body)["challenge"] == word
     return seconds
 
 
@@ -85,8 +86,10 @@ def test_chunked_pipelined_and_kept_alive_requests_are_served_and_an_oversized_b
         while chunk := sock.recv(65536):
             received += chunk
     first, second = received.split(b"HTTP/1.1 ")[1:]
-    assert first.startswith(b"200 ") and b"chunked" in first
-    assert second.startswith(b"200 ") and json.loads(second.split(b"\r\n\r\n", 1)[1])["episodes"] == 1
+    assert first.startswith(b"200 ")
+    assert b"chunked" in first
+    assert second.startswith(b"200 ")
+    assert json.loads(second.split(b"\r\n\r\n", 1)[1])["episodes"] == 1
 
     # A kept-alive connection's next request, after a pause, is read and served the same way.
     kept = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
@@ -94,11 +97,14 @@ def test_chunked_pipelined_and_kept_alive_requests_are_served_and_an_oversized_b
     for _ in range(3):
         kept.request("GET", "/healthz")
         response = kept.getresponse()
-        assert response.status == 200 and json.loads(response.read())["episodes"] == 1
+        assert response.status == 200
+        assert json.loads(response.read())["episodes"] == 1
         sockets.append(kept.sock)
         time.sleep(0.5)
     kept.close()
-    assert sockets[0] is not None and sockets.count(sockets[0]) == 3  # one connection served all three
+    assert sockets[0] is not None
+    assert sockets.count(sockets[0]) == 3
 
     status, seconds = post_unread(app.url, 10 * 1024 * 1024, {"Content-Type": "application/json"})
-    assert status == 413 and seconds < 2
+    assert status == 413
+    assert seconds < 2
