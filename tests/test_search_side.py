@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,8 @@ from retrieval.index import SectionIndex, StoreConfig
 from retrieval.index_stamp import IndexStamp
 from retrieval.ingest import ingest
 from retrieval.search import Searcher
-from tests.support.corpus import BUNDLED, ROOT, distinct_copy
+from tests.support.cli import python, start
+from tests.support.corpus import BUNDLED, distinct_copy
 from tests.support.embedder import HashEmbedder
 
 QUESTION = "How did DataTalks.Club start?"
@@ -105,12 +105,8 @@ def test_a_second_writer_is_refused_in_one_line_and_readers_wait_then_reopen_the
     searcher = Searcher(index, embedder)
     assert searcher.search(QUESTION, k=1).moments
     runtime = Runtime(Settings(store=built), embedder=embedder)
-    writer = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_WRITER_LOCK, str(built.index_dir)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    writer = start(
+        python(HOLD_THE_WRITER_LOCK, str(built.index_dir)), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None
     )
     try:
         assert writer.stdout is not None

@@ -24,7 +24,7 @@ from tests.support.cli import cli, start
 from tests.support.corpus import EPISODES, NEWER, PEOPLE, cut_episode, needs_shared
 from tests.support.embedder import WrappedEmbedder
 from tests.support.fakes.slack_server import FakeSlack
-from tests.support.http import free_port, health, wait_for_health, wait_until
+from tests.support.http import Health, free_port, health, wait_for_health, wait_until
 from tests.support.slack import SECRET, SlackHarness, settings_for
 
 # Every test serves with the real model while its index is built or synced.
@@ -72,19 +72,24 @@ def answer_text(fake: FakeSlack, count: int) -> str:
     return json.dumps(fake.wait_for("chat.update", count=count)[count - 1]["args"]["blocks"], ensure_ascii=False)
 
 
+def health_ok(url: str) -> Health:
+    """One /healthz answer, which must be a 200."""
+    probe = health(url)
+    assert probe is not None
+    assert probe.status == 200
+    return probe
+
+
 def test_questions_get_a_loading_message_while_an_empty_index_is_built(fake, archive, tmp_path, embedder):
     gated = GatedEmbedder(embedder)
     harness = SlackHarness(fake, Runtime(serving_settings(fake, archive, tmp_path), embedder=gated))
     try:
         assert gated.waiting.wait(30), "the background sync never started embedding"
-        answer = health(harness.url)
-        assert answer is not None
-        assert answer.status == 200
-        building = answer.body
-        assert building["status"] == "building"
-        assert building["episodes"] == 0
-        assert building["episodes_total"] == 2
-        assert answer.seconds < 1.0
+        probe = health_ok(harness.url)
+        assert probe.body["status"] == "building"
+        assert probe.body["episodes"] == 0
+        assert probe.body["episodes_total"] == 2
+        assert probe.seconds < 1.0
 
         harness.mention(QUESTION, "EvLoading")
         assert fake.wait_for("chat.postMessage")[0]["args"]["text"] == LOADING
@@ -115,10 +120,7 @@ def test_answers_keep_coming_from_the_current_index_while_a_sync_runs(fake, arch
     harness = SlackHarness(fake, Runtime(settings, embedder=gated))
     try:
         assert gated.waiting.wait(30), "the background sync never started embedding the changed episode"
-        answer = health(harness.url)
-        assert answer is not None
-        assert answer.status == 200
-        current = answer.body
+        current = health_ok(harness.url).body
         assert current["status"] == "ok"
         assert current["episodes"] == 2
         assert current["synced_commit"] == "a" * 40

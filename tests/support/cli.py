@@ -42,9 +42,12 @@ def start(
     *,
     env: dict[str, str] | None = None,
     cwd: Path = ROOT,
+    stdin: int | None = None,
     stdout: int | IO[Any] | None = subprocess.DEVNULL,
     stderr: int | IO[Any] | None = subprocess.PIPE,
 ) -> subprocess.Popen[str]:
     """Start `command` and return at once; by default its stderr is a pipe to read, its stdout discarded.
     The caller ends it (by its process id) and waits for it."""
-    return subprocess.Popen(command, cwd=cwd, env=environment(env), stdout=stdout, stderr=stderr, text=True)
+    return subprocess.Popen(
+        command, cwd=cwd, env=environment(env), stdin=stdin, stdout=stdout, stderr=stderr, text=True
+    )
