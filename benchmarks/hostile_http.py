@@ -1,7 +1,7 @@
 """The Slack app's HTTP front door under hostile input, and with a frozen Chroma server.
 
 All parts run the real WSGI app under gunicorn (one worker, the Procfile's worker class and hooks) on
-127.0.0.1, offline answers, Slack's Web API played by a recorder (benchmarks.local_services).
+127.0.0.1, offline answers, Slack's Web API played by a fake (tests.support).
 
 1. Oversized bodies: `--big` unsigned POSTs of `--big-mb` MB to /slack/events, each sent while its
    answer is read (as curl does), over the bundled episode's embedded index. Printed: the time from
@@ -28,15 +28,12 @@ import argparse
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import numpy as np
 
 from benchmarks.common import build_index, copy_index, episode_files, quiet
-from benchmarks.local_services import SlackRecorder, chroma_server, post_unread
 from benchmarks.slack_ack import (
     EPISODES,
     QUESTIONS,
@@ -52,33 +49,31 @@ from benchmarks.slow_clients import BODY_TRICKLE, HEADER_TRICKLE, SlowClients
 from retrieval.embedding import MiniLMEmbedder
 from retrieval.index import SectionIndex
 from retrieval.settings import StoreConfig
+from tests.support.chroma_server import ChromaServer
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.http import health, post_unread, wait_for_health
 
 
-def health(url: str) -> tuple[int, float]:
+def health_seconds(url: str) -> float:
+    """How long one GET /healthz took, answered or not (given up after 10 s)."""
     started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as response:
-            status = response.status
-    except urllib.error.HTTPError as error:
-        status = error.code
-    except OSError:  # no answer within the timeout
-        status = 0
-    return status, time.perf_counter() - started
+    health(url, timeout=10)
+    return time.perf_counter() - started
 
 
-def wait_for_update(fake: SlackRecorder, channel: str, timeout: float) -> tuple[str, float] | None:
+def wait_for_update(fake: FakeSlack, channel: str, timeout: float) -> tuple[str, float] | None:
     """The text of the first chat.update in `channel` and when it arrived, or None after `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for args, at in fake.arrivals("chat.update"):
-            if args.get("channel") == channel:
-                return str(args.get("text", "")), at
+        for call in fake.calls_to("chat.update"):
+            if call["args"].get("channel") == channel:
+                return str(call["args"].get("text", "")), call["at"]
         time.sleep(0.02)
     return None
 
 
 def oversized_bodies(args: argparse.Namespace, folder: Path, secret: str) -> None:
-    with SlackRecorder() as fake:
+    with FakeSlack() as fake:
         env = bot_environment(fake, secret, folder / "index", str(folder / "state-big.sqlite3"))
         log_path = folder / "gunicorn-big.log"
         with gunicorn(env, 1, log_path) as url:
@@ -95,7 +90,7 @@ def oversized_bodies(args: argparse.Namespace, folder: Path, secret: str) -> Non
 
 def frozen_index(args: argparse.Namespace, folder: Path, secret: str, embedder: MiniLMEmbedder) -> None:
     embedded = SectionIndex(StoreConfig(index_dir=folder / "index"), embedder.model_id)
-    with chroma_server(folder / "chroma") as chroma, SlackRecorder() as fake:
+    with ChromaServer(folder / "chroma") as chroma, FakeSlack() as fake:
         served = StoreConfig(chroma_host="127.0.0.1", chroma_port=chroma.port)
         copy_index(embedded, SectionIndex(served, embedder.model_id))
         env = bot_environment(fake, secret, folder / "unused", str(folder / "state-chroma.sqlite3"))
@@ -113,12 +108,8 @@ def frozen_index(args: argparse.Namespace, folder: Path, secret: str, embedder: 
 
             chroma.pause()
             try:
-                slowest, status = 0.0, 200
                 paused_at = time.monotonic()
-                while status != 503 and time.monotonic() - paused_at < 30:
-                    status, seconds = health(url)
-                    slowest = max(slowest, seconds)
-                    time.sleep(0.1)
+                slowest = wait_for_health(url, lambda answer: answer.status == 503, timeout=30).seconds
                 turned = time.monotonic() - paused_at
                 frozen = Mention("EvFrozen", "CFROZEN", "1700003000.000002")
                 sent_at = time.perf_counter()
@@ -127,8 +118,7 @@ def frozen_index(args: argparse.Namespace, folder: Path, secret: str, embedder: 
             finally:
                 chroma.resume()
             resumed_at = time.monotonic()
-            while health(url)[0] != 200 and time.monotonic() - resumed_at < 60:
-                time.sleep(0.1)
+            wait_for_health(url, lambda answer: answer.status == 200, timeout=60)
             healthy_after = time.monotonic() - resumed_at
             back = Mention("EvBack", "CBACK", "1700003000.000003")
             send(secret, mention_event(url, back, QUESTIONS[2]))
@@ -147,7 +137,7 @@ def frozen_index(args: argparse.Namespace, folder: Path, secret: str, embedder: 
 
 
 def slow_clients(args: argparse.Namespace, folder: Path, secret: str) -> None:
-    with SlackRecorder() as fake:
+    with FakeSlack() as fake:
         env = bot_environment(fake, secret, folder / "index", str(folder / "state-slow.sqlite3"))
         with gunicorn(env, 1, folder / "gunicorn-slow.log", worker_class=args.worker_class) as url:
             port = int(url.rsplit(":", 1)[1])
@@ -158,7 +148,7 @@ def slow_clients(args: argparse.Namespace, folder: Path, secret: str) -> None:
                 with SlowClients("127.0.0.1", port, args.slow, variant) as slow:
                     time.sleep(1.5)  # all accepted and trickling
                     acks = [send(secret, request) for _ in range(args.acks)]
-                    slowest_health = max(health(url)[1] for _ in range(10))
+                    slowest_health = max(health_seconds(url) for _ in range(10))
                     open_during = sum(c.closed_after is None for c in slow.connections)
                     slow.wait_closed(30.0)
                 ms = np.asarray([seconds for _, seconds in acks]) * 1000

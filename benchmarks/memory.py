@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 from benchmarks.common import CORPUS, REPO_ROOT
-from benchmarks.local_services import SlackRecorder
 from benchmarks.slack_ack import ask_command, bot_environment, gunicorn, send
+from tests.support.fakes.slack_server import FakeSlack
 
 TARGET_WORKER_MB, TARGET_MASTER_MB, TARGET_INGEST_MB = 400, 60, 700
 # What a serving worker imports, in the order it does (the LLM client only with OPENAI_API_KEY).
@@ -83,7 +83,7 @@ def breakdown(index: Path, count: int) -> None:
 
 def serving(index: Path, count: int) -> None:
     secret = secrets.token_hex(16)
-    with tempfile.TemporaryDirectory(prefix="podcast-bench-memory-") as temp, SlackRecorder() as slack:
+    with tempfile.TemporaryDirectory(prefix="podcast-bench-memory-") as temp, FakeSlack() as slack:
         env = bot_environment(slack, secret, index, str(Path(temp) / "state.sqlite3"))
         with gunicorn(env, 1, Path(temp) / "gunicorn.log") as url:
             port = url.rsplit(":", 1)[1]

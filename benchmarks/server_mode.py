@@ -18,10 +18,10 @@ from __future__ import annotations
 import sys
 
 from benchmarks.common import build_index, copy_index, index_folder, search_setup
-from benchmarks.local_services import chroma_server
 from benchmarks.search import time_searches
 from retrieval.index import SectionIndex
 from retrieval.settings import StoreConfig
+from tests.support.chroma_server import ChromaServer
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
         embedded = build_index(folder, files, embedder)[0]
         sections, episodes = embedded.section_count(), len(embedded.episodes())
         local = time_searches(embedded, embedder, queries, args.rounds)
-        with chroma_server(server_folder) as chroma:
+        with ChromaServer(server_folder) as chroma:
             remote = SectionIndex(StoreConfig(chroma_host="127.0.0.1", chroma_port=chroma.port), embedder.model_id)
             copy_index(embedded, remote)
             if remote.section_count() != sections:

@@ -3,10 +3,10 @@
 The real WSGI app (`bot.slack.wsgi:create_wsgi_app()`) runs under gunicorn (the Procfile's worker class,
 8 threads, `--workers` processes, the Procfile's hooks) on 127.0.0.1 with the offline answerer (no
 OPENAI_API_KEY), an index of the bundled episode (data/episodes) built once beforehand, no rate limit,
-and a recorder of Slack Web API calls (benchmarks.local_services.SlackRecorder) for the answers.
+and a fake Slack Web API (tests.support.fakes.slack_server.FakeSlack) for the answers.
 `--servers` such gunicorns run side by side, like dynos behind a load balancer. The state store
 (`--state`) is a temporary SQLite file per server (dynos share no disk), or one PostgreSQL database that
-all of them share, on a throwaway server started for the run (benchmarks.local_services.PostgresServer).
+all of them share, on a throwaway server started for the run (tests.support.postgres_server.PostgresServer).
 After GET /healthz answers 200, a few untimed `/ask` commands warm each server (model loaded, keyword
 index built).
 
@@ -59,9 +59,11 @@ from typing import Literal
 import numpy as np
 
 from benchmarks.common import REPO_ROOT, build_index, episode_files, quiet
-from benchmarks.local_services import RESPONSE_URL, PostgresServer, SlackRecorder, free_port, healthz
 from bot.slack.blocks import THINKING
 from retrieval.embedding import MINILM_MODEL_ID, MiniLMEmbedder
+from tests.support.fakes.slack_server import RESPONSE_URL_METHOD, FakeSlack
+from tests.support.http import free_port, wait_for_health
+from tests.support.postgres_server import PostgresServer
 
 EPISODES = REPO_ROOT / "data" / "episodes"
 QUESTIONS = (
@@ -170,7 +172,7 @@ def send_all(secret: str, requests: list[SlackRequest], clients: int) -> list[tu
         return list(pool.map(lambda request: send(secret, request), requests))
 
 
-def bot_environment(fake: SlackRecorder, secret: str, index_dir: Path, state: str) -> dict[str, str]:
+def bot_environment(fake: FakeSlack, secret: str, index_dir: Path, state: str) -> dict[str, str]:
     """This process's environment without any bot, Slack, Chroma or OpenAI settings, plus the benchmark's;
     `state`: a SQLite file or a postgresql:// URL."""
     prefixes = ("PODCAST_BOT_", "SLACK_", "CHROMA_", "OPENAI_")
@@ -216,12 +218,17 @@ def gunicorn(
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + timeout
-        while not healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = log_path.read_text(errors="replace")[-3000:]
-                sys.exit(f"gunicorn did not become healthy within {timeout:.0f} s; its log ends:\n{tail}")
-            time.sleep(0.2)
+        try:
+            # Ready to answer: the index is open (not still starting or building) and reachable.
+            wait_for_health(
+                url,
+                lambda answer: answer.body.get("status") == "ok",
+                timeout=timeout,
+                running=lambda: process.poll() is None,
+            )
+        except AssertionError as error:
+            tail = log_path.read_text(errors="replace")[-3000:]
+            sys.exit(f"gunicorn did not become healthy ({error}); its log ends:\n{tail}")
         yield url
     finally:
         process.terminate()
@@ -230,12 +237,6 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def healthy(url: str) -> bool:
-    """Ready to answer: the index is open (not still starting or building) and reachable."""
-    body = healthz(url)
-    return body is not None and body.get("status") == "ok"
 
 
 @dataclass
@@ -249,20 +250,20 @@ class Outcome:
         return any(n == 0 for n in self.asks.values()) or any(n == 0 for n in self.events.values())
 
 
-def outcome(fake: SlackRecorder, users: list[str], mentions: list[Mention]) -> Outcome:
+def outcome(fake: FakeSlack, users: list[str], mentions: list[Mention]) -> Outcome:
     """Answers so far: response_url posts naming each asker; for each event 0 until both its placeholder
     (in its thread) and a chat.update (in its channel) arrived, else the larger of the two counts."""
     askers = Counter(
         name
-        for call in fake.calls_to(RESPONSE_URL)
-        for name in ASKER.findall(json.dumps(call.get("blocks", []), ensure_ascii=False))
+        for call in fake.calls_to(RESPONSE_URL_METHOD)
+        for name in ASKER.findall(json.dumps(call["args"].get("blocks", []), ensure_ascii=False))
     )
     placeholders = Counter(
-        (call.get("channel"), call.get("thread_ts"))
+        (call["args"].get("channel"), call["args"].get("thread_ts"))
         for call in fake.calls_to("chat.postMessage")
-        if call.get("text") == THINKING
+        if call["args"].get("text") == THINKING
     )
-    updates = Counter(call.get("channel") for call in fake.calls_to("chat.update"))
+    updates = Counter(call["args"].get("channel") for call in fake.calls_to("chat.update"))
     events: Counter[str] = Counter()
     for mention in mentions:
         placed, updated = placeholders[(mention.channel, mention.ts)], updates[mention.channel]
@@ -270,7 +271,7 @@ def outcome(fake: SlackRecorder, users: list[str], mentions: list[Mention]) -> O
     return Outcome(Counter({user: askers[user] for user in users}), events)
 
 
-def wait_for_answers(fake: SlackRecorder, users: list[str], mentions: list[Mention], timeout: float) -> Outcome:
+def wait_for_answers(fake: FakeSlack, users: list[str], mentions: list[Mention], timeout: float) -> Outcome:
     deadline = time.monotonic() + timeout
     while outcome(fake, users, mentions).missing() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -315,7 +316,7 @@ def main() -> None:
 
     with (
         tempfile.TemporaryDirectory(prefix="podcast-bench-slack-") as temp,
-        SlackRecorder() as fake,
+        FakeSlack() as fake,
         ExitStack() as stack,
     ):
         folder = Path(temp)

@@ -3,9 +3,9 @@
 gunicorn serves the real WSGI app (one worker, as the Procfile) over an index of `--episodes` (the
 shared corpus by default; built once into a temporary folder, or reused with --index), with
 OPENAI_BASE_URL pointing at a local OpenAI-compatible model that streams a cited reply word by word,
-`--token-ms` apart, the first at once (benchmarks.local_services.StreamingModel), and
-PODCAST_BOT_LLM_STREAMING=1. Slack's Web API is a recorder that notes when each call arrives
-(benchmarks.local_services.SlackRecorder); everything runs on 127.0.0.1, the clock is this process's.
+`--token-ms` apart, the first at once (tests.support.fakes.openai_server.FakeOpenAI), and
+PODCAST_BOT_LLM_STREAMING=1. Slack's Web API is a fake that notes when each call arrives
+(tests.support.fakes.slack_server.FakeSlack); everything runs on 127.0.0.1, the clock is this process's.
 
 After two untimed mentions (model loaded, keyword index built), `--mentions` signed app_mention
 events are sent one at a time, each waiting for its stream to stop so that none queues behind
@@ -31,10 +31,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import build_index, episode_files, index_folder, make_parser, questions, quiet
-from benchmarks.local_services import SlackRecorder, StreamingModel
 from benchmarks.slack_ack import Mention, bot_environment, gunicorn, mention_event, send
 from retrieval.embedding import MiniLMEmbedder
 from retrieval.questions import load_questions
+from tests.support.fakes.openai_server import FakeOpenAI
+from tests.support.fakes.slack_server import FakeSlack
 
 TARGET_MS = 300.0
 REPLY = (
@@ -44,12 +45,12 @@ REPLY = (
 WARM_UP = 2
 
 
-def stream_started(fake: SlackRecorder, channel: str) -> float | None:
+def stream_started(fake: FakeSlack, channel: str) -> float | None:
     """When the stream in `channel` started, or None before it did."""
-    return next((at for args, at in fake.arrivals("chat.startStream") if args.get("channel") == channel), None)
+    return next((c["at"] for c in fake.calls_to("chat.startStream") if c["args"].get("channel") == channel), None)
 
 
-def wait_until_stopped(fake: SlackRecorder, started: int, timeout: float) -> bool:
+def wait_until_stopped(fake: FakeSlack, started: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while len(fake.calls_to("chat.stopStream")) <= started:
         if time.monotonic() > deadline:
@@ -77,9 +78,10 @@ def main() -> None:
 
     with (
         index_folder(args.index) as folder,
-        SlackRecorder() as fake,
-        StreamingModel(REPLY, args.token_ms / 1000) as model,
+        FakeSlack() as fake,
+        FakeOpenAI(REPLY) as model,
     ):
+        model.chunk_delay = args.token_ms / 1000
         build_index(folder, episode_files(args.episodes, args.limit), embedder)
         env = bot_environment(fake, secret, folder, str(Path(folder) / "bench-state.sqlite3"))
         env |= {"OPENAI_API_KEY": "sk-benchmark", "OPENAI_BASE_URL": model.base_url, "PODCAST_BOT_LLM_STREAMING": "1"}
@@ -88,17 +90,17 @@ def main() -> None:
             missed = 0
             for n in range(WARM_UP + args.mentions):
                 mention = Mention(f"EvStream{n:03d}", f"CSTREAM{n:03d}", f"1700002000.{n:06d}")
-                stopped, requests = len(fake.calls_to("chat.stopStream")), len(model.request_times)
+                stopped, requests = len(fake.calls_to("chat.stopStream")), len(model.requests)
                 sent_at = time.perf_counter()
                 status, ack = send(secret, mention_event(url, mention, asked[n % len(asked)]))
                 if status != 200 or not wait_until_stopped(fake, stopped, timeout=30):
                     missed += 1
                     continue
                 started = stream_started(fake, mention.channel)
-                if n < WARM_UP or started is None or len(model.request_times) <= requests:
+                if n < WARM_UP or started is None or len(model.requests) <= requests:
                     missed += n >= WARM_UP
                     continue
-                asked_model = model.request_times[requests]
+                asked_model = model.requests[requests]["at"]
                 acks.append(ack)
                 retrieval.append(asked_model - sent_at)
                 first_chunk.append(started - sent_at)

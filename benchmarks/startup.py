@@ -5,7 +5,7 @@ port accepts connections and `/healthz` answers (platforms kill a web process th
     corpus; copies reuse the stored vectors, nothing is re-embedded): also until `/healthz` says ok;
   * with an empty index and PODCAST_BOT_SYNC_EVERY set, so the index is synced from the site (a
     local archive server) in the background: also until it is built.
-Slack is played by a local recorder; nothing leaves 127.0.0.1.
+Slack is played by a local fake; nothing leaves 127.0.0.1.
 
 Run from the repository root (drop --limit for the full corpus):
     .venv/bin/python -m benchmarks.startup [--episodes DIR [DIR ...]] [--limit N] [--rounds 3]
@@ -25,10 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import CORPUS, REPO_ROOT, build_index, copy_index, episode_files, make_parser, quiet
-from benchmarks.local_services import ArchiveServer, SlackRecorder, free_port, github_archive, healthz, site_pages
 from retrieval.embedding import MiniLMEmbedder
 from retrieval.index import SectionIndex
 from retrieval.settings import StoreConfig
+from tests.support.archive_server import ArchiveServer, github_archive, site_pages
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.http import free_port, health, wait_for_health, wait_until
 
 COPIES = ("", "copy1-", "copy2-", "copy3-", "copy4-")
 SIGNING_SECRET = "0123456789abcdef0123456789abcdef"
@@ -43,6 +45,12 @@ class Startup:
     episodes: int
 
 
+def bound(port: int) -> bool:
+    """Whether something accepts connections on `port` of 127.0.0.1."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def start(env: dict[str, str], timeout: float) -> Startup:
     """Start the web process, time it, stop it."""
     port = free_port()
@@ -54,25 +62,14 @@ def start(env: dict[str, str], timeout: float) -> Startup:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    origin = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    bound = time.perf_counter() - started
-                    break
-            if time.perf_counter() - started > timeout:
-                sys.exit(f"the port was not bound within {timeout:.0f} s")
-            time.sleep(0.02)
-        while (first := healthz(f"http://127.0.0.1:{port}")) is None:
-            time.sleep(0.02)
-        health = time.perf_counter() - started
-        body = first
-        while body.get("status") != "ok":
-            if time.perf_counter() - started > timeout:
-                sys.exit(f"/healthz was not ok within {timeout:.0f} s: {body}")
-            time.sleep(0.1)
-            body = healthz(f"http://127.0.0.1:{port}") or body
-        return Startup(bound, health, time.perf_counter() - started, first["status"], body["episodes"])
+        wait_until(lambda: bound(port), timeout=timeout, what="the port bound", every=0.02)
+        bound_after = time.perf_counter() - started
+        first = wait_until(lambda: health(origin), timeout=timeout, what="/healthz answering", every=0.02).body
+        answered_after = time.perf_counter() - started
+        body = wait_for_health(origin, lambda answer: answer.body.get("status") == "ok", timeout=timeout).body
+        return Startup(bound_after, answered_after, time.perf_counter() - started, first["status"], body["episodes"])
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
@@ -97,7 +94,7 @@ def main() -> None:
     files = episode_files(args.episodes, args.limit)
     embedder = MiniLMEmbedder()
     embedder.load()
-    with tempfile.TemporaryDirectory(prefix="podcast-bench-") as temp, SlackRecorder() as slack:
+    with tempfile.TemporaryDirectory(prefix="podcast-bench-") as temp, FakeSlack() as slack:
         folder = Path(temp)
         base, _ = build_index(folder / "base", files, embedder)
         big = SectionIndex(StoreConfig(index_dir=folder / "big"), embedder.model_id)

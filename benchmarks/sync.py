@@ -25,12 +25,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.common import CORPUS, REPO_ROOT, episode_files, make_parser, quiet
-from benchmarks.local_services import ArchiveServer, github_archive, site_pages
 from bot.config import Settings, SyncConfig, load_settings
 from bot.runtime import Runtime
 from retrieval.drafts import is_draft
 from retrieval.embedding import MiniLMEmbedder
 from retrieval.settings import StoreConfig
+from tests.support.archive_server import ArchiveServer, github_archive, site_pages
 
 
 def cli_seconds(settings: Settings, source: str) -> float:

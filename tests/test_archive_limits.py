@@ -6,19 +6,17 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from benchmarks.local_services import github_archive
 from bot.cli.main import main
 from retrieval.errors import SyncError
 from retrieval.site_archive import Limits, read_site_archive
-from tests.support.corpus import BUNDLED, ROOT, cut_episode
+from tests.support.archive_server import github_archive
+from tests.support.cli import python, run
+from tests.support.corpus import BUNDLED, cut_episode
 
 GIB = 1 << 30
 
@@ -51,21 +49,17 @@ code = main(["sync"])
 peak_kib = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 print(json.dumps({"code": code, "peak_mib": peak_kib / 1024}))
 """
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_", "PODCAST_BOT_", "CHROMA_"))}
     env = {
-        **clean,
-        "PYTHONPATH": str(ROOT),
         "PODCAST_BOT_SOURCE": str(archive),
         "PODCAST_BOT_EPISODES": str(tmp_path / "site" / "episodes"),
         "PODCAST_BOT_INDEX": str(tmp_path / "index"),
     }
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env
-    )
+    done = run(python(script), env=env)
     result = json.loads(done.stdout)
     assert result["code"] == 1, done.stderr
     assert f"has a {GIB:,}-byte header (at most 65,536 are accepted); refusing all of it" in done.stderr
-    assert done.stderr.count("error: ") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.count("error: ") == 1
+    assert "Traceback" not in done.stderr
     assert result["peak_mib"] < 300
     assert not (tmp_path / "site" / "episodes").exists()
 
@@ -79,7 +73,9 @@ def test_an_archive_with_more_pages_than_the_site_could_have_is_refused_in_one_l
     monkeypatch.setenv("PODCAST_BOT_INDEX", str(tmp_path / "index"))
     assert main(["sync"]) == 1
     out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
     assert "more than 5,000 episode and guest pages (_podcast/*.md, _people/*.md); refusing all of it" in err
     assert not (tmp_path / "site" / "episodes").exists()
 
@@ -107,7 +103,9 @@ def test_long_names_in_pax_headers_and_skipped_entries_are_read_as_before(tmp_pa
         [_page("assets/image.png", b"\x89PNG" * 3000), _page(long_name, episode), _page("_people/ann.md", b"---\n")]
     )
     commit, files = read_site_archive(stream, "site.tar.gz", tmp_path)
-    assert commit == "c" * 40 and files is not None and (files.episodes, files.people) == (1, 1)
+    assert commit == "c" * 40
+    assert files is not None
+    assert (files.episodes, files.people) == (1, 1)
     assert (tmp_path / long_name).read_bytes() == episode
 
 

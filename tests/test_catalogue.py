@@ -50,7 +50,8 @@ def test_the_latest_episode_is_the_highest_numbered_one_when_the_newest_have_no_
     assert answer.text == "The latest episode I know is S24E1: season twenty four opener."
     only_dated = {k: r for k, r in EPISODES.items() if r.date}
     answer = answer_catalogue("What's the latest episode?", only_dated, lambda question: frozenset())
-    assert answer is not None and answer.episodes == [EPISODES["theme-parks"]]
+    assert answer is not None
+    assert answer.episodes == [EPISODES["theme-parks"]]
 
 
 def _guest_episode(folder: Path, name: str, guest: str, number: int) -> None:

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -26,8 +21,10 @@ from retrieval.ingest import ingest, prepare
 from retrieval.search import Searcher
 from retrieval.settings import SearchConfig, StoreConfig
 from tests.support.chroma_server import ChromaServer
-from tests.support.corpus import BUNDLED, ROOT, distinct_copy, small_episode
+from tests.support.cli import cli, run, start
+from tests.support.corpus import BUNDLED, distinct_copy, small_episode
 from tests.support.fakes.slack_server import FakeSlack
+from tests.support.http import Health, wait_for_health
 from tests.support.slack import SlackHarness, settings_for
 
 # Every test here starts a real `chroma run` server.
@@ -43,37 +40,9 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChromaSe
     chroma.stop()
 
 
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-        timeout=300,
-    )
-
-
-def get_json(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def health_until(url: str, status: int, timeout: float = 15.0) -> tuple[dict, float]:
-    """Poll /healthz (from its cache, checked every 2 s) until it answers `status`; the body and the
-    slowest answer's seconds."""
-    deadline, slowest = time.monotonic() + timeout, 0.0
-    while time.monotonic() < deadline:
-        started = time.monotonic()
-        answered, body = get_json(f"{url}/healthz")
-        slowest = max(slowest, time.monotonic() - started)
-        if answered == status:
-            return body, slowest
-        time.sleep(0.2)
-    raise AssertionError(f"/healthz did not answer {status} within {timeout} s; last: {answered} {body}")
+def health_until(url: str, status: int) -> Health:
+    """Poll /healthz (from its cache, checked every 2 s) until it answers `status`."""
+    return wait_for_health(url, lambda answer: answer.status == status, timeout=15)
 
 
 def server_store(chroma: ChromaServer) -> StoreConfig:
@@ -90,13 +59,13 @@ def test_ingest_search_ask_and_eval_use_the_server(server, tmp_path, capsys):
 
     assert main(["search", "How did Alexey move from Java to machine learning?", "--json"]) == 0
     moments = json.loads(capsys.readouterr().out)["moments"]
-    assert moments and moments[0]["episode_id"] == "s07e01-small"
+    assert moments
+    assert moments[0]["episode_id"] == "s07e01-small"
 
     assert main(["ask", "How did Alexey get into machine learning from Java?", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
-    assert answer["mode"] == "offline" and answer["sources"][0]["url"].startswith(
-        "https://www.youtube.com/watch?v=IxTyq96juVE"
-    )
+    assert answer["mode"] == "offline"
+    assert answer["sources"][0]["url"].startswith("https://www.youtube.com/watch?v=IxTyq96juVE")
 
     questions = tmp_path / "questions.yaml"
     questions.write_text(
@@ -114,7 +83,8 @@ def test_ingest_search_ask_and_eval_use_the_server(server, tmp_path, capsys):
     )
     assert main(["eval", str(questions), "--episodes", str(folder), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["retrievers"]["hybrid"]["hit@5"] == 1.0 and report["retrievers"]["hybrid"]["refusal_accuracy"] == 1.0
+    assert report["retrievers"]["hybrid"]["hit@5"] == 1.0
+    assert report["retrievers"]["hybrid"]["refusal_accuracy"] == 1.0
 
 
 def test_an_unreachable_server_is_one_clear_message(tmp_path, monkeypatch, capsys):
@@ -123,7 +93,8 @@ def test_an_unreachable_server_is_one_clear_message(tmp_path, monkeypatch, capsy
     assert main(["ingest", str(small_episode(tmp_path, "small.md"))]) == 1
     assert main(["search", "anything"]) == 1
     err = capsys.readouterr().err
-    assert err.count("cannot reach the Chroma server at 127.0.0.1:9") == 2 and "Traceback" not in err
+    assert err.count("cannot reach the Chroma server at 127.0.0.1:9") == 2
+    assert "Traceback" not in err
 
 
 def test_keyword_index_follows_an_ingest_by_another_process(server, tmp_path, embedder):
@@ -133,7 +104,7 @@ def test_keyword_index_follows_an_ingest_by_another_process(server, tmp_path, em
     searcher = Searcher(index, embedder, replace(SearchConfig(), refresh_seconds=0))
     assert {m.section.episode_id for m in searcher.search("grilling him", per_episode=0).moments} == {"s07e01-small"}
 
-    result = run_cli("ingest", str(small_episode(tmp_path / "more", "s42e01-other.md")), env=server.env)
+    result = run(cli("ingest", str(small_episode(tmp_path / "more", "s42e01-other.md"))), env=server.env, timeout=300)
     assert result.returncode == 0, result.stderr
     found = {m.section.episode_id for m in searcher.search("grilling him", k=10, per_episode=0).moments}
     assert found == {"s07e01-small", "s42e01-other"}
@@ -144,14 +115,7 @@ def test_server_killed_mid_ingest_then_rerun_completes_without_duplicates(server
     names = ["s01e01-a.md", "s02e01-b.md", "s03e01-c.md"]
     for name in names:
         distinct_copy(BUNDLED, folder, name, name[:6])
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "ingest", str(folder), "-v"],
-        cwd=ROOT,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **server.env},
-    )
+    process = start(cli("ingest", str(folder), "-v"), env=server.env)
     assert process.stderr is not None
     for line in process.stderr:
         if "ingested s01e01-a" in line:
@@ -159,10 +123,11 @@ def test_server_killed_mid_ingest_then_rerun_completes_without_duplicates(server
     server.stop(kill=True)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 1
-    assert f"127.0.0.1:{server.port}" in err and "Traceback" not in err
+    assert f"127.0.0.1:{server.port}" in err
+    assert "Traceback" not in err
 
     server.start()
-    rerun = run_cli("ingest", str(folder), env=server.env)
+    rerun = run(cli("ingest", str(folder)), env=server.env, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     index = SectionIndex(server_store(server), embedder.model_id)
     ids = [s.id for s in index.all_sections()]
@@ -196,16 +161,19 @@ def test_slack_app_apologises_while_the_server_is_down_and_recovers(server, tmp_
         server.stop(kill=True)
         harness.mention(question, "Ev2", ts="2.2")
         assert "Sorry, something went wrong" in fake.wait_for("chat.update", 2)[1]["args"]["text"]
-        body, _ = health_until(harness.url, 503)
-        assert body["status"] == "unavailable" and str(server.port) in body["error"]
+        body = health_until(harness.url, 503).body
+        assert body["status"] == "unavailable"
+        assert str(server.port) in body["error"]
 
         server.start()
         harness.mention(question, "Ev3", ts="3.3")
         recovered = fake.wait_for("chat.update", 3)[2]["args"]
-        body, _ = health_until(harness.url, 200)
+        body = health_until(harness.url, 200).body
         harness.close()
-    assert "Sorry" not in recovered["text"] and "youtube.com" in json.dumps(recovered["blocks"])
-    assert body["episodes"] == 1 and body["sections"] > 0
+    assert "Sorry" not in recovered["text"]
+    assert "youtube.com" in json.dumps(recovered["blocks"])
+    assert body["episodes"] == 1
+    assert body["sections"] > 0
 
 
 def test_a_frozen_server_never_stalls_healthz_or_acks_and_questions_get_an_apology_in_time(server, tmp_path, embedder):
@@ -221,23 +189,30 @@ def test_a_frozen_server_never_stalls_healthz_or_acks_and_questions_get_an_apolo
 
         server.pause()  # SIGSTOP: the port stays open, nothing answers
         try:
-            body, slowest = health_until(harness.url, 503)
-            assert slowest < 1.0 and body["status"] == "unavailable" and "has not answered" in body["error"]
-            assert set(body) == {"status", "index", "error", "state"} and body["state"] == "ok"
+            frozen = health_until(harness.url, 503)
+            body, slowest = frozen.body, frozen.seconds
+            assert slowest < 1.0
+            assert body["status"] == "unavailable"
+            assert "has not answered" in body["error"]
+            assert set(body) == {"status", "index", "error", "state"}
+            assert body["state"] == "ok"
             started = time.monotonic()
             status, _, ack_seconds = harness.mention(question, "Ev2", ts="2.2")
             apology = fake.wait_for("chat.update", 2, timeout=10)[1]["args"]
             apologised_after = time.monotonic() - started
         finally:
             server.resume()
-        assert status == 200 and ack_seconds < 1.0
-        assert "Sorry, something went wrong" in apology["text"] and 3.0 <= apologised_after < 5.0
+        assert status == 200
+        assert ack_seconds < 1.0
+        assert "Sorry, something went wrong" in apology["text"]
+        assert 3.0 <= apologised_after < 5.0
 
         health_until(harness.url, 200)
         harness.mention(question, "Ev3", ts="3.3")
         recovered = fake.wait_for("chat.update", 3, timeout=30)[2]["args"]
         harness.close()
-    assert "Sorry" not in recovered["text"] and "youtube.com" in json.dumps(recovered["blocks"])
+    assert "Sorry" not in recovered["text"]
+    assert "youtube.com" in json.dumps(recovered["blocks"])
 
 
 def test_a_stalled_server_fails_fast_and_is_used_again_once_it_answers(server, tmp_path, embedder):

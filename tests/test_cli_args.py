@@ -19,7 +19,7 @@ def _exit_code(argv: list[str]) -> int:
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    ("argv", "message"),
     [
         (["search", "ELT", "--k", "0"], "argument --k: must be at least 1, not 0"),
         (["search", "ELT", "--k", "-3"], "argument --k: must be at least 1, not -3"),
@@ -35,7 +35,8 @@ def test_k_must_be_a_whole_number_of_at_least_one(argv, message, capsys):
 def test_a_mistyped_option_prints_the_usage_of_its_command(capsys):
     assert _exit_code(["search", "ELT", "--kk", "3"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("usage: podcast-bot search") and "error: unrecognized arguments: --kk 3" in err
+    assert err.startswith("usage: podcast-bot search")
+    assert "error: unrecognized arguments: --kk 3" in err
     assert _exit_code(["--kk"]) == 2
     assert capsys.readouterr().err.startswith("usage: podcast-bot [-h] COMMAND")
 
@@ -43,7 +44,8 @@ def test_a_mistyped_option_prints_the_usage_of_its_command(capsys):
 def test_an_unquoted_question_is_asked_whole(bundled_index_dir, capsys):
     assert main(["ask", "How", "did", "DataTalks.Club", "start?", "--index", str(bundled_index_dir), "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
-    assert answer["question"] == "How did DataTalks.Club start?" and answer["sources"]
+    assert answer["question"] == "How did DataTalks.Club start?"
+    assert answer["sources"]
 
 
 def test_every_option_of_every_command_says_what_it_does():

@@ -2,48 +2,36 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.corpus import ROOT, small_episode
+from tests.support.cli import cli, run
+from tests.support.corpus import small_episode
 from tests.support.fakes.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.slow  # each test runs the command in a subprocess, as a user would
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_", "PODCAST_BOT_", "CHROMA_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**clean, "PYTHONPATH": str(ROOT), **(env or {})},
-        timeout=120,
-    )
 
 
 def test_ingest_prints_one_summary_and_details_only_with_verbose(tmp_path: Path) -> None:
     folder = tmp_path / "episodes"
     for name in ("s01e01-a.md", "s01e02-b.md"):
         small_episode(folder, name)
-    quiet = run("ingest", str(folder), "--index", str(tmp_path / "index"))
+    quiet = run(cli("ingest", str(folder), "--index", str(tmp_path / "index")))
     assert quiet.returncode == 0, quiet.stderr
-    assert quiet.stdout.strip().splitlines() == [quiet.stdout.strip()] and "2 episodes ingested" in quiet.stdout
+    assert quiet.stdout.strip().splitlines() == [quiet.stdout.strip()]
+    assert "2 episodes ingested" in quiet.stdout
     assert quiet.stderr == ""
     small_episode(folder, "s01e03-c.md")
-    verbose = run("ingest", str(folder), "--index", str(tmp_path / "index"), "-v")
+    verbose = run(cli("ingest", str(folder), "--index", str(tmp_path / "index"), "-v"))
     assert "ingested s01e03-c" in verbose.stderr
 
 
 def test_llm_answers_print_no_http_request_lines(bundled_index_dir: Path) -> None:
     with FakeOpenAI(reply="Sponsors pay for workshops [1].") as server:
         env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url}
-        result = run("ask", "How does DataTalks.Club make money?", "--index", str(bundled_index_dir), env=env)
+        result = run(cli("ask", "How does DataTalks.Club make money?", "--index", str(bundled_index_dir)), env=env)
     assert result.returncode == 0, result.stderr
-    assert "Sponsors pay for workshops [1]." in result.stdout and server.requests
+    assert "Sponsors pay for workshops [1]." in result.stdout
+    assert server.requests
     assert result.stderr == ""

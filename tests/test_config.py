@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from bot.cli.main import main
@@ -13,20 +9,22 @@ from bot.config import DATA_DIR, SLACK_HTTP, ConfigError, load_settings, masked_
 from bot.env_values import parse_every
 from retrieval.errors import UsageError
 from retrieval.site_source import github_archive_url
-from tests.support.corpus import ROOT
+from tests.support.cli import cli, run
 
 
 def test_defaults_work_offline_with_an_embedded_index():
     settings = load_settings({})
-    assert settings.store.index_dir == DATA_DIR / "index" and not settings.store.is_server
-    assert (
-        settings.episodes_dir == DATA_DIR / "episodes"
-        and (settings.episodes_dir / "s07e01-datatalksclub-behind-the-scenes.md").exists()
-    )
+    assert settings.store.index_dir == DATA_DIR / "index"
+    assert not settings.store.is_server
+    assert settings.episodes_dir == DATA_DIR / "episodes"
+    assert (settings.episodes_dir / "s07e01-datatalksclub-behind-the-scenes.md").exists()
     assert settings.embedding_model == "all-MiniLM-L6-v2"
-    assert not settings.llm.enabled and settings.llm.model == "openai:gpt-4o-mini"
-    assert settings.slack.ask_visibility == "in_channel" and settings.slack.rate_limit_per_minute == 5
-    assert settings.slack.state.path == DATA_DIR / "bot-state.sqlite3" and settings.slack.state.database_url is None
+    assert not settings.llm.enabled
+    assert settings.llm.model == "openai:gpt-4o-mini"
+    assert settings.slack.ask_visibility == "in_channel"
+    assert settings.slack.rate_limit_per_minute == 5
+    assert settings.slack.state.path == DATA_DIR / "bot-state.sqlite3"
+    assert settings.slack.state.database_url is None
 
 
 def test_environment_switches_server_mode_llm_and_slack_options():
@@ -46,13 +44,16 @@ def test_environment_switches_server_mode_llm_and_slack_options():
     )
     assert settings.store.location == "https://chroma.internal:9000"
     assert settings.store.chroma_headers == {"Authorization": "Bearer t0k"}
-    assert settings.llm.enabled and settings.llm.timeout == 7.5 and settings.llm.base_url == "http://127.0.0.1:8080/v1"
-    assert settings.slack.allowed_channels == {"C1", "C2"} and settings.slack.ask_visibility == "ephemeral"
+    assert settings.llm.enabled
+    assert settings.llm.timeout == 7.5
+    assert settings.llm.base_url == "http://127.0.0.1:8080/v1"
+    assert settings.slack.allowed_channels == {"C1", "C2"}
+    assert settings.slack.ask_visibility == "ephemeral"
     assert settings.search.per_episode == 0
 
 
 @pytest.mark.parametrize(
-    "env, path, url",
+    ("env", "path", "url"),
     [
         ({"PODCAST_BOT_STATE": "/srv/bot/state.db"}, "/srv/bot/state.db", None),
         ({"DATABASE_URL": "postgres://u:pw@db.internal:5433/bot"}, None, "postgres://u:pw@db.internal:5433/bot"),
@@ -66,7 +67,8 @@ def test_environment_switches_server_mode_llm_and_slack_options():
 )
 def test_the_state_store_is_a_sqlite_file_or_a_postgres_url(env, path, url):
     state = load_settings(env).slack.state
-    assert state.database_url == url and (path is None or str(state.path) == path)
+    assert state.database_url == url
+    assert path is None or str(state.path) == path
 
 
 def test_state_urls_are_shown_and_logged_without_their_password():
@@ -81,7 +83,7 @@ def test_state_urls_are_shown_and_logged_without_their_password():
 
 
 @pytest.mark.parametrize(
-    "env, message",
+    ("env", "message"),
     [
         ({"DATABASE_URL": "mysql://u:p@h/d"}, "DATABASE_URL must be a postgresql:// URL; set PODCAST_BOT_STATE"),
         ({"PODCAST_BOT_STATE": "redis://h"}, "PODCAST_BOT_STATE must be a postgresql:// URL or a SQLite file path"),
@@ -125,24 +127,21 @@ def test_serve_checks_every_setting_before_it_starts(monkeypatch, capsys):
     monkeypatch.setenv("PODCAST_BOT_RATE_LIMIT", "lots")
     assert main(["serve", "--http"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: 3 settings need fixing:\n") and err.count("error:") == 1
-    assert "PODCAST_BOT_RATE_LIMIT" in err and "SLACK_BOT_TOKEN is not set" in err and "SLACK_SIGNING_SECRET" in err
+    assert err.startswith("error: 3 settings need fixing:\n")
+    assert err.count("error:") == 1
+    assert "PODCAST_BOT_RATE_LIMIT" in err
+    assert "SLACK_BOT_TOKEN is not set" in err
+    assert "SLACK_SIGNING_SECRET" in err
     assert main(["serve", "--socket"]) == 2
     assert "SLACK_APP_TOKEN is not set" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_serve_http_with_no_settings_prints_one_message_and_exits_2(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # without any app settings (see the hermetic_environment fixture)
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", "0"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 2 and done.stdout == ""
+    # Without any app settings (see the hermetic_environment fixture).
+    done = run(cli("serve", "--http", "--port", "0"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
     assert done.stderr.splitlines() == [
         "error: 2 settings need fixing:",
         "  - SLACK_BOT_TOKEN is not set; it must be a bot token starting with xoxb- (see README, 'Slack app setup')",
@@ -154,7 +153,8 @@ def test_cli_reports_configuration_errors_without_traceback(monkeypatch, capsys)
     monkeypatch.setenv("PODCAST_BOT_K", "many")
     assert main(["search", "anything"]) == 2
     err = capsys.readouterr().err
-    assert "PODCAST_BOT_K must be a whole number" in err and "Traceback" not in err
+    assert "PODCAST_BOT_K must be a whole number" in err
+    assert "Traceback" not in err
 
 
 def test_no_command_prints_usage(capsys):
@@ -168,7 +168,9 @@ def test_sync_settings_default_to_the_sites_main_branch_and_no_schedule():
         settings.sync.source
         == "https://codeload.github.com/DataTalksClub/datatalksclub.github.io/tar.gz/refs/heads/main"
     )
-    assert settings.sync.every is None and settings.sync.timeout == 30 and settings.sync.deadline == 1800
+    assert settings.sync.every is None
+    assert settings.sync.timeout == 30
+    assert settings.sync.deadline == 1800
     assert settings.sync_people_dir == settings.site_dir / "people"
     custom = load_settings(
         {
@@ -188,7 +190,9 @@ def test_sync_settings_default_to_the_sites_main_branch_and_no_schedule():
         load_settings({"PODCAST_BOT_SYNC_DEADLINE": "soon"})
 
 
-@pytest.mark.parametrize("text, seconds", [("30m", 1800), ("90s", 90), ("1.5h", 5400), ("1d", 86400), ("off", None)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30m", 1800), ("90s", 90), ("1.5h", 5400), ("1d", 86400), ("off", None)]
+)
 def test_sync_periods(text, seconds):
     assert parse_every(text) == seconds
 

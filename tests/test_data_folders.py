@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 import bot.config
-from benchmarks.local_services import github_archive, site_pages
 from bot.config import BUNDLED_EPISODES, Settings, load_settings
 from bot.runtime import Runtime
 from retrieval.index import SectionIndex
 from retrieval.settings import StoreConfig
+from tests.support.archive_server import github_archive, site_pages
 from tests.support.corpus import BUNDLED, cut_episode, small_episode
 
 
@@ -61,7 +61,8 @@ def test_sync_writes_its_own_folder_and_leaves_the_bundled_episode_as_shipped(
     settings = load_settings({"PODCAST_BOT_SOURCE": source, "PODCAST_BOT_INDEX": str(tmp_path / "index")})
     shipped = _snapshot(BUNDLED.parent)
     report = Runtime(settings, embedder=embedder).sync()
-    assert report.added == ["renamed-on-the-site"] and not report.removed
+    assert report.added == ["renamed-on-the-site"]
+    assert not report.removed
     assert _snapshot(BUNDLED.parent) == shipped
     assert [p.name for p in (tmp_path / "site" / "episodes").iterdir()] == ["renamed-on-the-site.md"]
     assert settings.episodes_dir == tmp_path / "site" / "episodes"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.cli.main import main
-from tests.support.chroma_server import free_port
 from tests.support.fakes.openai_server import FakeOpenAI
 from tests.support.fakes.slack_server import FakeSlack
+from tests.support.http import free_port
 
 BOT_TOKEN = "xoxb-1234567890-secretpart"
 API_KEY = "sk-test-verysecretkey"
@@ -25,15 +25,18 @@ def test_doctor_masks_secrets_and_checks_every_connection(bundled_index_dir, mon
         }.items():
             monkeypatch.setenv(key, value)
         assert main(["doctor", "--index", str(bundled_index_dir)]) == 0
-        assert slack.calls_to("auth.test") and any(r["path"] == "/v1/models" for r in openai.requests)
+        assert slack.calls_to("auth.test")
+        assert any(r["path"] == "/v1/models" for r in openai.requests)
     out = capsys.readouterr().out
     for secret in (BOT_TOKEN, API_KEY, SIGNING, "secretpart", "verysecret"):
         assert secret not in out
-    assert "xoxb-…26 chars" in out and "sk-…21 chars" in out
+    assert "xoxb-…26 chars" in out
+    assert "sk-…21 chars" in out
     assert f"[  ok] index: read the episode list from the embedded Chroma folder {bundled_index_dir}: 1 episodes" in out
     assert f"[  ok] slack: POST {slack.api_url}auth.test: ok, bot podcast-bot in team T1" in out
     assert f"[  ok] llm: GET {openai.base_url}/models: 1 models listed" in out
-    assert "[  ok] state: SQLite file " in out and out.count("schema version 2") == 1
+    assert "[  ok] state: SQLite file " in out
+    assert out.count("schema version 2") == 1
 
 
 def test_doctor_fails_when_a_service_is_down(bundled_index_dir, monkeypatch, capsys):
@@ -43,7 +46,8 @@ def test_doctor_fails_when_a_service_is_down(bundled_index_dir, monkeypatch, cap
     assert main(["doctor", "--index", str(bundled_index_dir)]) == 1
     out = capsys.readouterr().out
     assert "[fail] llm: GET http://127.0.0.1:9/v1/models: Connection error." in out
-    assert "[  ok] index" in out and "[skip] slack" in out
+    assert "[  ok] index" in out
+    assert "[skip] slack" in out
 
 
 def test_an_llm_server_without_a_model_list_is_healthy_when_it_chats(bundled_index_dir, monkeypatch, capsys):
@@ -59,7 +63,8 @@ def test_an_llm_server_without_a_model_list_is_healthy_when_it_chats(bundled_ind
         f"[  ok] llm: GET {openai.base_url}/models answered 404, so POST {openai.base_url}/chat/completions "
         "(model local-model): answered" in out
     )
-    assert chat["path"] == "/v1/chat/completions" and chat["body"]["model"] == "local-model"
+    assert chat["path"] == "/v1/chat/completions"
+    assert chat["body"]["model"] == "local-model"
 
 
 @pytest.mark.slow
@@ -72,7 +77,8 @@ def test_doctor_checks_a_postgres_state_store_and_masks_its_password(
     out = capsys.readouterr().out
     assert password not in out
     assert f"  PostgreSQL {postgres_url.replace(password, '***')}\n" in out
-    assert "[  ok] state: PostgreSQL at 127.0.0.1:" in out and ", schema version 2" in out
+    assert "[  ok] state: PostgreSQL at 127.0.0.1:" in out
+    assert ", schema version 2" in out
 
 
 def test_doctor_fails_when_the_state_database_is_unreachable(bundled_index_dir, monkeypatch, capsys):
@@ -80,5 +86,7 @@ def test_doctor_fails_when_the_state_database_is_unreachable(bundled_index_dir, 
     monkeypatch.setenv("PODCAST_BOT_STATE", f"postgresql://bot:hunter2-secret@127.0.0.1:{port}/podcast")
     assert main(["doctor", "--index", str(bundled_index_dir)]) == 1
     out = capsys.readouterr().out
-    assert f"[fail] state: PostgreSQL at 127.0.0.1:{port}, database podcast: " in out and "[  ok] index" in out
-    assert "hunter2" not in out and "postgresql://bot:***@127.0.0.1" in out
+    assert f"[fail] state: PostgreSQL at 127.0.0.1:{port}, database podcast: " in out
+    assert "[  ok] index" in out
+    assert "hunter2" not in out
+    assert "postgresql://bot:***@127.0.0.1" in out

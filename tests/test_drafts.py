@@ -31,7 +31,8 @@ def test_a_folder_scan_skips_drafts_and_counts_them_in_the_debug_log(tmp_path, i
     distinct_copy(BUNDLED, folder, "_theme-park-draft.md", "draft")
     with caplog.at_level(logging.DEBUG, logger="retrieval.drafts"):
         report = ingest([folder], index, HashEmbedder())
-    assert report.ingested == [EPISODE] and not report.failed
+    assert report.ingested == [EPISODE]
+    assert not report.failed
     assert sorted(index.episodes()) == [EPISODE]
     assert "1 draft or template files (names starting with _) skipped" in caplog.text
 
@@ -44,7 +45,8 @@ def test_a_draft_named_explicitly_is_ingested_and_a_folder_scan_later_removes_it
     assert sorted(index.episodes()) == ["_s12e08", EPISODE]
 
     report = ingest([folder], index, HashEmbedder())
-    assert report.deleted == ["_s12e08"] and sorted(index.episodes()) == [EPISODE]
+    assert report.deleted == ["_s12e08"]
+    assert sorted(index.episodes()) == [EPISODE]
 
 
 def test_guest_page_templates_are_skipped_without_a_warning(tmp_path, caplog):
@@ -54,7 +56,8 @@ def test_guest_page_templates_are_skipped_without_a_warning(tmp_path, caplog):
     (people / "_template.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
     with caplog.at_level(logging.WARNING):
         found = load_people(people)
-    assert list(found) == ["eugeneyan"] and found["eugeneyan"].name == "Eugene Yan"
+    assert list(found) == ["eugeneyan"]
+    assert found["eugeneyan"].name == "Eugene Yan"
     assert caplog.text == ""
 
 
@@ -77,4 +80,5 @@ def test_a_file_named_and_inside_a_named_folder_is_ingested_once(tmp_path, index
     folder = tmp_path / "episodes"
     episode = copy_episode(BUNDLED, folder)
     report = ingest([folder, episode, folder / ".." / "episodes" / episode.name], index, HashEmbedder())
-    assert report.ingested == [EPISODE] and not report.failed
+    assert report.ingested == [EPISODE]
+    assert not report.failed

@@ -64,7 +64,9 @@ def test_openai_embeddings_through_a_local_compatible_server(tmp_path):
         report = ingest([small_episode(tmp_path / "episodes", "s07e01-small.md")], index, embedder)
         vector = embedder.embed_query("community")
         paths = {request["path"] for request in server.requests}
-    assert report.ingested == ["s07e01-small"] and index.section_count() == report.sections
-    assert vector.shape == (16,) and paths == {"/v1/embeddings"}
+    assert report.ingested == ["s07e01-small"]
+    assert index.section_count() == report.sections
+    assert vector.shape == (16,)
+    assert paths == {"/v1/embeddings"}
     with pytest.raises(ModelMismatchError, match="openai:text-embedding-3-small"):
         SectionIndex(store, "all-MiniLM-L6-v2")

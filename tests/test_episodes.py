@@ -157,12 +157,13 @@ def test_newer_format_without_opening_fence_and_without_who():
     )
     episode = parse_episode_text(text, "new-style-name.md")
     assert episode.id == "new-style-name"
-    assert episode.items[0].text == "No who here." and episode.items[0].sec == 3
+    assert episode.items[0].text == "No who here."
+    assert episode.items[0].sec == 3
     assert episode.topics == ("a",)
 
 
 @pytest.mark.parametrize(
-    "text, reason",
+    ("text", "reason"),
     [
         ("just some markdown\n", "no YAML front matter"),
         ("---\ntitle: [unclosed\n---\n", "not valid YAML"),
@@ -201,7 +202,8 @@ def test_every_shared_episode_parses_with_speakers_and_seconds():
 def test_real_variants_in_the_shared_corpus():
     abc = parse_episode_file(shared_episode("s02e07-abc-data-science.md"))
     follow_on = [i for i in abc.items if i.text.startswith("That drew me towards my first role outside of university")]
-    assert follow_on and follow_on[0].sec == abc.items[abc.items.index(follow_on[0]) - 1].sec
+    assert follow_on
+    assert follow_on[0].sec == abc.items[abc.items.index(follow_on[0]) - 1].sec
 
     team = parse_episode_file(shared_episode("s01e03-building-ds-team.md"))
     assert any(i.sec == 3608 for i in team.items)  # time says '60:08'
@@ -225,8 +227,12 @@ def test_newer_format_files_match_their_older_versions():
     newer = parse_episode_file(NEWER / "datatalksclub-building-scaling-data-community.md")
     older = parse_episode_file(BUNDLED)
     assert newer.youtube_id == older.youtube_id
-    assert newer.clips and newer.clips[0].name == "Podcast Introduction"
-    assert newer.date and newer.description and newer.intro and newer.topics
+    assert newer.clips
+    assert newer.clips[0].name == "Podcast Introduction"
+    assert newer.date
+    assert newer.description
+    assert newer.intro
+    assert newer.topics
     assert (older.date, older.description, older.topics) == ("", "", ())
     newer_text = " ".join(i.text for i in newer.items if not i.is_header)
     assert newer_text.startswith("Welcome to another session of the DataTalks.Club podcast.")
@@ -258,4 +264,5 @@ def test_repeated_questions_without_speaker_or_time_are_never_shown_as_the_guest
         quirky = Counter((i.text, i.speaker, i.sec) for i in parse_episode_text(text, path).items)
         added += count
         shown += (quirky - truth).total()
-    assert added > 500 and shown == 0
+    assert added > 500
+    assert shown == 0

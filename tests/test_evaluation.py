@@ -113,14 +113,20 @@ def test_scores_at_three_levels_on_a_hand_made_set():
     assert (s.context.per_moment.count, s.context.per_moment.total) == (3, 6)
     assert [s.hit_at[k].count for k in (1, 3, 5)] == [1, 1, 2]
     assert s.mrr == pytest.approx((1 + 0.25) / 5)
-    assert (s.refused.count, s.refused.total) == (1, 2) and (s.false_refusals.count, s.false_refusals.total) == (1, 5)
-    assert s.p50_ms == pytest.approx(40.0) and s.p95_ms == pytest.approx(67.0)
+    assert (s.refused.count, s.refused.total) == (1, 2)
+    assert (s.false_refusals.count, s.false_refusals.total) == (1, 5)
+    assert s.p50_ms == pytest.approx(40.0)
+    assert s.p95_ms == pytest.approx(67.0)
     # At k = 3 the moment at rank 4 no longer counts, its episode (rank 1) still does.
     s3 = score(outcomes, k=3)
-    assert s3.moment.every.count == 1 and s3.episode.every.count == 4 and s3.moment_given_episode.every.count == 1
+    assert s3.moment.every.count == 1
+    assert s3.episode.every.count == 4
+    assert s3.moment_given_episode.every.count == 1
 
     data = s.to_dict()
-    assert data["episode_hit"] == 0.8 and data["moment_hit"] == 0.4 and data["moment_given_episode"] == 0.5
+    assert data["episode_hit"] == 0.8
+    assert data["moment_hit"] == 0.4
+    assert data["moment_given_episode"] == 0.5
     assert data["per_moment"] == {
         "episode_hit": 5 / 6,
         "moment_hit": 0.5,
@@ -132,8 +138,12 @@ def test_scores_at_three_levels_on_a_hand_made_set():
 
 def test_a_multi_episode_question_with_one_of_two_moments_counts_half_per_moment_and_not_at_all_every():
     s = score([Outcome(question(("a", 10), ("b", 20)), (found(1, 1, True), found(None, None)), False, 1.0)], k=5)
-    assert s.moment.every.count == 0 and s.episode.every.count == 0 and s.context.every.count == 0
-    assert s.moment.per_moment.value == 0.5 and s.episode.per_moment.value == 0.5 and s.context.per_moment.value == 0.5
+    assert s.moment.every.count == 0
+    assert s.episode.every.count == 0
+    assert s.context.every.count == 0
+    assert s.moment.per_moment.value == 0.5
+    assert s.episode.per_moment.value == 0.5
+    assert s.context.per_moment.value == 0.5
     assert s.mrr == 0.0
 
 
@@ -159,7 +169,8 @@ def test_halves_by_the_number_ending_the_id_and_summaries_per_file():
     assert report.summary().by_kind["factual"]["hybrid"].moment.every.count == 1
 
     data = report.to_dict()
-    assert data["k"] == 5 and data["questions"][2] | {"moments": None} == {
+    assert data["k"] == 5
+    assert data["questions"][2] | {"moments": None} == {
         "id": "more-01",
         "file": "more.yaml",
         "kind": "factual",
@@ -204,9 +215,11 @@ def _exchange(answer_before: str) -> list[Section]:
 def test_window_spans_are_the_stretches_the_window_quotes():
     sections = _exchange("It is short.")
     text = window(sections, sections[1])
-    assert "Point 60" in text and "Point 90" not in text
+    assert "Point 60" in text
+    assert "Point 90" not in text
     assert text.startswith("Host (1:40): What is DataOps?\nGuest (1:50): It is short.\nGuest (3:20): Point 0")
-    assert "…" not in text and "Later on" not in text
+    assert "…" not in text
+    assert "Later on" not in text
     # Quoted without a break from the question to part of the long answer (cut within its line).
     assert window_spans(sections, sections[1]) == [Span(100, 200)]
 
@@ -237,7 +250,7 @@ def test_question_file_with_single_and_multi_episode_entries(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "entries, message",
+    ("entries", "message"),
     [
         ({"id": "x"}, "expected a list of questions"),
         ([{"id": "a", "question": "Q?", "episode": "e.md", "answer_sec": 1}, "oops"], "entry 2: expected a mapping"),
@@ -258,7 +271,8 @@ def test_malformed_question_files_name_the_entry(tmp_path, entries, message):
     path.write_text(yaml.safe_dump(entries))
     with pytest.raises(QuestionFileError) as caught:
         load_questions(path)
-    assert str(path) in str(caught.value) and message in str(caught.value)
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
 
 
 def test_several_question_files_keep_their_order_and_an_id_may_not_repeat_across_them(tmp_path):
@@ -276,7 +290,8 @@ def test_cli_reports_a_malformed_question_file_without_traceback(tmp_path, capsy
     path.write_text("- id: a\n  question: [unclosed\n")
     assert main(["eval", str(path), "--episodes", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "not valid YAML" in err and "Traceback" not in err
+    assert "not valid YAML" in err
+    assert "Traceback" not in err
 
 
 @pytest.fixture(scope="module")
@@ -313,14 +328,16 @@ def test_a_real_search_counts_episode_moment_and_the_models_context(small):
         2,
         2,
     )
-    assert scores.moment.per_moment.total == 4 and scores.moment_given_episode.every.value == 0.5
+    assert scores.moment.per_moment.total == 4
+    assert scores.moment_given_episode.every.value == 0.5
 
 
 def test_offline_answers_are_checked_on_their_first_quote(small):
     _, runtime = small
     answerer = runtime.offline_answerer()
     sources = answerer.answer(QUESTION).sources
-    assert len(sources) >= 2 and abs(sources[0].start_sec - sources[-1].start_sec) > 60
+    assert len(sources) >= 2
+    assert abs(sources[0].start_sec - sources[-1].start_sec) > 60
     questions = [
         Question("a-01", QUESTION, "factual", ((EPISODE, sources[0].start_sec),)),
         Question("a-02", QUESTION, "factual", ((EPISODE, sources[-1].start_sec),)),  # a later quote only
@@ -353,13 +370,17 @@ def test_cli_eval_of_two_question_files_reports_each_both_and_halves(small, tmp_
     files, halves = report["files"], report["halves"]
     assert [files[str(path)]["retrievers"]["bm25"]["questions"] for path in paths] == [2, 3]
     assert [halves[half]["retrievers"]["dense"]["questions"] for half in ("odd", "even")] == [2, 3]
-    assert len(report["questions"]) == 5 and report["questions"][2]["file"] == str(paths[1])
+    assert len(report["questions"]) == 5
+    assert report["questions"][2]["file"] == str(paths[1])
     hybrid = report["retrievers"]["hybrid"]
     # Only one episode is indexed: every answerable question finds it, but only one of the multi
     # question's two episodes, and no moment (all expected far after the episode's end).
     assert (hybrid["answerable"], hybrid["moments"]) == (4, 5)
-    assert hybrid["episode_hit"] == 0.75 and hybrid["per_moment"]["episode_hit"] == 0.8
-    assert hybrid["moment_hit"] == 0.0 and hybrid["moment_given_episode"] == 0.0 and hybrid["context_recall"] == 0.0
+    assert hybrid["episode_hit"] == 0.75
+    assert hybrid["per_moment"]["episode_hit"] == 0.8
+    assert hybrid["moment_hit"] == 0.0
+    assert hybrid["moment_given_episode"] == 0.0
+    assert hybrid["context_recall"] == 0.0
     assert report["halves"]["odd"]["retrievers"]["hybrid"]["episode_hit"] == 0.5
     assert report["files"][str(paths[1])]["halves"]["even"]["retrievers"]["dense"]["episode_hit"] == 1.0
     assert report["by_kind"]["multi-episode"]["bm25"]["per_moment"]["episode_hit"] == 0.5
@@ -415,7 +436,8 @@ def test_end_to_end_eval_over_a_few_shared_episodes(tmp_path, capsys):
         "p50_ms",
         "p95_ms",
     }
-    assert hybrid["hit@5"] >= 0.5 and hybrid["refusal_accuracy"] == 1.0
+    assert hybrid["hit@5"] >= 0.5
+    assert hybrid["refusal_accuracy"] == 1.0
     assert hybrid["episode_hit"] >= hybrid["moment_hit"] == hybrid["hit@5"]
     assert [q["id"] for q in report["questions"]] == [q["id"] for q in subset]
     assert all(set(q["rank"]) == {"hybrid", "bm25", "dense"} for q in report["questions"])

@@ -46,7 +46,8 @@ def test_chat_completion_json(llm_server: FakeOpenAI) -> None:
     assert completion.choices[0].message.content == "Episode 12 covers MLOps at 03:15."
     assert completion.choices[0].finish_reason == "stop"
     assert completion.model == "gpt-4o-mini"
-    assert completion.usage is not None and completion.usage.completion_tokens == 6
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens == 6
     assert again.id != completion.id
     first = llm_server.requests[0]
     assert first["path"] == "/v1/chat/completions"
@@ -68,7 +69,8 @@ def test_chat_completion_stream_with_callable_reply(llm_server: FakeOpenAI) -> N
     assert len(pieces) > 2
     assert all(chunk.object == "chat.completion.chunk" for chunk in chunks)
     assert [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices][-1] == "stop"
-    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 6
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == 6
     assert llm_server.requests[0]["body"]["stream"] is True
 
 
@@ -110,7 +112,7 @@ def test_slow_server_triggers_client_timeout(llm_server: FakeOpenAI) -> None:
 def test_malformed_body_fails_to_parse(llm_server: FakeOpenAI) -> None:
     llm_server.malformed = True
 
-    with pytest.raises(ValueError):
+    with pytest.raises(json.JSONDecodeError):
         make_client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=QUESTION)
 
 
@@ -131,7 +133,8 @@ def test_langchain_embeddings_are_deterministic(llm_server: FakeOpenAI) -> None:
     vectors = embeddings.embed_documents(["data engineering", "mlops"])
 
     assert vectors == [fake_embedding("data engineering"), fake_embedding("mlops")]
-    assert len(vectors[0]) == 8 and vectors[0] != vectors[1]
+    assert len(vectors[0]) == 8
+    assert vectors[0] != vectors[1]
     assert sum(value * value for value in vectors[0]) == pytest.approx(1.0, abs=1e-6)
     assert llm_server.requests[0]["path"] == "/v1/embeddings"
 
@@ -144,8 +147,10 @@ def test_web_client_calls_are_recorded(slack: FakeSlack) -> None:
     first = client.chat_postMessage(channel="C1", text="Episode 12", blocks=blocks, thread_ts="1.0")
     second = client.chat_postMessage(channel="C1", text="again")
 
-    assert identity["user_id"] == "UBOT" and identity["bot_id"] == "BBOT"
-    assert first["channel"] == "C1" and first["message"]["blocks"] == blocks
+    assert identity["user_id"] == "UBOT"
+    assert identity["bot_id"] == "BBOT"
+    assert first["channel"] == "C1"
+    assert first["message"]["blocks"] == blocks
     assert float(second["ts"]) > float(first["ts"])
     [post, _] = slack.calls_to("chat.postMessage")
     assert post["args"]["blocks"] == blocks
@@ -185,14 +190,17 @@ def test_chat_streams_views_and_assistant_threads(slack: FakeSlack) -> None:
     published = client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
 
     (ts,) = slack.streams
-    assert ts == stream.ts and slack.streams[ts]["thread_ts"] == "1.0" and slack.streams[ts]["stopped"]
+    assert ts == stream.ts
+    assert slack.streams[ts]["thread_ts"] == "1.0"
+    assert slack.streams[ts]["stopped"]
     methods = [c["method"] for c in slack.stream_calls(ts)]
     assert methods == ["chat.startStream", "chat.appendStream", "chat.stopStream", "chat.appendStream"]
     assert slack.streamed_text(ts) == "**Episode 12** at 03:15too late"  # every call's text, refused or not
     assert slack.calls_to("chat.stopStream")[0]["args"]["blocks"] == [{"type": "divider"}]
     assert refused.value.response["error"] == "message_not_in_streaming_state"
     assert slack.calls_to("assistant.threads.setStatus")[0]["args"]["status"] == "is searching…"
-    assert published["view"]["id"] == "VHOME" and published["view"]["type"] == "home"
+    assert published["view"]["id"] == "VHOME"
+    assert published["view"]["type"] == "home"
 
 
 def test_a_workspace_that_cannot_stream(slack: FakeSlack) -> None:
@@ -200,13 +208,15 @@ def test_a_workspace_that_cannot_stream(slack: FakeSlack) -> None:
     stream = WebClient(base_url=slack.api_url, token="xoxb-test").chat_stream(channel="C1", thread_ts="1.0")
     with pytest.raises(SlackApiError) as refused:
         stream.stop(markdown_text="hello")
-    assert refused.value.response["error"] == "unknown_method" and slack.streams == {}
+    assert refused.value.response["error"] == "unknown_method"
+    assert slack.streams == {}
 
 
 def test_response_url_posts_are_recorded(slack: FakeSlack) -> None:
     response = WebhookClient(slack.response_url).send(text="Searching episodes...", response_type="ephemeral")
 
-    assert response.status_code == 200 and response.body == "ok"
+    assert response.status_code == 200
+    assert response.body == "ok"
     [call] = slack.wait_for("response_url")
     assert call["args"] == {"text": "Searching episodes...", "response_type": "ephemeral"}
 
@@ -232,5 +242,6 @@ def test_bolt_app_replies_through_fake(slack: FakeSlack) -> None:
 
     assert ack.status == 200
     [post] = slack.wait_for("chat.postMessage")
-    assert post["args"]["channel"] == "C1" and post["args"]["thread_ts"] == "1.5"
+    assert post["args"]["channel"] == "C1"
+    assert post["args"]["thread_ts"] == "1.5"
     assert slack.calls[0]["method"] == "auth.test"

@@ -128,10 +128,12 @@ def test_an_unrelated_question_in_the_repl_gets_the_answer_it_gets_alone(runtime
     conversation = Conversation(runtime.answerer)
     conversation.handle(first)
     earlier = conversation.last
-    assert earlier is not None and earlier.sources
+    assert earlier is not None
+    assert earlier.sources
     reply = conversation.handle(second)
     answer = conversation.last
-    assert answer is not None and answer.query == second
+    assert answer is not None
+    assert answer.query == second
     assert reply == Conversation(runtime.answerer).handle(second)
     assert top_header(answer) != top_header(earlier)
 
@@ -157,9 +159,11 @@ def test_a_follow_up_in_the_repl_is_answered_about_the_earlier_subject(runtime, 
     assert earlier is not None
     conversation.handle(follow_up)
     answer = conversation.last
-    assert answer is not None and answer.mode == "offline"
+    assert answer is not None
+    assert answer.mode == "offline"
     # Its own words and the earlier question's subject, not the earlier answer's text.
-    assert answer.query.startswith(follow_up) and subject in answer.query.lower()
+    assert answer.query.startswith(follow_up)
+    assert subject in answer.query.lower()
     assert earlier.text.split("\n")[1][:40] not in answer.query
     assert top_header(answer) in {source.header for source in earlier.sources}
 
@@ -170,7 +174,8 @@ def test_a_follow_up_after_reset_asks_what_it_refers_to(runtime):
     assert conversation.handle("/reset") == "Conversation cleared."
     reply = conversation.handle("what else did she say about that?")
     assert reply.startswith("I'm not sure what “she” refers to")
-    assert "youtube.com" not in reply and "Sources:" not in reply
+    assert "youtube.com" not in reply
+    assert "Sources:" not in reply
     assert "no sources" in conversation.handle("/sources")
     # Once named, the question is answered.
     assert "Sources:" in conversation.handle("What did Alexey say about sponsors?")
@@ -195,12 +200,18 @@ def test_with_a_model_only_follow_ups_are_condensed_and_a_lone_one_calls_nothing
         pieces = list(streamed)
         assert len(server.requests) == len(standalone_requests) + len(follow_up_requests)
     # A new question: one call, for the answer, with no earlier conversation in it.
-    assert len(standalone_requests) == 1 and new.query == BOOK and new.mode == "llm"
+    assert len(standalone_requests) == 1
+    assert new.query == BOOK
+    assert new.mode == "llm"
     assert SPONSORS not in json.dumps(standalone_requests[0]["body"])
     # A follow-up: rewritten with the conversation first, then answered.
-    assert len(follow_up_requests) == 2 and follow_up.query == "Which companies sponsor DataTalks.Club?"
-    assert lone.mode == "clarify" and lone.sources == [] and "“and who were they?”" in lone.text
-    assert pieces == [] and streamed.answer.mode == "clarify"
+    assert len(follow_up_requests) == 2
+    assert follow_up.query == "Which companies sponsor DataTalks.Club?"
+    assert lone.mode == "clarify"
+    assert lone.sources == []
+    assert "“and who were they?”" in lone.text
+    assert pieces == []
+    assert streamed.answer.mode == "clarify"
 
 
 SLACK_ROOT = "1700000300.000100"
@@ -224,7 +235,8 @@ def test_a_slack_thread_follows_only_a_question_that_refers_back(
     first = runtime.answerer.answer(SPONSORS)
     history = [("user", SPONSORS), ("assistant", first.text)]
     expected = runtime.answerer.answer(second, history=history if follows else ())
-    assert expected.sources and (top_header(expected) == top_header(first)) is follows
+    assert expected.sources
+    assert (top_header(expected) == top_header(first)) is follows
     harness = make_harness(fake, bundled_index_dir, tmp_path, embedder)
     fake.thread_messages = thread_so_far(SPONSORS, first.text)
     harness.mention(second, "EvThreadSecond", ts="1700000300.000300", thread_ts=SLACK_ROOT)
@@ -239,7 +251,8 @@ def test_a_follow_up_that_starts_a_slack_thread_asks_what_it_refers_to(fake, bun
     update = fake.wait_for("chat.update")[0]["args"]
     harness.close()
     assert "not sure what “she” refers to" in update["text"]
-    assert seconds_linked(update["blocks"]) == set() and "feedback" not in json.dumps(update["blocks"])
+    assert seconds_linked(update["blocks"]) == set()
+    assert "feedback" not in json.dumps(update["blocks"])
 
 
 @pytest.mark.parametrize(
@@ -251,7 +264,8 @@ def test_the_side_panel_follows_only_a_question_that_refers_back(
     first = runtime.answerer.answer(first_question)
     history = [("user", first.question), ("assistant", first.text)]
     expected = runtime.answerer.answer(second, history=history if follows else ())
-    assert expected.sources and (top_header(expected) == top_header(first)) is follows
+    assert expected.sources
+    assert (top_header(expected) == top_header(first)) is follows
     panel = "1700000500.000100"
     fake.thread_messages = [
         {"type": "message", "subtype": "assistant_app_thread", "user": "U1", "text": "Chat", "ts": panel},
@@ -277,4 +291,5 @@ def test_a_follow_up_that_opens_a_side_panel_thread_asks_what_it_refers_to(fake,
     harness.dm("Why were they so popular?", "EvPanelLone", ts="1700000601.000100", thread_ts=panel)
     posted = fake.wait_for("chat.postMessage")[0]["args"]
     harness.close()
-    assert "not sure what “they” refers to" in posted["text"] and seconds_linked(posted["blocks"]) == set()
+    assert "not sure what “they” refers to" in posted["text"]
+    assert seconds_linked(posted["blocks"]) == set()

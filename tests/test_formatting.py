@@ -21,8 +21,11 @@ def dicts(message: SlackMessage) -> list[dict[str, Any]]:
 
 def test_escaping_neutralises_mentions_and_markup():
     text = escape("<!channel> <@U1> <https://evil|click> & @here")
-    assert "<" not in text and ">" not in text
-    assert text.startswith("&lt;!channel&gt; &lt;@U1&gt;") and "&amp;" in text and "@here" not in text
+    assert "<" not in text
+    assert ">" not in text
+    assert text.startswith("&lt;!channel&gt; &lt;@U1&gt;")
+    assert "&amp;" in text
+    assert "@here" not in text
 
 
 def test_citations_become_links_to_their_moment_and_unknown_numbers_stay_text():
@@ -32,7 +35,9 @@ def test_citations_become_links_to_their_moment_and_unknown_numbers_stay_text():
     body = blocks[0]["text"]["text"]
     assert blocks[0]["text"]["verbatim"] is True  # Slack links no names or URLs in it by itself
     assert "<https://www.youtube.com/watch?v=abcdefghijk&amp;t=614s|[1]>" in body
-    assert "[2]" in body and "|[2]>" not in body and "*fast*" in body
+    assert "[2]" in body
+    assert "|[2]>" not in body
+    assert "*fast*" in body
     sources = blocks[1]["elements"]
     assert (
         sources[1]["text"]
@@ -46,7 +51,8 @@ def test_long_answers_are_split_within_slack_limits():
     messages = answer_messages(answer, "id1")
     assert len(messages) >= 2
     for message in messages:
-        assert 1 <= len(message.blocks) <= MAX_BLOCKS and message.text
+        assert 1 <= len(message.blocks) <= MAX_BLOCKS
+        assert message.text
         for block in dicts(message):
             if block["type"] == "section":
                 assert len(block["text"]["text"]) <= MAX_SECTION_CHARS
@@ -54,7 +60,8 @@ def test_long_answers_are_split_within_slack_limits():
         sum(b["text"]["text"].count("word") for m in messages for b in dicts(m) if b["type"] == "section") == 700 * 40
     )
     last = dicts(messages[-1])
-    assert last[-1]["type"] == "context_actions" and len(last[-2]["elements"]) == 1 + 5  # label + at most 5 sources
+    assert last[-1]["type"] == "context_actions"
+    assert len(last[-2]["elements"]) == 1 + 5
     assert messages[1].text.startswith("(continued, part 2 of")
 
 
@@ -67,8 +74,12 @@ def test_split_text_keeps_links_whole():
 
 def test_markdown_escaping_neutralises_mentions_and_links():
     text = escape_markdown("<!here> <@U1> [click](https://evil) \\[x] & @channel")
-    assert "<" not in text and ">" not in text and "](" not in text.replace("\\](", "")
-    assert "[click\\](https://evil)" in text and "&amp;" in text and "@channel" not in text
+    assert "<" not in text
+    assert ">" not in text
+    assert "](" not in text.replace("\\](", "")
+    assert "[click\\](https://evil)" in text
+    assert "&amp;" in text
+    assert "@channel" not in text
 
 
 def test_streamed_citations_become_links_even_when_split_across_pieces():
@@ -79,5 +90,7 @@ def test_streamed_citations_become_links_even_when_split_across_pieces():
     assert stream.shown == "".join(pieces)
     assert sent == cited_markdown(stream.shown, urls)
     assert "[\\[1\\]](https://www.youtube.com/watch?v=abcdefghijk&t=61s)" in sent
-    assert "[\\[2\\]](https://example.org/a_%28b%29)" in sent and "\\[3\\]" in sent
-    assert "@channel" not in sent and "<@U9>" not in sent
+    assert "[\\[2\\]](https://example.org/a_%28b%29)" in sent
+    assert "\\[3\\]" in sent
+    assert "@channel" not in sent
+    assert "<@U9>" not in sent

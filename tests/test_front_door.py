@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.local_services import post_unread
+from tests.support.http import post_unread
 from tests.support.slack import SlackHarness, make_harness
 
 MARKER = "hostile-marker-9f3a"  # in every hostile body: must never reach the log
@@ -39,7 +39,7 @@ def signed_json(harness: SlackHarness, body: bytes, **kwargs) -> int:
 
 
 @pytest.mark.parametrize(
-    "send, status, reason",
+    ("send", "status", "reason"),
     [
         (
             lambda h: signed_json(h, b'{"type": ' + MARKER.encode(), signature="v0=" + "0" * 64),

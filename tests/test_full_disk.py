@@ -7,19 +7,19 @@ read-only. Commands run in subprocesses, as a user runs them, so a hang would sh
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from benchmarks.local_services import github_archive
 from bot.slack.state import StateUnavailableError
 from bot.slack.state.sqlite import SqliteStateStore
 from retrieval.disk_space import MB
-from tests.support.corpus import ROOT, distinct_copy, small_episode
+from tests.support.archive_server import github_archive
+from tests.support.cli import cli, python
+from tests.support.cli import run as run_command
+from tests.support.corpus import distinct_copy, small_episode
 from tests.support.disk import fill, remount, small_disk
 
 pytestmark = pytest.mark.slow  # each command runs in a subprocess
@@ -42,16 +42,8 @@ def run(
     *args: str, env: dict[str, str] | None = None, checked: bool = True
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     """`podcast-bot ARGS` in a fresh process; its result and how long it took."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_", "PODCAST_BOT_", "CHROMA_"))}
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, *(["-m", "bot.cli"] if checked else ["-c", UNCHECKED]), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**clean, "PYTHONPATH": str(ROOT), **(env or {})},
-        timeout=120,
-    )
+    done = run_command(cli(*args) if checked else python(UNCHECKED, *args), env=env)
     return done, time.monotonic() - started
 
 
@@ -67,8 +59,10 @@ def error_lines(done: subprocess.CompletedProcess[str]) -> int:
 
 
 def assert_refused_at_once(done: subprocess.CompletedProcess[str], seconds: float, reason: str) -> None:
-    assert done.returncode != 0 and seconds < 10, (done.returncode, seconds, done.stderr[-2000:])
-    assert reason in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode != 0, (done.returncode, seconds, done.stderr[-2000:])
+    assert seconds < 10, (done.returncode, seconds, done.stderr[-2000:])
+    assert reason in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
 
 
 def test_ingest_and_sync_on_a_full_disk_stop_within_seconds_and_the_index_stays_usable(tmp_path):
@@ -120,8 +114,10 @@ def test_a_disk_filled_between_the_check_and_the_write_still_ends_the_ingest_at_
         assert done.returncode == 0, done.stderr
         fill(disk, leave=64 << 10)
         done, seconds = run("ingest", str(more), "--index", str(index), checked=False)
-        assert done.returncode != 0 and seconds < 30, (seconds, done.stderr[-2000:])
-        assert error_lines(done) == 1 and "the disk is full" in done.stderr, done.stderr
+        assert done.returncode != 0, (seconds, done.stderr[-2000:])
+        assert seconds < 30, (seconds, done.stderr[-2000:])
+        assert error_lines(done) == 1, done.stderr
+        assert "the disk is full" in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
         (disk / "filler").unlink()
         assert "s01e01-first" in searchable(index)
@@ -143,6 +139,12 @@ def test_ingest_on_a_read_only_disk_stops_at_once(tmp_path):
         assert searchable(index) == {"s01e01-first"}
 
 
+def claim_many(store: SqliteStateStore) -> None:
+    """Claim keys until the store fails: SQLite may fit a few rows in pages it already has."""
+    for n in range(2, 200):
+        store.claim(f"event-{n}-" + "x" * 2000)
+
+
 def test_the_state_store_on_a_full_or_read_only_disk_fails_at_once_saying_so(tmp_path):
     with small_disk(tmp_path / "disk", megabytes=4) as disk:
         store = SqliteStateStore(disk / "state" / "bot-state.sqlite3")
@@ -151,8 +153,7 @@ def test_the_state_store_on_a_full_or_read_only_disk_fails_at_once_saying_so(tmp
             fill(disk)
             started = time.monotonic()
             with pytest.raises(StateUnavailableError, match="disk is full"):
-                for n in range(2, 200):  # SQLite may fit a few rows in pages it already has
-                    store.claim(f"event-{n}-" + "x" * 2000)
+                claim_many(store)
             assert time.monotonic() - started < 2
             assert not store.claim("event-1")  # what was stored before is still there
         finally:

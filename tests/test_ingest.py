@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +16,10 @@ from retrieval.index import SectionIndex
 from retrieval.ingest import ingest, prepare
 from retrieval.sections import build_sections
 from retrieval.settings import StoreConfig
-from tests.support.corpus import BUNDLED, ROOT, copy_episode, distinct_copy, small_episode
-from tests.support.embedder import HashEmbedder
+from tests.support.cli import cli, start
+from tests.support.corpus import BUNDLED, copy_episode, distinct_copy, small_episode
+from tests.support.embedder import HashEmbedder, WrappedEmbedder
+from tests.support.http import wait_until
 
 
 @pytest.fixture
@@ -37,7 +36,8 @@ def test_ingest_builds_an_index_with_metadata(index, embedder, tmp_path):
     folder = tmp_path / "episodes"
     copy_episode(BUNDLED, folder)
     report = ingest([folder], index, embedder)
-    assert report.ingested == ["s07e01-datatalksclub-behind-the-scenes"] and not report.failed
+    assert report.ingested == ["s07e01-datatalksclub-behind-the-scenes"]
+    assert not report.failed
     sections = index.all_sections()
     assert len(sections) == report.sections == index.section_count() > 50
     section = min(sections, key=lambda s: s.position)
@@ -78,16 +78,20 @@ def test_reingest_is_idempotent_and_incremental(index, embedder, tmp_path):
     version = index.version()
 
     again = ingest([folder], index, embedder)
-    assert again.ingested == [] and len(again.skipped) == 2
-    assert section_ids(index) == before and index.version() == version
+    assert again.ingested == []
+    assert len(again.skipped) == 2
+    assert section_ids(index) == before
+    assert index.version() == version
 
     path.write_text(
         path.read_text(encoding="utf-8").replace("Something between that.", "Roughly two years."), encoding="utf-8"
     )
     changed = ingest([folder], index, embedder)
-    assert changed.ingested == [path.stem] and changed.skipped == ["s99e01-copy"]
+    assert changed.ingested == [path.stem]
+    assert changed.skipped == ["s99e01-copy"]
     after = section_ids(index)
-    assert len(after) == len(before) and after != before
+    assert len(after) == len(before)
+    assert after != before
     assert any("Roughly two years." in s.text for s in index.all_sections())
     assert not any("Something between that." in s.text for s in index.all_sections() if s.episode_id == path.stem)
 
@@ -106,7 +110,8 @@ def test_bad_files_are_reported_and_good_ones_ingested(tmp_path, capsys):
     index_dir = tmp_path / "index"
     assert main(["ingest", str(folder), "--index", str(index_dir)]) == 0
     out, err = capsys.readouterr()
-    assert "1 episodes ingested" in out and "2 failed" in out
+    assert "1 episodes ingested" in out
+    assert "2 failed" in out
     assert f"{folder / 'notes.md'}: no YAML front matter" in err
     assert f"{folder / 'broken.md'}: front matter is not valid YAML" in err
     assert "Traceback" not in err
@@ -122,7 +127,8 @@ def test_a_different_embedding_model_is_refused_until_rebuild(store, index, embe
     with pytest.raises(ModelMismatchError, match="ingest --rebuild"):
         SectionIndex(store, "openai:text-embedding-3-small")
     rebuilt = SectionIndex.rebuild(store, "openai:text-embedding-3-small")
-    assert rebuilt.section_count() == 0 and rebuilt.episodes() == {}
+    assert rebuilt.section_count() == 0
+    assert rebuilt.episodes() == {}
 
 
 def test_corrupt_index_folder_gives_a_rebuild_hint(tmp_path, capsys):
@@ -131,7 +137,8 @@ def test_corrupt_index_folder_gives_a_rebuild_hint(tmp_path, capsys):
     (folder / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
     assert main(["search", "community", "--index", str(folder)]) == 1
     err = capsys.readouterr().err
-    assert "podcast-bot ingest --rebuild" in err and "Traceback" not in err
+    assert "podcast-bot ingest --rebuild" in err
+    assert "Traceback" not in err
     assert main(["ingest", str(small_episode(tmp_path, "small.md")), "--index", str(folder), "--rebuild"]) == 0
 
 
@@ -144,6 +151,16 @@ def test_rebuild_refuses_to_delete_a_folder_that_is_not_an_index(tmp_path):
     assert (folder / "thesis.txt").exists()
 
 
+def files_of(folder: Path) -> dict[Path, tuple[int, int]]:
+    """The files under `folder` with their modification times and sizes (one removed meanwhile left out)."""
+    files = {}
+    for path in folder.rglob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            status = path.stat()
+            files[path] = (status.st_mtime_ns, status.st_size)
+    return files
+
+
 @pytest.mark.slow
 def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path):
     embedder = MiniLMEmbedder()  # the killed `podcast-bot ingest` used the configured model
@@ -152,22 +169,19 @@ def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path):
     for name in names:
         distinct_copy(BUNDLED, folder, name, name[:6])
     index_dir = tmp_path / "killed-index"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "ingest", str(folder), "--index", str(index_dir), "-v"],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        cwd=ROOT,
+    process = start(cli("ingest", str(folder), "--index", str(index_dir), "-v"))
+    stderr, running = process.stderr, lambda: process.poll() is None
+    assert stderr is not None
+    wait_until(
+        lambda: "ingested s01e01-copy" in stderr.readline(),
+        timeout=120,
+        what="the first episode",
+        every=0,
+        running=running,
     )
-    assert process.stderr is not None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if "ingested s01e01-copy" in line:
-            break
-    time.sleep(0.3)  # now inside the second episode
+    # The second episode is embedded first (seconds), then written: kill it once the index's files change again.
+    first = files_of(index_dir)
+    wait_until(lambda: files_of(index_dir) != first, timeout=120, what="the second write", every=0.01, running=running)
     process.send_signal(signal.SIGKILL)
     process.wait()
 
@@ -189,7 +203,8 @@ def test_first_use_builds_the_default_index_from_the_bundled_episodes(tmp_path, 
     monkeypatch.setattr("bot.config.DEFAULT_INDEX", default)
     assert main(["search", "how did the community start", "--k", "2"]) == 0
     out = capsys.readouterr().out
-    assert "DataTalks.Club Behind the Scenes" in out and "youtube.com/watch?v=IxTyq96juVE&t=" in out
+    assert "DataTalks.Club Behind the Scenes" in out
+    assert "youtube.com/watch?v=IxTyq96juVE&t=" in out
     assert (default / "chroma.sqlite3").exists()
 
 
@@ -197,7 +212,8 @@ def test_a_named_index_that_is_missing_or_empty_is_an_error_saying_how_to_fill_i
     missing = tmp_path / "does-not-exist"
     assert main(["search", "how did the community start", "--index", str(missing)]) == 1
     err = capsys.readouterr().err
-    assert f"no index at {missing}" in err and f"podcast-bot ingest --index {missing}" in err
+    assert f"no index at {missing}" in err
+    assert f"podcast-bot ingest --index {missing}" in err
     assert not missing.exists()
 
     empty = tmp_path / "empty"
@@ -240,35 +256,36 @@ def test_repeated_paragraphs_are_dropped_and_section_ids_stay_unique(index, embe
     assert [item.text for item in episode.items].count("Yeah.") == 2  # short replies repeat naturally
 
     report = ingest([path.parent], index, embedder)
-    assert report.ingested == ["s01e01-repeats"] and not report.failed
+    assert report.ingested == ["s01e01-repeats"]
+    assert not report.failed
     # Sections with the same words still get distinct, stable ids.
     twice = parse_episode_text(path.read_text(encoding="utf-8").replace("Yeah.", repeated), path)
     ids = [s.id for s in build_sections(twice, max_words=12, overlap_words=0)]
-    assert len(ids) == len(set(ids)) and ids == [s.id for s in build_sections(twice, max_words=12, overlap_words=0)]
+    assert len(ids) == len(set(ids))
+    assert ids == [s.id for s in build_sections(twice, max_words=12, overlap_words=0)]
 
 
 def test_text_before_the_opening_fence_is_skipped_with_a_warning(index, embedder, tmp_path, caplog):
     path = small_episode(tmp_path / "episodes", "s01e01-stray.md")
     path.write_text("_\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
     episode = parse_episode_file(path)
-    assert episode.title == "DataTalks.Club Behind the Scenes" and episode.warnings
+    assert episode.title == "DataTalks.Club Behind the Scenes"
+    assert episode.warnings
     with caplog.at_level("WARNING"):
         assert ingest([path.parent], index, embedder).ingested == ["s01e01-stray"]
     assert "skipped 1 line of text before the opening '---'" in caplog.text
 
 
-class WrongSizeFor:
+class WrongSizeFor(WrappedEmbedder):
     """An embedder whose vectors for one episode have the wrong size, so the store refuses that episode."""
 
     def __init__(self, embedder, marker: str):
-        self.model_id, self._embedder, self._marker = embedder.model_id, embedder, marker
+        super().__init__(embedder)
+        self._marker = marker
 
     def embed_documents(self, texts):
-        vectors = self._embedder.embed_documents(texts)
+        vectors = super().embed_documents(texts)
         return vectors[:, :3] if any(self._marker in text for text in texts) else vectors
-
-    def embed_query(self, text):
-        return self._embedder.embed_query(text)
 
 
 def test_an_episode_that_cannot_be_stored_is_reported_and_the_rest_ingested(index, embedder, tmp_path):
@@ -282,7 +299,8 @@ def test_an_episode_that_cannot_be_stored_is_reported_and_the_rest_ingested(inde
     report = ingest([folder], index, WrongSizeFor(embedder, "UNSTORABLE"))
     assert report.ingested == ["s01e01-a", "s01e03-c"]
     assert [Path(e.path).name for e in report.failed] == ["s01e02-b.md"]
-    assert "could not be stored" in str(report.failed[0]) and "dimension" in str(report.failed[0])
+    assert "could not be stored" in str(report.failed[0])
+    assert "dimension" in str(report.failed[0])
     assert set(index.episodes()) == {"s01e01-a", "s01e03-c"}
     # The next run retries it.
     assert ingest([folder], index, embedder).ingested == ["s01e02-b"]

@@ -4,11 +4,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
-from tests.support.corpus import ROOT
+from tests.support.cli import python, run
 
 HEAVY = ("chromadb", "langchain", "langchain_core", "langchain_openai", "onnxruntime", "tokenizers", "bm25s")
 
@@ -33,20 +30,19 @@ print(json.dumps({"outcomes": outcomes, "heavy": heavy}))
 def test_help_argument_errors_doctor_help_and_feedback_load_no_search_stack(tmp_path):
     commands = [["--help"], ["search"], ["ask", "--k", "many", "q"], ["nonsense"], ["doctor", "--help"]]
     commands.append(["feedback", "--since", "all"])
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_COMMANDS, json.dumps(commands), json.dumps(HEAVY)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "PODCAST_BOT_STATE": str(tmp_path / "state.sqlite3")},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = run(
+        python(RUN_COMMANDS, json.dumps(commands), json.dumps(HEAVY)),
+        env={"PODCAST_BOT_STATE": str(tmp_path / "state.sqlite3")},
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     outcomes = result["outcomes"]
-    assert outcomes["--help"][0] == 0 and "ingest" in outcomes["--help"][1]
-    assert outcomes["search"][0] == 2 and outcomes["nonsense"][0] == 2
-    assert outcomes["ask --k many q"][0] == 2 and "--k" in outcomes["ask --k many q"][1]
+    assert outcomes["--help"][0] == 0
+    assert "ingest" in outcomes["--help"][1]
+    assert outcomes["search"][0] == 2
+    assert outcomes["nonsense"][0] == 2
+    assert outcomes["ask --k many q"][0] == 2
+    assert "--k" in outcomes["ask --k many q"][1]
     assert outcomes["doctor --help"][0] == 0
     assert outcomes["feedback --since all"][0] == 0
     assert result["heavy"] == []

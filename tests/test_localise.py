@@ -88,7 +88,8 @@ def _searcher(index_dir: Path, embedder, **config: float) -> Searcher:
 )
 def test_a_question_asking_what_something_is_names_the_term(question, term):
     found = defined_term(question)
-    assert found is not None and found.words == term
+    assert found is not None
+    assert found.words == term
 
 
 @pytest.mark.parametrize(
@@ -120,7 +121,8 @@ def test_where_a_term_is_defined_or_asked():
 
 def test_a_definition_question_finds_where_the_term_is_defined(pipeline_index, embedder):
     top = _searcher(pipeline_index, embedder).search("What is Quillstream?").moments[0]
-    assert top.start_sec in (600, 610) and top.span_start <= 610 <= top.span_end
+    assert top.start_sec in (600, 610)
+    assert top.span_start <= 610 <= top.span_end
 
 
 def test_every_section_of_a_found_episode_is_ranked_not_only_archive_wide_candidates(pipeline_index, embedder):
@@ -135,8 +137,10 @@ def test_every_section_of_a_found_episode_is_ranked_not_only_archive_wide_candid
 def test_the_first_offline_quote_says_what_the_term_is(pipeline_index, embedder):
     answerer = Answerer(_searcher(pipeline_index, embedder), load_prompts(ROOT / "prompts"))
     answer = answerer.answer("What is Quillstream?")
-    assert answer.mode == "offline" and answer.sources
+    assert answer.mode == "offline"
+    assert answer.sources
     first = answer.sources[0]
     assert first.quote.startswith("Quillstream is a scheduler")
-    assert first.speaker == "Dana" and first.start_sec == 610
+    assert first.speaker == "Dana"
+    assert first.start_sec == 610
     assert first.url.endswith("t=610s")

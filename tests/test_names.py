@@ -55,7 +55,9 @@ def answerer_for(tmp_path: Path, embedder, lines: list[tuple[str, str]]) -> Answ
 def test_a_name_that_only_matches_a_lower_case_word_is_refused(tmp_path, embedder):
     answerer = answerer_for(tmp_path, embedder, LINES)
     refused = answerer.answer(F1)
-    assert refused.mode == "not_found" and refused.text == NOT_FOUND and refused.sources == []
+    assert refused.mode == "not_found"
+    assert refused.text == NOT_FOUND
+    assert refused.sources == []
     # The everyday sense is still found for a question that asks about it.
     assert answerer.answer("What is the formula for the variance?").mode == "offline"
 
@@ -94,4 +96,5 @@ def test_a_name_is_found_however_its_parts_are_joined_but_not_in_lower_case():
     assert all(club.pattern.search(text) for text in ["the DataTalks.Club Slack", "Data Talks Club", "Datatalks.club"])
     assert not any(club.pattern.search(text) for text in ["data talks club", "DataTalks.Clubs"])
     (f1,) = names(F1)
-    assert f1.pattern.search("like Formula-1 teams") and not f1.pattern.search("a formula 1 minus p")
+    assert f1.pattern.search("like Formula-1 teams")
+    assert not f1.pattern.search("a formula 1 minus p")

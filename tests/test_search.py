@@ -25,12 +25,14 @@ def searcher(bundled_index_dir, embedder) -> Searcher:
 
 def test_finds_the_moment_and_links_to_its_second(searcher):
     result = searcher.search("How did Alexey start the DataTalks.Club community? What was the first step?")
-    assert result.relevant and result.moments
+    assert result.relevant
+    assert result.moments
     top = result.moments[0]
     assert top.section.episode_id == "s07e01-datatalksclub-behind-the-scenes"
     assert top.url == f"https://www.youtube.com/watch?v=IxTyq96juVE&t={top.section.start_sec}s"
     assert top.start_sec == top.section.start_sec
-    assert top.span_start <= top.section.start_sec and top.span_end >= top.section.end_sec
+    assert top.span_start <= top.section.start_sec
+    assert top.span_end >= top.section.end_sec
     assert "Alexey" in top.section.speakers
 
 
@@ -61,7 +63,8 @@ def test_at_most_n_moments_per_episode(searcher):
 
 def test_filters_by_speaker_season_episode_and_guest(searcher):
     moments = searcher.search("machine learning", k=5, filters=SearchFilters(speaker="alexey")).moments
-    assert moments and all("Alexey" in m.section.speakers for m in moments)
+    assert moments
+    assert all("Alexey" in m.section.speakers for m in moments)
     assert searcher.search("machine learning", filters=SearchFilters(season=7, episode="1", guest="Eugene Yan")).moments
     assert searcher.search("machine learning", filters=SearchFilters(episode="s07e01")).moments
     with pytest.raises(FilterError, match="no indexed season matches '3'"):
@@ -85,7 +88,8 @@ def test_a_question_about_a_guest_in_the_third_person_matches_what_is_asked_not_
         ]
     )
     scores = sections.scores(tokenize(["What did he build at his company before he founded his own?"])[0])
-    assert scores[0] == 0.0 and scores[1] > 0.0
+    assert scores[0] == 0.0
+    assert scores[1] > 0.0
 
 
 def test_quotes_are_matched_on_what_a_question_asks_about_not_on_how_it_asks(searcher):
@@ -116,10 +120,13 @@ def test_keyword_index_follows_ingests_by_another_writer(tmp_path, embedder):
 def test_cli_search_prints_moments_and_json(bundled_index_dir, capsys):
     assert main(["search", "book of the week", "--index", str(bundled_index_dir), "--k", "2"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("1. ") and "DataTalks.Club Behind the Scenes" in out and "&t=" in out
+    assert out.startswith("1. ")
+    assert "DataTalks.Club Behind the Scenes" in out
+    assert "&t=" in out
     assert main(["search", "book of the week", "--index", str(bundled_index_dir), "--json", "--speaker", "Alexey"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["relevant"] and all("Alexey" in m["speakers"] for m in data["moments"])
+    assert data["relevant"]
+    assert all("Alexey" in m["speakers"] for m in data["moments"])
     assert main(["search", "salaries in Tokyo", "--index", str(bundled_index_dir)]) == 0
     assert "Nothing relevant found" in capsys.readouterr().out
     assert main(["search", "x", "--index", str(bundled_index_dir), "--season", "99"]) == 2

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,8 @@ from retrieval.index_stamp import IndexStamp
 from retrieval.ingest import ingest
 from retrieval.search import Searcher
 from retrieval.settings import StoreConfig
-from tests.support.corpus import BUNDLED, ROOT, distinct_copy
+from tests.support.cli import python, start
+from tests.support.corpus import BUNDLED, distinct_copy
 from tests.support.embedder import HashEmbedder
 
 QUESTION = "How did DataTalks.Club start?"
@@ -57,7 +57,8 @@ def test_ingest_saves_the_search_side_and_the_next_process_loads_it_instead_of_r
         if saved.is_dir():
             saved.rename(saved.with_name(".gone"))
     rebuilt = top(Searcher(SectionIndex(built, embedder.model_id), embedder))
-    assert len(loaded) == 4 and loaded == rebuilt
+    assert len(loaded) == 4
+    assert loaded == rebuilt
 
 
 def test_after_another_ingest_the_searcher_follows_the_new_version_and_the_old_one_is_removed(
@@ -74,7 +75,8 @@ def test_after_another_ingest_the_searcher_follows_the_new_version_and_the_old_o
     searcher.refresh(force=True)
     assert sorted(searcher.corpus.episodes) == ["s07e01-datatalksclub-behind-the-scenes", "s99e01-another-episode"]
     saved = [p.name for p in built.search_dir.iterdir() if p.is_dir()]
-    assert saved == [corpus_key(index.episodes())] and before not in saved
+    assert saved == [corpus_key(index.episodes())]
+    assert before not in saved
 
 
 def test_a_damaged_search_side_is_rebuilt_with_a_warning(built, embedder, caplog):
@@ -83,7 +85,8 @@ def test_a_damaged_search_side_is_rebuilt_with_a_warning(built, embedder, caplog
     with caplog.at_level(logging.WARNING):
         moments = Searcher(index, embedder).search(QUESTION, k=3).moments
     assert len(moments) == 3
-    assert "cannot be read" in caplog.text and "rebuilding it" in caplog.text
+    assert "cannot be read" in caplog.text
+    assert "rebuilding it" in caplog.text
 
 
 HOLD_THE_WRITER_LOCK = """
@@ -103,20 +106,18 @@ def test_a_second_writer_is_refused_in_one_line_and_readers_wait_then_reopen_the
     searcher = Searcher(index, embedder)
     assert searcher.search(QUESTION, k=1).moments
     runtime = Runtime(Settings(store=built), embedder=embedder)
-    writer = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_WRITER_LOCK, str(built.index_dir)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    writer = start(
+        python(HOLD_THE_WRITER_LOCK, str(built.index_dir)), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None
     )
     try:
-        assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+        assert writer.stdout is not None
+        assert writer.stdout.readline() == "writing\n"
         monkeypatch.setattr(index_stamp, "WRITER_WAIT", 0.3)
         with pytest.raises(StoreError) as refused:
             ingest([BUNDLED], SectionIndex(built, embedder.model_id), embedder)
         message = str(refused.value)
-        assert "another process is writing to the index at" in message and "Chroma server" in message
+        assert "another process is writing to the index at" in message
+        assert "Chroma server" in message
         assert "\n" not in message
 
         assert IndexStamp(built.index_dir).busy()
@@ -126,5 +127,6 @@ def test_a_second_writer_is_refused_in_one_line_and_readers_wait_then_reopen_the
     finally:
         writer.communicate("", timeout=30)
     assert writer.returncode == 0
-    assert not IndexStamp(built.index_dir).busy() and runtime.loading_message() is None
+    assert not IndexStamp(built.index_dir).busy()
+    assert runtime.loading_message() is None
     assert searcher.search(QUESTION, k=1).moments  # reopened, and answering again

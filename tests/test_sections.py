@@ -14,14 +14,16 @@ def test_sections_follow_headers_and_link_to_their_start():
     episode = parse_episode_file(BUNDLED)
     sections = build_sections(episode)
     headers = [item.text for item in episode.items if item.is_header]
-    assert [s.header for s in sections if s.header] and {s.header for s in sections if s.header} <= set(headers)
+    assert [s.header for s in sections if s.header]
+    assert {s.header for s in sections if s.header} <= set(headers)
     for section in sections:
         assert section.url == f"https://www.youtube.com/watch?v=IxTyq96juVE&t={section.start_sec}s"
         assert section.start_sec <= section.end_sec
         assert section.episode_title == "DataTalks.Club Behind the Scenes"
         assert len(section.search_text.split()) <= MAX_WORDS + 40
     assert [s.position for s in sections] == list(range(len(sections)))
-    assert sections[0].start_sec == 9 and sections[0].text.startswith("Eugene: Welcome to another session")
+    assert sections[0].start_sec == 9
+    assert sections[0].text.startswith("Eugene: Welcome to another session")
 
 
 def test_speakers_are_named_in_the_text():

@@ -233,7 +233,7 @@ def test_channel_allow_list(fake, bundled_index_dir, tmp_path, embedder):
 
 
 @pytest.mark.parametrize(
-    "slack, message",
+    ("slack", "message"),
     [
         ({}, "SLACK_BOT_TOKEN is not set"),
         ({"bot_token": "not-a-token"}, "SLACK_BOT_TOKEN is malformed"),

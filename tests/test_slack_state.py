@@ -5,9 +5,7 @@ database, and start-up that says clearly when the database cannot be reached."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -18,9 +16,9 @@ import pytest
 from bot.config import StateConfig
 from bot.slack.blocks import THINKING
 from bot.slack.state import open_state
-from tests.support.chroma_server import free_port
-from tests.support.corpus import ROOT
+from tests.support.cli import cli, run
 from tests.support.fakes.slack_server import FakeSlack
+from tests.support.http import free_port
 from tests.support.serve import ServedApp, serve_all
 from tests.support.slack import QUESTION, SlackClient, make_harness
 from tests.support.sqlite_lock import SqliteLock
@@ -172,7 +170,7 @@ def assert_acked_in_time(results: list[tuple[int, float]], limit: float = 2.5) -
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "store, answers_per_event",
+    ("store", "answers_per_event"),
     [("one PostgreSQL database", 1), ("a SQLite file each", 2)],
 )
 def test_two_processes_answer_each_event_once_when_they_share_postgres(
@@ -268,15 +266,13 @@ def test_an_unreachable_database_stops_start_up_with_one_line_and_exit_code_2(
 ):
     port, nothing_there = free_port(), free_port()
     env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
         "SLACK_BOT_TOKEN": "xoxb-test-token",
         "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
         "PODCAST_BOT_INDEX": str(bundled_index_dir),
         "DATABASE_URL": f"postgres://bot:s3cret-pw@127.0.0.1:{nothing_there}/podcast",
     }
     if command.startswith("podcast-bot"):
-        argv = [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)]
+        argv = cli("serve", "--http", "--port", str(port))
     else:
         argv = [
             sys.executable,
@@ -292,7 +288,7 @@ def test_an_unreachable_database_stops_start_up_with_one_line_and_exit_code_2(
             "bot.slack.gunicorn_worker.RequestBufferingWorker",
             "bot.slack.wsgi:create_wsgi_app()",
         ]
-    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    done = run(argv, env=env, cwd=tmp_path)
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert done.returncode == 2, done.stderr
     assert len(errors) == 1

@@ -17,8 +17,8 @@ from bot.slack.state.memory import InProcessState
 from bot.slack.state.postgres import PostgresStateStore
 from bot.slack.state.sql import SqlStateStore
 from bot.slack.state.sqlite import SqliteStateStore
-from retrieval.answers import Answer, Source
-from tests.support.chroma_server import free_port
+from tests.support.answers import answer
+from tests.support.http import free_port
 
 T0 = 1_700_000_000.0
 
@@ -63,20 +63,6 @@ def stores(backend: str, clock: Clock) -> Iterator[Callable[[], SqlStateStore]]:
     yield open_one
     for store in opened:
         store.close()
-
-
-def answer(question: str = "How did DataTalks.Club start?", text: str = "It started as a Slack [1].") -> Answer:
-    source = Source(
-        number=1,
-        episode_id="s07e01-datatalksclub-behind-the-scenes",
-        episode_title="DataTalks.Club Behind the Scenes",
-        speaker="Alexey",
-        start_sec=613,
-        url="https://www.youtube.com/watch?v=IxTyq96juVE&t=613s",
-        header="How it started",
-        quote="We started with a Slack community.",
-    )
-    return Answer(question=question, text=text, sources=[source], mode="llm", grounded=True)
 
 
 def test_a_key_is_claimed_once_by_any_process(stores):

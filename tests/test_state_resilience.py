@@ -16,8 +16,8 @@ from bot.slack.state import ResilientState, StateUnavailableError
 from bot.slack.state.postgres import POOL_WAIT, PostgresStateStore
 from bot.slack.state.sql import QUICK_TIMEOUT, SqlStateStore
 from bot.slack.state.sqlite import SqliteStateStore
+from tests.support.answers import answer
 from tests.support.sqlite_lock import SqliteLock
-from tests.test_state import answer
 
 
 @dataclass

@@ -19,14 +19,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.local_services import ArchiveServer, github_archive, site_pages
 from bot.cli.main import main
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
 from retrieval.errors import SyncError
 from retrieval.index import SectionIndex
 from retrieval.sync import exclusive
+from tests.support.archive_server import ArchiveServer, github_archive, site_pages
 from tests.support.corpus import EPISODES, NEWER, PEOPLE, cut_episode, needs_shared
+from tests.support.embedder import WrappedEmbedder
 
 # Every test downloads from a local archive server and embeds with the real model.
 pytestmark = [needs_shared, pytest.mark.slow]
@@ -36,22 +37,18 @@ NEWER_PAGE = NEWER / "finops-for-data-engineers.md"
 GUESTS = [PEOPLE / "christopherbergh.md", PEOPLE / "eddyzulkifly.md"]
 
 
-class CountingEmbedder:
+class CountingEmbedder(WrappedEmbedder):
     """The real model, counting the document texts it embeds."""
 
     def __init__(self, embedder: Any):
-        self.model_id = embedder.model_id
-        self._embedder = embedder
+        super().__init__(embedder)
         self.documents = 0
         self.texts: list[str] = []
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         self.documents += len(texts)
         self.texts += texts
-        return self._embedder.embed_documents(texts)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._embedder.embed_query(text)
+        return super().embed_documents(texts)
 
 
 @dataclass
@@ -112,7 +109,8 @@ def synced(site: Site, embedder: Any) -> Site:
     """The site after a first sync."""
     site.publish()
     report = site.runtime(embedder).sync()
-    assert len(report.added) == 2 and not report.failed
+    assert len(report.added) == 2
+    assert not report.failed
     return site
 
 
@@ -122,15 +120,18 @@ def test_first_sync_brings_both_formats_and_guest_pages_into_the_index(site, cap
     assert main(["sync"]) == 0
     out, err = capsys.readouterr()
     assert f"synced (commit {commit[:12]}): 2 added, 0 changed, 0 renamed, 0 removed, 0 unchanged;" in out
-    assert "2 guest pages updated" in out and "error" not in err
+    assert "2 guest pages updated" in out
+    assert "error" not in err
     settings = site.settings
     assert settings.sync_people_dir == settings.episodes_dir.parent / "people"
     assert (settings.episodes_dir / OLDER_PAGE.name).read_bytes() == OLDER_PAGE.read_bytes()
     assert (settings.episodes_dir / NEWER_PAGE.name).read_bytes() == NEWER_PAGE.read_bytes()
     assert sorted(p.name for p in settings.sync_people_dir.iterdir()) == ["christopherbergh.md", "eddyzulkifly.md"]
     index = site.index
-    assert set(index.episodes()) == {OLDER_PAGE.stem, NEWER_PAGE.stem} and index.section_count() > 60
-    assert index.info()["synced_commit"] == commit and index.info()["synced_etag"].startswith('"')
+    assert set(index.episodes()) == {OLDER_PAGE.stem, NEWER_PAGE.stem}
+    assert index.section_count() > 60
+    assert index.info()["synced_commit"] == commit
+    assert index.info()["synced_etag"].startswith('"')
     # The synced guest pages name the guests: a question can name them.
     assert index.episodes()[NEWER_PAGE.stem].guest_names == ("Eddy Zulkifly",)
     assert "if-none-match" not in site.server.requests[0]
@@ -138,11 +139,9 @@ def test_first_sync_brings_both_formats_and_guest_pages_into_the_index(site, cap
     assert main(["search", "cost of BigQuery in the cloud", "--k", "1"]) == 0
     assert "FinOps for Data Engineers" in capsys.readouterr().out
     assert main(["doctor"]) == 0
-    assert (
-        ": 2 episodes, " in (doctor := capsys.readouterr().out)
-        and "[  ok] index" in doctor
-        and f"(commit {commit[:12]})" in doctor
-    )
+    assert ": 2 episodes, " in (doctor := capsys.readouterr().out)
+    assert "[  ok] index" in doctor
+    assert f"(commit {commit[:12]})" in doctor
     assert not list(site.temp.glob("podcast-bot-sync-*"))
 
 
@@ -153,10 +152,12 @@ def test_an_unchanged_site_costs_one_request_and_no_parsing_or_embedding(synced,
     started = time.perf_counter()
     report = synced.runtime(counting).sync()
     seconds = time.perf_counter() - started
-    assert report.up_to_date and report.summary().startswith(f"already up to date (commit {synced.commit[:12]})")
+    assert report.up_to_date
+    assert report.summary().startswith(f"already up to date (commit {synced.commit[:12]})")
     assert synced.server.statuses[-2:] == [200, 304]
     assert synced.server.requests[-1]["if-none-match"] == synced.index.info()["synced_etag"]
-    assert counting.documents == 0 and seconds < 5
+    assert counting.documents == 0
+    assert seconds < 5
     assert {p: p.stat().st_mtime_ns for p in synced.settings.episodes_dir.iterdir()} == mtimes
     files, episodes, sections, _ = synced.snapshot()
     assert (files, episodes, sections) == before[:3]
@@ -165,7 +166,8 @@ def test_an_unchanged_site_costs_one_request_and_no_parsing_or_embedding(synced,
     synced.server.etags = False
     assert main(["sync"]) == 0
     assert capsys.readouterr().out.startswith("already up to date (commit")
-    assert synced.server.statuses[-1] == 200 and len(synced.server.requests) == 3
+    assert synced.server.statuses[-1] == 200
+    assert len(synced.server.requests) == 3
     assert synced.snapshot()[:3] == before[:3]
 
 
@@ -176,13 +178,18 @@ def test_a_changed_page_is_replaced_and_only_it_is_embedded(synced, embedder):
     stored = {s.search_text for s in synced.index.all_sections()}
     counting = CountingEmbedder(embedder)
     report = synced.runtime(counting).sync()
-    assert report.changed == [NEWER_PAGE.stem] and report.unchanged == 1 and not (report.added or report.removed)
+    assert report.changed == [NEWER_PAGE.stem]
+    assert report.unchanged == 1
+    assert not (report.added)
+    assert not (report.removed)
     after = synced.index.episodes()[NEWER_PAGE.stem]
-    assert after.content_hash != before.content_hash and after.section_count > before.section_count
+    assert after.content_hash != before.content_hash
+    assert after.section_count > before.section_count
     # Only the changed episode's new sections (and its card) were embedded: not the unchanged
     # episode, nor the sections of the changed page whose text stayed the same.
     new = [s.search_text for s in synced.index.all_sections() if s.search_text not in stored]
-    assert new and sorted(counting.texts) == sorted([*new, after.card])
+    assert new
+    assert sorted(counting.texts) == sorted([*new, after.card])
     assert (synced.settings.episodes_dir / NEWER_PAGE.name).read_bytes() == changed[f"_podcast/{NEWER_PAGE.name}"]
 
 
@@ -190,7 +197,9 @@ def test_a_removed_page_leaves_the_folder_and_the_index(synced, embedder):
     pages = {k: v for k, v in synced.pages.items() if OLDER_PAGE.name not in k and "christopherbergh" not in k}
     synced.publish(pages)
     report = synced.runtime(embedder).sync()
-    assert report.removed == [OLDER_PAGE.stem] and report.unchanged == 1 and report.people_updated == 1
+    assert report.removed == [OLDER_PAGE.stem]
+    assert report.unchanged == 1
+    assert report.people_updated == 1
     assert not (synced.settings.episodes_dir / OLDER_PAGE.name).exists()
     assert not (synced.settings.sync_people_dir / "christopherbergh.md").exists()
     index = synced.index
@@ -204,7 +213,9 @@ def test_a_renamed_page_is_reported_as_renamed(synced, embedder, capsys):
     synced.publish(pages)
     before = synced.index.episodes()[NEWER_PAGE.stem]
     report = synced.runtime(embedder).sync()
-    assert report.renamed == [(NEWER_PAGE.stem, "finops-renamed")] and not (report.added or report.removed)
+    assert report.renamed == [(NEWER_PAGE.stem, "finops-renamed")]
+    assert not (report.added)
+    assert not (report.removed)
     assert "1 renamed" in report.summary()
     episodes = synced.index.episodes()
     assert set(episodes) == {OLDER_PAGE.stem, "finops-renamed"}
@@ -263,8 +274,12 @@ def test_a_failed_download_leaves_files_and_index_untouched(synced, failure, cap
     make_it_fail(synced)
     assert main(["sync"]) == 1
     out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
-    assert message in err and err.rstrip().endswith("; the episodes and the index are unchanged")
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("error: ")
+    assert "Traceback" not in err
+    assert message in err
+    assert err.rstrip().endswith("; the episodes and the index are unchanged")
     assert synced.server.url in err
     assert synced.snapshot() == before
     assert not list(synced.temp.glob("podcast-bot-sync-*"))
@@ -287,7 +302,9 @@ def test_a_local_checkout_or_archive_works_offline(site, embedder, tmp_path):
     (checkout / "index.md").write_text("the rest of the site is ignored")
     runtime = site.runtime(CountingEmbedder(embedder))
     first = runtime.sync(str(checkout))
-    assert len(first.added) == 2 and not first.failed and first.commit is None
+    assert len(first.added) == 2
+    assert not first.failed
+    assert first.commit is None
     assert sorted(p.name for p in site.settings.episodes_dir.iterdir()) == sorted([OLDER_PAGE.name, NEWER_PAGE.name])
     assert runtime.sync(str(checkout)).up_to_date
 

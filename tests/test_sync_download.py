@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.local_services import ArchiveServer, github_archive
 from bot.cli.main import main
+from tests.support.archive_server import ArchiveServer, github_archive
 from tests.support.corpus import BUNDLED, cut_episode
 
 
@@ -36,7 +36,10 @@ def failed_sync(capsys: pytest.CaptureFixture[str]) -> tuple[str, float]:
     assert main(["sync"]) == 1
     seconds = time.monotonic() - started
     out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("error: ")
+    assert "Traceback" not in err
     return err, seconds
 
 
@@ -82,7 +85,8 @@ def test_a_named_pipe_as_source_is_called_one(server, tmp_path, monkeypatch, cap
     os.mkfifo(fifo)
     monkeypatch.setenv("PODCAST_BOT_SOURCE", str(fifo))
     err, _ = failed_sync(capsys)
-    assert f"{fifo}: is a named pipe (FIFO), not a file or folder" in err and "no such file" not in err
+    assert f"{fifo}: is a named pipe (FIFO), not a file or folder" in err
+    assert "no such file" not in err
 
 
 def test_an_archive_followed_by_garbage_is_called_corrupt(server, tmp_path, monkeypatch, capsys):

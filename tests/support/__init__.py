@@ -1,1 +1,2 @@
-"""Test harnesses: local servers that play Slack, OpenAI and Chroma, and helpers that drive the app."""
+"""Test harnesses, used by the benchmarks too: local servers that play Slack, OpenAI, GitHub, Chroma and
+PostgreSQL, and helpers that drive the app."""

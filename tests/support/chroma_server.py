@@ -1,24 +1,23 @@
-"""A real Chroma server (`chroma run`, shipped with chromadb) on 127.0.0.1 for tests."""
+"""A real Chroma server (`chroma run`, shipped with chromadb) on 127.0.0.1, for tests and benchmarks."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.support.http import free_port
 
 
 class ChromaServer:
+    """`chroma run` storing in `path`, on `port` (a free one by default): `start()` returns once it
+    answers, `stop()` ends it; or use as `with ChromaServer(path) as chroma:`."""
+
     def __init__(self, path: Path, port: int | None = None):
         self.path = path
         self.port = port or free_port()
@@ -64,3 +63,9 @@ class ChromaServer:
             os.kill(self.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
             self.process.wait(timeout=10)
         self.process = None
+
+    def __enter__(self) -> ChromaServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

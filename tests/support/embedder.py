@@ -1,6 +1,7 @@
-"""A small deterministic embedder for tests of everything but the model: each word adds to one of
-64 dimensions (by a stable hash), so texts sharing words are near and the same text always gets the
-same vector, in microseconds."""
+"""Embedders for tests: a small deterministic one for tests of everything but the model (each word
+adds to one of 64 dimensions by a stable hash, so texts sharing words are near and the same text
+always gets the same vector, in microseconds), and a wrapper through which a test watches or holds
+up another."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+
+from retrieval.embedding import Embedder
 
 WORD = re.compile(r"\w+")
 
@@ -27,3 +30,18 @@ class HashEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
+
+
+class WrappedEmbedder:
+    """Another embedder (the real model, say) seen through a test's hook: a subclass overrides
+    `embed_documents` and calls this one; queries and the model id pass through unchanged."""
+
+    def __init__(self, embedder: Embedder):
+        self.model_id = embedder.model_id
+        self.wrapped = embedder
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self.wrapped.embed_documents(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.wrapped.embed_query(text)

@@ -1,6 +1,6 @@
 """A real PostgreSQL server for tests, or a skip that says why there is none.
 
-The server is `benchmarks.local_services.PostgresServer` (Debian's binaries; as root it runs as the
+The server is `tests.support.postgres_server.PostgresServer` (Debian's binaries; as root it runs as the
 `postgres` user): a temporary data folder, a free port on 127.0.0.1, password authentication,
 stopped by its process id. One server serves the session and each test gets a fresh database;
 a test that stops its server starts its own.
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.local_services import PostgresServer, postgres_unavailable_reason
+from tests.support.postgres_server import PostgresServer, postgres_unavailable_reason
 
 _databases = itertools.count(1)
 

@@ -6,15 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.local_services import healthz
-from tests.support.chroma_server import free_port
 from tests.support.corpus import ROOT
 from tests.support.fakes.slack_server import FakeSlack
+from tests.support.http import free_port, health, wait_for_health
 from tests.support.slack import SECRET, SlackClient
 
 
@@ -46,19 +44,23 @@ class ServedApp:
 
     def health(self) -> dict[str, Any] | None:
         """The /healthz body, or None while nothing answers."""
-        return healthz(self.url)
+        answer = health(self.url)
+        return answer.body if answer else None
 
     def wait_until(
         self, healthy: Callable[[dict[str, Any]], bool] = lambda body: body["status"] == "ok", timeout: float = 120.0
     ) -> dict[str, Any]:
         """Poll /healthz until `healthy(body)`; the body. Fails with the log when the process ends or time is up."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.process.poll() is None:
-            body = self.health()
-            if body is not None and healthy(body):
-                return body
-            time.sleep(0.1)
-        raise AssertionError(f"{self.url}/healthz never satisfied the test; the server's log:\n{self.log()}")
+        try:
+            answer = wait_for_health(
+                self.url,
+                lambda answer: healthy(answer.body),
+                timeout=timeout,
+                running=lambda: self.process.poll() is None,
+            )
+        except AssertionError as error:
+            raise AssertionError(f"{error}; the server's log:\n{self.log()}") from None
+        return answer.body
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

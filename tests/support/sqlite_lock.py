@@ -27,7 +27,8 @@ class SqliteLock:
         self.process = subprocess.Popen(
             [sys.executable, "-c", HOLD_LOCK, str(self.path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        assert self.process.stdout is not None and self.process.stdout.readline().strip() == "locked"
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == "locked"
 
     def release(self) -> None:
         if self.process is not None:

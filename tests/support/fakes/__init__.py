@@ -62,11 +62,13 @@ class FakeHTTPServer:
     """Base class: a threaded HTTP server on 127.0.0.1 whose requests go to ``handle``.
 
     The port is bound on construction (so URLs are known up front); requests are
-    served between ``__enter__`` and ``__exit__``.
+    served between ``__enter__`` and ``__exit__``. A fake that must write its answers
+    itself (byte by byte, or cut short) passes its own ``handler`` class, which finds
+    the fake as ``self.server.fake``.
     """
 
-    def __init__(self) -> None:
-        self._httpd = _ThreadingServer(self)
+    def __init__(self, handler: type[BaseHTTPRequestHandler] | None = None) -> None:
+        self._httpd = _ThreadingServer(self, handler or _Handler)
         self._thread = threading.Thread(target=self._serve, name=type(self).__name__, daemon=True)
         self._closing = threading.Event()
 
@@ -80,9 +82,9 @@ class FakeHTTPServer:
         """Answer one request; runs on the server's per-connection thread."""
         raise NotImplementedError
 
-    def pause(self, seconds: float) -> None:
-        """Sleep inside a handler, cut short when the server closes."""
-        self._closing.wait(seconds)
+    def pause(self, seconds: float) -> bool:
+        """Sleep inside a handler, cut short when the server closes; whether it is closing."""
+        return self._closing.wait(seconds)
 
     def start(self) -> Self:
         """Start serving in the background thread."""
@@ -117,9 +119,9 @@ class _ThreadingServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, fake: FakeHTTPServer) -> None:
+    def __init__(self, fake: FakeHTTPServer, handler: type[BaseHTTPRequestHandler]) -> None:
         self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", 0), handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that timed out closes its socket while the handler still

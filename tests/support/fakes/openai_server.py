@@ -46,11 +46,13 @@ _ERRORS: dict[int, tuple[str, str | None, str]] = {
 
 
 class RecordedRequest(TypedDict):
-    """A request the fake received: path, lower-cased headers and parsed JSON body (None if invalid)."""
+    """A request the fake received: path, lower-cased headers, parsed JSON body (None if invalid), and
+    when it arrived (time.perf_counter(), for benchmarks)."""
 
     path: str
     headers: dict[str, str]
     body: Any
+    at: float
 
 
 def fake_embedding(text: str, dimensions: int = 8) -> list[float]:
@@ -82,7 +84,8 @@ class FakeOpenAI(FakeHTTPServer):
     * ``retry_after_ms`` -- ``retry-after-ms`` header sent with errors, so clients
       that retry do so quickly.
     * ``lists_models`` -- False makes ``GET /v1/models`` a 404, as on servers that only chat.
-    * ``chunk_delay`` -- seconds between the SSE events of a streamed completion.
+    * ``chunk_delay`` -- seconds between the SSE events of a streamed completion after its first
+      word (the role and the first word come at once, as from a model that has begun).
     * ``stall`` -- ``(n, seconds)``: after the first ``n`` SSE events, wait ``seconds``
       before the rest, as a model that stops mid-answer.
 
@@ -115,7 +118,9 @@ class FakeOpenAI(FakeHTTPServer):
         except ValueError:
             body = None
         with self._lock:
-            self.requests.append(RecordedRequest(path=request.path, headers=request.headers, body=body))
+            self.requests.append(
+                RecordedRequest(path=request.path, headers=request.headers, body=body, at=time.perf_counter())
+            )
 
         if self.delay > 0:
             self.pause(self.delay)
@@ -174,9 +179,10 @@ class FakeOpenAI(FakeHTTPServer):
         return Response.json({**header, "object": "chat.completion", "choices": [choice], "usage": usage})
 
     def _paced(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        """``chunks``, ``chunk_delay`` seconds apart (the first at once) and with any ``stall``, as a model writes."""
+        """``chunks``, ``chunk_delay`` seconds apart (the role and first word at once) and with any ``stall``,
+        as a model writes."""
         for n, chunk in enumerate(chunks):
-            if n and self.chunk_delay > 0:
+            if n > 1 and self.chunk_delay > 0:
                 self.pause(self.chunk_delay)
             if self.stall is not None and n == self.stall[0]:
                 self.pause(self.stall[1])

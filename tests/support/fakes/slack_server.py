@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from typing import Any, TypedDict
 from urllib.parse import parse_qsl
 
@@ -40,11 +41,13 @@ RESPONSE_URL_METHOD = "response_url"
 
 
 class SlackCall(TypedDict):
-    """One recorded request: Web API method name, its arguments, lower-cased headers."""
+    """One recorded request: Web API method name, its arguments, lower-cased headers, and when it
+    arrived (time.perf_counter(), for benchmarks)."""
 
     method: str
     args: dict[str, Any]
     headers: dict[str, str]
+    at: float
 
 
 class FakeSlack(FakeHTTPServer):
@@ -128,7 +131,7 @@ class FakeSlack(FakeHTTPServer):
         return [call for call in self.calls if call["method"] == method]
 
     def _record(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> SlackCall:
-        call = SlackCall(method=method, args=args, headers=headers)
+        call = SlackCall(method=method, args=args, headers=headers, at=time.perf_counter())
         with self._recorded:
             self.calls.append(call)
             self._recorded.notify_all()
