@@ -22,8 +22,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from benchmarks.common import Latency, build_index, episode_files, index_folder, make_parser, questions, quiet
 from bot.config import PROMPTS_DIR, load_settings
 from bot.runtime import Runtime
-from retrieval.answering import Answerer
-from retrieval.prompts import load_prompts
+from retrieval.answering.answerer import Answerer
+from retrieval.answering.prompts import load_prompts
 
 FAKE_REPLY = "The guest explains this in the first moment [1]."
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.embedding import Embedder, MiniLMEmbedder
-from retrieval.index import SectionIndex
-from retrieval.ingest import IngestReport, ingest
-from retrieval.questions import load_questions
+from retrieval.evaluation.questions import load_questions
+from retrieval.index.embedding import Embedder, MiniLMEmbedder
+from retrieval.index.ingest import IngestReport, ingest
+from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ project venv, so the check runs in two steps with two interpreters, from the rep
 
        .venv/bin/python benchmarks/embedding_agreement.py --compare /tmp/minilm_fp32.json
 
-   This embeds the same texts with `retrieval.embedding.MiniLMEmbedder` and prints the cosine
+   This embeds the same texts with `retrieval.index.embedding.MiniLMEmbedder` and prints the cosine
    similarity to the reference (min, p5, mean) and how many fall below the threshold. It exits
    with status 1 if any does.
 
@@ -128,7 +128,7 @@ def write_reference(out: Path) -> None:
 
 def compare(reference: Path, threshold: float) -> int:
     sys.path.insert(0, str(REPO_ROOT))
-    from retrieval.embedding import MiniLMEmbedder
+    from retrieval.index.embedding import MiniLMEmbedder
 
     data = json.loads(reference.read_text())
     texts: list[str] = data["texts"]

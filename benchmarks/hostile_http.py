@@ -46,8 +46,8 @@ from benchmarks.slack_ack import (
     send,
 )
 from benchmarks.slow_clients import BODY_TRICKLE, HEADER_TRICKLE, SlowClients
-from retrieval.embedding import MiniLMEmbedder
-from retrieval.index import SectionIndex
+from retrieval.index.embedding import MiniLMEmbedder
+from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.chroma_server import ChromaServer
 from tests.support.fakes.slack_server import FakeSlack

@@ -23,9 +23,9 @@ from __future__ import annotations
 import time
 
 from benchmarks.common import CORPUS, build_index, episode_files, index_folder, make_parser, peak_rss_mib, quiet
-from retrieval.embedding import MiniLMEmbedder
-from retrieval.episodes import parse_episode_file
-from retrieval.sections import build_sections
+from retrieval.corpus.episodes import parse_episode_file
+from retrieval.corpus.sections import build_sections
+from retrieval.index.embedding import MiniLMEmbedder
 
 SITE_EPISODES = 200
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import time
 
 from benchmarks.common import Latency, build_index, copy_index, index_folder, peak_rss_mib, search_setup
-from retrieval.embedding import Embedder
-from retrieval.index import SectionIndex
-from retrieval.search import Searcher
+from retrieval.index.embedding import Embedder
+from retrieval.index.store import SectionIndex
+from retrieval.search.searcher import Searcher
 from retrieval.settings import StoreConfig
 
 COPIES = ("copy1-", "copy2-", "copy3-", "copy4-")

@@ -19,7 +19,7 @@ import sys
 
 from benchmarks.common import build_index, copy_index, index_folder, search_setup
 from benchmarks.search import time_searches
-from retrieval.index import SectionIndex
+from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.chroma_server import ChromaServer
 

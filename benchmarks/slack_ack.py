@@ -60,7 +60,7 @@ import numpy as np
 
 from benchmarks.common import REPO_ROOT, build_index, episode_files, quiet
 from bot.slack.blocks import THINKING
-from retrieval.embedding import MINILM_MODEL_ID, MiniLMEmbedder
+from retrieval.index.embedding import MINILM_MODEL_ID, MiniLMEmbedder
 from tests.support.fakes.slack_server import RESPONSE_URL_METHOD, FakeSlack
 from tests.support.http import free_port, wait_for_health
 from tests.support.postgres_server import PostgresServer

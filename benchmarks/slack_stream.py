@@ -32,8 +32,8 @@ import numpy as np
 
 from benchmarks.common import build_index, episode_files, index_folder, make_parser, questions, quiet
 from benchmarks.slack_ack import Mention, bot_environment, gunicorn, mention_event, send
-from retrieval.embedding import MiniLMEmbedder
-from retrieval.questions import load_questions
+from retrieval.evaluation.questions import load_questions
+from retrieval.index.embedding import MiniLMEmbedder
 from tests.support.fakes.openai_server import FakeOpenAI
 from tests.support.fakes.slack_server import FakeSlack
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import CORPUS, REPO_ROOT, build_index, copy_index, episode_files, make_parser, quiet
-from retrieval.embedding import MiniLMEmbedder
-from retrieval.index import SectionIndex
+from retrieval.index.embedding import MiniLMEmbedder
+from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.archive_server import ArchiveServer, github_archive, site_pages
 from tests.support.fakes.slack_server import FakeSlack

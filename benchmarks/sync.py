@@ -27,8 +27,8 @@ from pathlib import Path
 from benchmarks.common import CORPUS, REPO_ROOT, episode_files, make_parser, quiet
 from bot.config import Settings, SyncConfig, load_settings
 from bot.runtime import Runtime
-from retrieval.drafts import is_draft
-from retrieval.embedding import MiniLMEmbedder
+from retrieval.corpus.drafts import is_draft
+from retrieval.index.embedding import MiniLMEmbedder
 from retrieval.settings import StoreConfig
 from tests.support.archive_server import ArchiveServer, github_archive, site_pages
 

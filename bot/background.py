@@ -14,7 +14,7 @@ import threading
 
 from bot.loading import BUILDING, DOWNLOADING, READY, STARTING
 from bot.runtime import Runtime
-from retrieval.errors import PodcastBotError
+from retrieval import PodcastBotError
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.env_values import Environment, channels, choice, every, flag, number, state_location, url
-from retrieval.errors import UsageError
-from retrieval.front_matter import MAX_FILE_BYTES
-from retrieval.settings import DEFAULT_SOURCE, MINILM_MODEL_ID, SearchConfig, StoreConfig
-from retrieval.urls import masked_url
+from retrieval import DEFAULT_SOURCE, MAX_FILE_BYTES, MINILM_MODEL_ID, SearchConfig, StoreConfig, UsageError, masked_url
 
 # Defaults are anchored at the project folder, so commands and gunicorn work from any directory.
 PROJECT_DIR = Path(__file__).resolve().parent.parent

@@ -15,23 +15,14 @@ from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.loading import Loading
-from retrieval.errors import StoreError
-from retrieval.index import SectionIndex
-from retrieval.index_folder import writing
-from retrieval.index_stamp import IndexStamp
-from retrieval.people import Person, load_people
+from retrieval import IndexStamp, Person, SectionIndex, StoreError, load_people, writing
 
 # The search stack (LangChain, the model, BM25) is imported where a part is first built, so commands
 # that need none of it (`--help`, `doctor`, `feedback`) start at once.
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from retrieval.answering import Answerer
-    from retrieval.embedding import Embedder
-    from retrieval.ingest import IngestReport
-    from retrieval.progress import ShowProgress
-    from retrieval.search import Searcher
-    from retrieval.sync import StageCallback, SyncReport
+    from retrieval import Answerer, Embedder, IngestReport, Searcher, ShowProgress, StageCallback, SyncReport
 
 log = logging.getLogger(__name__)
 # While the index is being opened, a question waits this long (seconds) before being told to come back.
@@ -67,7 +58,7 @@ class Runtime:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                from retrieval.embedding import make_embedder
+                from retrieval import make_embedder
 
                 self._embedder = make_embedder(
                     self.settings.embedding_model, self.settings.llm.api_key, self.settings.llm.base_url
@@ -110,7 +101,7 @@ class Runtime:
 
     def build_from_episodes(self, index: SectionIndex) -> IngestReport:
         """Fill an empty index from the episodes folder."""
-        from retrieval.ingest import ingest
+        from retrieval import ingest
 
         log.info(
             "the index at %s is empty; building it from %s", self.settings.store.location, self.settings.episodes_dir
@@ -150,7 +141,7 @@ class Runtime:
         return self._writable()[0]
 
     def ingest(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
-        from retrieval.ingest import ingest
+        from retrieval import ingest
 
         with writing(self.settings.store):  # `--rebuild` drops the index: no other process may be writing it
             index, searcher = self._writable(rebuild)
@@ -168,7 +159,7 @@ class Runtime:
 
     def sync(self, source: str | None = None, on_stage: StageCallback | None = None) -> SyncReport:
         """Bring the episodes, the guest pages and the index in line with the site (default: settings)."""
-        from retrieval.sync import sync_site
+        from retrieval import sync_site
 
         index, searcher = self._writable()
         settings = self.settings
@@ -224,7 +215,7 @@ class Runtime:
     def searcher(self) -> Searcher:
         with self._lock:
             if self._searcher is None:
-                from retrieval.search import Searcher
+                from retrieval import Searcher
 
                 self._searcher = Searcher(self.index(), self.embedder, self.settings.search)
             return self._searcher
@@ -256,8 +247,7 @@ class Runtime:
 
     def offline_answerer(self) -> Answerer:
         """An answerer that quotes (no LLM), whatever is configured: what `eval --answers` checks."""
-        from retrieval.answering import Answerer
-        from retrieval.prompts import load_prompts
+        from retrieval import Answerer, load_prompts
 
         return Answerer(self.searcher, load_prompts(self.settings.prompts_dir), None, k=self.settings.search.k)
 
@@ -265,8 +255,7 @@ class Runtime:
     def answerer(self) -> Answerer:
         with self._lock:
             if self._answerer is None:
-                from retrieval.answering import Answerer
-                from retrieval.prompts import load_prompts
+                from retrieval import Answerer, load_prompts
 
                 self._answerer = Answerer(
                     self.searcher, load_prompts(self.settings.prompts_dir), self.chat_model, k=self.settings.search.k

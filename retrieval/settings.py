@@ -75,14 +75,14 @@ class SearchConfig:
     # A section that is mostly the host talking (the introduction, a long question) loses up to this
     # share of its score; one where the host asks briefly and the guest answers loses nothing.
     host_penalty: float = 0.5
-    # Inside a candidate episode (`retrieval.localise`): local = w × meaning + (1 − w) × keywords, each
+    # Inside a candidate episode (`retrieval.search.localise`): local = w × meaning + (1 − w) × keywords, each
     # scaled among the episode's sections (w chosen on the odd-numbered dev questions).
     local_meaning_weight: float = 0.4
     # ... blended with the section's archive-wide fused score (scaled among the episode's sections):
     # local = (1 − f) × within + f × fused.
     local_fused_weight: float = 0.7
     # Added inside the episode, for a question asking what something is, to the sections where it is
-    # defined or asked (`retrieval.definitions`).
+    # defined or asked (`retrieval.search.definitions`).
     definition_weight: float = 0.4
     relevance: RelevanceConfig = field(default_factory=RelevanceConfig)
     # How often (seconds) to check whether another process changed the index.

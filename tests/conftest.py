@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import bot.config
-from retrieval.embedding import MiniLMEmbedder
-from retrieval.index import SectionIndex
+from retrieval.index.embedding import MiniLMEmbedder
+from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.corpus import BUNDLED, index_of
 from tests.support.fakes.slack_server import FakeSlack

@@ -13,14 +13,14 @@ from bot.cli.main import main
 from bot.cli.repl import Conversation, run_repl
 from bot.config import PROMPTS_DIR, LLMConfig, load_settings
 from bot.runtime import Runtime
-from retrieval.answering import Answerer
-from retrieval.answers import Answer
+from retrieval.answering.answerer import Answerer
+from retrieval.answering.answers import Answer
+from retrieval.answering.preparation import NOT_FOUND
+from retrieval.answering.prompts import load_prompt, load_prompts
 from retrieval.errors import PromptError
-from retrieval.index import SectionIndex
-from retrieval.ingest import ingest
-from retrieval.preparation import NOT_FOUND
-from retrieval.prompts import load_prompt, load_prompts
-from retrieval.search import Searcher
+from retrieval.index.ingest import ingest
+from retrieval.index.store import SectionIndex
+from retrieval.search.searcher import Searcher
 from retrieval.settings import StoreConfig
 from tests.support.corpus import ROOT, small_episode
 from tests.support.fakes.openai_server import FakeOpenAI

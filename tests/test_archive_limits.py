@@ -13,7 +13,7 @@ import pytest
 
 from bot.cli.main import main
 from retrieval.errors import SyncError
-from retrieval.site_archive import Limits, read_site_archive
+from retrieval.sources.site_archive import Limits, read_site_archive
 from tests.support.archive_server import github_archive
 from tests.support.cli import python, run
 from tests.support.corpus import BUNDLED, cut_episode
@@ -43,7 +43,7 @@ def test_a_header_declaring_a_gigabyte_is_refused_within_a_small_memory_ceiling(
 import json, sys
 from bot.cli.main import main
 from retrieval.errors import SyncError
-from retrieval.site_archive import Limits, read_site_archive
+from retrieval.sources.site_archive import Limits, read_site_archive
 code = main(["sync"])
 # VmHWM is this process's own peak (ru_maxrss would carry over the parent's across exec).
 peak_kib = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))

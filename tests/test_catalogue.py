@@ -9,8 +9,8 @@ import yaml
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from retrieval.catalogue import answer_catalogue, newest_first
-from retrieval.index_records import EpisodeRecord
+from retrieval.answering.catalogue import answer_catalogue, newest_first
+from retrieval.index.records import EpisodeRecord
 from retrieval.settings import StoreConfig
 from tests.support.corpus import BUNDLED, cut_episode
 

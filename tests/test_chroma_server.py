@@ -13,12 +13,12 @@ import yaml
 
 from bot.cli.main import main
 from bot.runtime import Runtime
-from retrieval.embedding import Embedder
-from retrieval.episodes import parse_episode_file
+from retrieval.corpus.episodes import parse_episode_file
 from retrieval.errors import IndexUnavailableError
-from retrieval.index import SectionIndex
-from retrieval.ingest import ingest, prepare
-from retrieval.search import Searcher
+from retrieval.index.embedding import Embedder
+from retrieval.index.ingest import ingest, prepare
+from retrieval.index.store import SectionIndex
+from retrieval.search.searcher import Searcher
 from retrieval.settings import SearchConfig, StoreConfig
 from tests.support.chroma_server import ChromaServer
 from tests.support.cli import cli, run, start

@@ -8,7 +8,7 @@ from bot.cli.main import main
 from bot.config import DATA_DIR, SLACK_HTTP, ConfigError, load_settings, masked_url
 from bot.env_values import parse_every
 from retrieval.errors import UsageError
-from retrieval.site_source import github_archive_url
+from retrieval.sources.site_source import github_archive_url
 from tests.support.cli import cli, run
 
 

@@ -12,7 +12,7 @@ import pytest
 import bot.config
 from bot.config import BUNDLED_EPISODES, Settings, load_settings
 from bot.runtime import Runtime
-from retrieval.index import SectionIndex
+from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.archive_server import github_archive, site_pages
 from tests.support.corpus import BUNDLED, cut_episode, small_episode

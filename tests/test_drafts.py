@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.index import SectionIndex
-from retrieval.ingest import ingest
-from retrieval.people import load_people
-from retrieval.questions import load_questions, named_episode_files
+from retrieval.corpus.people import load_people
+from retrieval.evaluation.questions import load_questions, named_episode_files
+from retrieval.index.ingest import ingest
+from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.corpus import BUNDLED, copy_episode, distinct_copy
 from tests.support.embedder import HashEmbedder
@@ -29,7 +29,7 @@ def test_a_folder_scan_skips_drafts_and_counts_them_in_the_debug_log(tmp_path, i
     folder = tmp_path / "episodes"
     copy_episode(BUNDLED, folder)
     distinct_copy(BUNDLED, folder, "_theme-park-draft.md", "draft")
-    with caplog.at_level(logging.DEBUG, logger="retrieval.drafts"):
+    with caplog.at_level(logging.DEBUG, logger="retrieval.corpus.drafts"):
         report = ingest([folder], index, HashEmbedder())
     assert report.ingested == [EPISODE]
     assert not report.failed

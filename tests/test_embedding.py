@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval import embedding
-from retrieval.embedding import EmbeddingModelError, MiniLMEmbedder, ModelFile, make_embedder, verified_path
+from retrieval.index import embedding
+from retrieval.index.embedding import EmbeddingModelError, MiniLMEmbedder, ModelFile, make_embedder, verified_path
 
 
 def test_vectors_are_normalised_and_similar_texts_are_close(embedder):
@@ -51,8 +51,8 @@ def test_model_choice_by_name():
 
 def test_openai_embeddings_through_a_local_compatible_server(tmp_path):
     from retrieval.errors import ModelMismatchError
-    from retrieval.index import SectionIndex
-    from retrieval.ingest import ingest
+    from retrieval.index.ingest import ingest
+    from retrieval.index.store import SectionIndex
     from retrieval.settings import StoreConfig
     from tests.support.corpus import small_episode
     from tests.support.fakes.openai_server import FakeOpenAI

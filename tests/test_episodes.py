@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from retrieval.episodes import EpisodeError, parse_episode_file, parse_episode_text
+from retrieval.corpus.episodes import EpisodeError, parse_episode_file, parse_episode_text
 from tests.support.corpus import BUNDLED, EPISODES, NEWER, needs_shared, shared_episode
 
 MINIMAL = """---

@@ -12,13 +12,13 @@ import yaml
 from bot.cli.main import main
 from bot.config import load_settings
 from bot.runtime import Runtime
-from retrieval.answer_check import QuoteOutcome, check_answers, summarise_answers
-from retrieval.context import Span, window, window_spans
-from retrieval.eval_metrics import Found, Outcome, score
-from retrieval.evaluation import EvalReport, evaluate, locate, model_context
-from retrieval.moments import Moment, SearchResult
-from retrieval.questions import Question, QuestionFileError, load_question_files, load_questions
-from retrieval.sections import Section
+from retrieval.answering.prompt_context import Span, window, window_spans
+from retrieval.corpus.sections import Section
+from retrieval.evaluation.answer_check import QuoteOutcome, check_answers, summarise_answers
+from retrieval.evaluation.metrics import Found, Outcome, score
+from retrieval.evaluation.questions import Question, QuestionFileError, load_question_files, load_questions
+from retrieval.evaluation.runner import EvalReport, evaluate, locate, model_context
+from retrieval.search.moments import Moment, SearchResult
 from tests.support.corpus import EPISODES, PEOPLE, SHARED, needs_shared, small_episode
 
 EPISODE = "s07e01-small"  # the bundled episode cut short (tests/support/corpus.py)

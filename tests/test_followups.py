@@ -14,8 +14,8 @@ import yaml
 from bot.cli.repl import Conversation, run_repl
 from bot.config import LLMConfig, load_settings
 from bot.runtime import Runtime
-from retrieval.answers import Answer
-from retrieval.followups import reference
+from retrieval.answering.answers import Answer
+from retrieval.answering.followups import reference
 from tests.support.corpus import ROOT, SHARED, needs_shared
 from tests.support.fakes.openai_server import FakeOpenAI
 from tests.support.slack import make_harness

@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION_CHARS, SlackMessage, answer_messages, split_text
 from bot.slack.text import StreamedMarkdown, cited_markdown, escape, escape_markdown
-from retrieval.answers import Answer, Source
+from retrieval.answering.answers import Answer, Source
 
 
 def source(number: int) -> Source:

@@ -31,8 +31,8 @@ QUESTION = "How did DataTalks.Club start?"
 # itself then meets the full disk.
 UNCHECKED = """
 import sys
-import retrieval.index
-retrieval.index.ensure_room = lambda *args, **kwargs: None
+import retrieval.index.store
+retrieval.index.store.ensure_room = lambda *args, **kwargs: None
 from bot.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
-from retrieval.episodes import parse_episode_file
+from retrieval.corpus.episodes import parse_episode_file
 from retrieval.errors import EpisodeError
-from retrieval.ingest import ingest
+from retrieval.index.ingest import ingest
 from tests.support.cli import python, run
 from tests.support.corpus import small_episode
 
@@ -96,7 +96,7 @@ def test_parsing_the_bombs_stays_within_a_small_memory_ceiling(tmp_path):
 import json, resource
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 from pathlib import Path
-from retrieval.episodes import parse_episode_file
+from retrieval.corpus.episodes import parse_episode_file
 from retrieval.errors import EpisodeError
 refused = []
 for path in sorted(Path({str(tmp_path)!r}).iterdir()):

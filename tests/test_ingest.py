@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
-from retrieval.embedding import MiniLMEmbedder
-from retrieval.episodes import parse_episode_file, parse_episode_text
+from retrieval.corpus.episodes import parse_episode_file, parse_episode_text
+from retrieval.corpus.sections import build_sections
 from retrieval.errors import ModelMismatchError, StoreError
-from retrieval.index import SectionIndex
-from retrieval.ingest import ingest, prepare
-from retrieval.sections import build_sections
+from retrieval.index.embedding import MiniLMEmbedder
+from retrieval.index.ingest import ingest, prepare
+from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.cli import cli, start
 from tests.support.corpus import BUNDLED, copy_episode, distinct_copy, small_episode

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.answering import Answerer
-from retrieval.definitions import defined_term, defines
-from retrieval.index import SectionIndex
-from retrieval.prompts import load_prompts
-from retrieval.search import Searcher
+from retrieval.answering.answerer import Answerer
+from retrieval.answering.prompts import load_prompts
+from retrieval.index.store import SectionIndex
+from retrieval.search.definitions import defined_term, defines
+from retrieval.search.searcher import Searcher
 from retrieval.settings import SearchConfig, StoreConfig
 from tests.support.corpus import ROOT, episode_file, index_of
 

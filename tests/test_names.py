@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROMPTS_DIR
-from retrieval.answering import Answerer
-from retrieval.index import SectionIndex
-from retrieval.ingest import ingest
-from retrieval.preparation import NOT_FOUND
-from retrieval.prompts import load_prompts
-from retrieval.relevance import names
-from retrieval.search import Searcher
+from retrieval.answering.answerer import Answerer
+from retrieval.answering.preparation import NOT_FOUND
+from retrieval.answering.prompts import load_prompts
+from retrieval.index.ingest import ingest
+from retrieval.index.store import SectionIndex
+from retrieval.search.relevance import names
+from retrieval.search.searcher import Searcher
 from retrieval.settings import StoreConfig
 from tests.support.corpus import episode_file
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.context import format_context, window
-from retrieval.episodes import parse_episode_file
-from retrieval.index import SectionIndex
-from retrieval.ingest import ingest, prepare
-from retrieval.people import Person, load_people
-from retrieval.search import Searcher
+from retrieval.answering.prompt_context import format_context, window
+from retrieval.corpus.episodes import parse_episode_file
+from retrieval.corpus.people import Person, load_people
+from retrieval.corpus.speakers import host_speakers
+from retrieval.index.ingest import ingest, prepare
+from retrieval.index.store import SectionIndex
+from retrieval.search.searcher import Searcher
+from retrieval.search.shapes import question_shape
 from retrieval.settings import StoreConfig
-from retrieval.shapes import question_shape
-from retrieval.speakers import host_speakers
 from tests.support.corpus import BUNDLED, EPISODES, PEOPLE, needs_shared, small_episode
 
 
@@ -130,7 +130,7 @@ def test_an_upgraded_pipeline_reprocesses_every_episode_without_re_embedding(ind
     first = ingest([folder], index, embedder)
     assert first.embedded == first.sections > 0
     before = sorted(s.id for s in index.all_sections())
-    monkeypatch.setattr("retrieval.ingest.PIPELINE_VERSION", "a-later-version")
+    monkeypatch.setattr("retrieval.index.ingest.PIPELINE_VERSION", "a-later-version")
     upgraded = ingest([folder], index, embedder)
     assert upgraded.ingested == ["s07e01-small"]
     assert upgraded.embedded == 0

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.episodes import parse_episode_file
-from retrieval.questions import load_questions
+from retrieval.corpus.episodes import parse_episode_file
+from retrieval.evaluation.questions import load_questions
 from tests.support.corpus import EPISODES, ROOT, SHARED, needs_shared
 
 MORE = ROOT / "benchmarks" / "questions" / "more_questions.yaml"

@@ -9,11 +9,11 @@ import pytest
 
 from bot.cli.main import main
 from retrieval.errors import FilterError
-from retrieval.filters import SearchFilters
-from retrieval.index import SectionIndex
-from retrieval.ingest import ingest
-from retrieval.keyword import KeywordIndex, tokenize
-from retrieval.search import Searcher
+from retrieval.index.ingest import ingest
+from retrieval.index.store import SectionIndex
+from retrieval.search.filters import SearchFilters
+from retrieval.search.keyword import KeywordIndex, tokenize
+from retrieval.search.searcher import Searcher
 from retrieval.settings import SearchConfig, StoreConfig
 from tests.support.corpus import small_episode
 

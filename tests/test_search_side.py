@@ -13,13 +13,13 @@ import pytest
 
 from bot.config import Settings
 from bot.runtime import UPDATING, Runtime
-from retrieval import index_stamp
-from retrieval.corpus_files import corpus_key
 from retrieval.errors import IndexBusyError, StoreError
-from retrieval.index import SectionIndex
-from retrieval.index_stamp import IndexStamp
-from retrieval.ingest import ingest
-from retrieval.search import Searcher
+from retrieval.index import stamp as index_stamp
+from retrieval.index.ingest import ingest
+from retrieval.index.stamp import IndexStamp
+from retrieval.index.store import SectionIndex
+from retrieval.search.corpus_files import corpus_key
+from retrieval.search.searcher import Searcher
 from retrieval.settings import StoreConfig
 from tests.support.cli import python, start
 from tests.support.corpus import BUNDLED, distinct_copy
@@ -92,7 +92,7 @@ def test_a_damaged_search_side_is_rebuilt_with_a_warning(built, embedder, caplog
 HOLD_THE_WRITER_LOCK = """
 import sys
 from pathlib import Path
-from retrieval.index_stamp import IndexStamp
+from retrieval.index.stamp import IndexStamp
 with IndexStamp(Path(sys.argv[1])).writing():
     print("writing", flush=True)
     sys.stdin.read()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import re
 
-from retrieval.episodes import parse_episode_file, parse_episode_text
-from retrieval.sections import MAX_WORDS, OVERLAP_WORDS, build_sections, timestamp
+from retrieval.corpus.episodes import parse_episode_file, parse_episode_text
+from retrieval.corpus.sections import MAX_WORDS, OVERLAP_WORDS, build_sections, timestamp
 from tests.support.corpus import BUNDLED, NEWER, needs_shared
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from bot.config import Settings, SyncConfig
 from bot.runtime import Runtime
-from retrieval.index import SectionIndex
+from retrieval.index.store import SectionIndex
 from tests.support.archive_server import ArchiveServer, github_archive, site_pages
 from tests.support.cli import cli, start
 from tests.support.corpus import EPISODES, NEWER, PEOPLE, cut_episode, needs_shared

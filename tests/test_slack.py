@@ -13,8 +13,8 @@ import pytest
 from bot.config import ConfigError, LLMConfig, SlackConfig, StateConfig, load_settings
 from bot.runtime import Runtime
 from bot.slack.app import create_app
-from retrieval.index import SectionIndex
-from retrieval.ingest import ingest
+from retrieval.index.ingest import ingest
+from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.corpus import small_episode
 from tests.support.fakes.openai_server import FakeOpenAI

@@ -14,8 +14,8 @@ import pytest
 
 from bot.config import LLMConfig
 from bot.slack.text import cited_markdown
-from retrieval.index import SectionIndex
-from retrieval.ingest import ingest
+from retrieval.index.ingest import ingest
+from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.corpus import small_episode
 from tests.support.fakes.openai_server import FakeOpenAI

@@ -23,8 +23,8 @@ from bot.cli.main import main
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
 from retrieval.errors import SyncError
-from retrieval.index import SectionIndex
-from retrieval.sync import exclusive
+from retrieval.index.store import SectionIndex
+from retrieval.sources.sync import exclusive
 from tests.support.archive_server import ArchiveServer, github_archive, site_pages
 from tests.support.corpus import EPISODES, NEWER, PEOPLE, cut_episode, needs_shared
 from tests.support.embedder import WrappedEmbedder

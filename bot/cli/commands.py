@@ -19,15 +19,18 @@ from bot.cli.repl import run_repl
 from bot.cli.terminal import format_answer, format_episodes, format_moments, osc8_links
 from bot.config import Settings
 from bot.runtime import Runtime
-from retrieval.errors import EpisodeError, PodcastBotError, UsageError
-from retrieval.filters import SearchFilters
-from retrieval.settings import DEFAULT_SOURCE
-from retrieval.site_source import github_archive_url
-from retrieval.urls import masked_url
+from retrieval import (
+    DEFAULT_SOURCE,
+    EpisodeError,
+    PodcastBotError,
+    SearchFilters,
+    UsageError,
+    github_archive_url,
+    masked_url,
+)
 
 if TYPE_CHECKING:  # `--help`, argument errors, `doctor` and `feedback` load no model, LangChain or Chroma
-    from retrieval.ingest import IngestReport
-    from retrieval.sync import SyncReport
+    from retrieval import IngestReport, SyncReport
 
 log = logging.getLogger("podcast_bot")
 
@@ -154,8 +157,7 @@ def eval_index_dir(settings: Settings, episodes: Path) -> Path:
 
 def cmd_eval(runtime: Runtime, args: argparse.Namespace) -> int:
     from bot.cli.eval_tables import format_report
-    from retrieval.evaluation import evaluate
-    from retrieval.questions import load_question_files, named_episode_files
+    from retrieval import evaluate, load_question_files, named_episode_files
 
     questions = load_question_files(args.questions)
     if not args.episodes.is_dir():

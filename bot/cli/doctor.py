@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from retrieval.urls import masked_url
+from retrieval import masked_url
 
 
 @dataclass(frozen=True)

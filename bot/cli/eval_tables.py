@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from retrieval.answer_check import AnswerCheck
-from retrieval.eval_metrics import Share
-from retrieval.evaluation import EvalReport, Summary
-from retrieval.questions import SLACK_SEC
+from retrieval import SLACK_SEC, AnswerCheck, EvalReport, Share, Summary
 
 
 def format_report(report: EvalReport) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.slack.state.store import StateUnavailableError
-from retrieval.errors import PodcastBotError, UsageError
+from retrieval import PodcastBotError, UsageError
 
 # Asked wrongly (arguments, settings), or what start-up needs is away (the state database): 2, as
 # argparse gives a bad argument; a platform tells such an error from a failure of the work itself.

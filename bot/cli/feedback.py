@@ -12,8 +12,7 @@ from typing import Any
 from bot.cli.terminal import snippet
 from bot.env_values import period_seconds
 from bot.slack.state import FeedbackVote
-from retrieval.errors import UsageError
-from retrieval.sections import timestamp
+from retrieval import UsageError, timestamp
 
 ANSWER_CHARS = 400
 

@@ -16,7 +16,7 @@ from bot.cli.parser import build_parser
 from bot.cli.progress import terminal_progress
 from bot.config import SLACK_HTTP, SLACK_SOCKET, load_settings
 from bot.runtime import Runtime
-from retrieval.errors import PodcastBotError
+from retrieval import PodcastBotError
 
 # Loggers of libraries whose INFO lines (one per HTTP request, per collection…) are not results.
 # The OpenAI client's HTTP library installs as `httpx2`/`httpcore2` next to the usual names.

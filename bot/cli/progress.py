@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from retrieval.progress import ProgressBar, ShowProgress
+from retrieval import ProgressBar, ShowProgress
 
 
 def terminal_progress() -> ShowProgress | None:

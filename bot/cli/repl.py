@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 from bot.cli.terminal import format_answer, format_sources
 
 if TYPE_CHECKING:  # only named in annotations: importing the CLI loads no LangChain
-    from retrieval.answering import Answerer
-    from retrieval.answers import Answer
+    from retrieval import Answer, Answerer
 
 HELP = """Ask anything about the DataTalks.Club podcast. A question that refers back ("what else did she say?")
 follows the conversation so far; any other question starts afresh.

@@ -7,11 +7,10 @@ import textwrap
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import TerminalConfig
-from retrieval.sections import timestamp
+from retrieval import timestamp
 
 if TYPE_CHECKING:  # only named in annotations: `--help` and `feedback` load no search stack
-    from retrieval.answers import Answer, Source
-    from retrieval.moments import EpisodeMatch, Moment
+    from retrieval import Answer, EpisodeMatch, Moment, Source
 
 # Terminals that show OSC 8 links (others print the label and drop the URL, or show garbage).
 OSC8_PROGRAMS = frozenset({"iTerm.app", "WezTerm", "vscode", "ghostty"})

@@ -36,8 +36,7 @@ from bot.slack.home import publish_home
 from bot.slack.replies import CommandReply, Conversation, Reply, ReplyClosed, ThreadReply
 from bot.slack.state import ResilientState, StateStore, StateUnavailableError, open_state
 from bot.slack.text import escape
-from retrieval.answers import Answer
-from retrieval.errors import IndexBusyError, StoreError
+from retrieval import Answer, IndexBusyError, StoreError
 
 log = logging.getLogger(__name__)
 

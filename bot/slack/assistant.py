@@ -21,8 +21,7 @@ from bot.slack.blocks import SlackMessage, notice
 from bot.slack.delivery import SLACK_FAILURES, post, reason
 from bot.slack.suggestions import suggestions
 from bot.slack.text import counted
-from retrieval.errors import PodcastBotError
-from retrieval.index_records import EpisodeRecord
+from retrieval import EpisodeRecord, PodcastBotError
 
 if TYPE_CHECKING:
     from bot.slack.app import PodcastSlackBot

@@ -21,8 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.slack.text import cited_mrkdwn, escape, mrkdwn_link, plain
-from retrieval.answers import Answer, Source
-from retrieval.citations import keep_source_links
+from retrieval import Answer, Source, keep_source_links
 
 MAX_SECTION_CHARS = 3000
 MAX_BLOCKS = 50

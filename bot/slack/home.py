@@ -15,9 +15,7 @@ from bot.slack.blocks import mrkdwn
 from bot.slack.delivery import SLACK_FAILURES, reason
 from bot.slack.suggestions import suggestions
 from bot.slack.text import counted, escape
-from retrieval.catalogue import newest
-from retrieval.errors import PodcastBotError
-from retrieval.index_records import EpisodeRecord
+from retrieval import EpisodeRecord, PodcastBotError, newest
 
 log = logging.getLogger(__name__)
 

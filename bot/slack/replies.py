@@ -27,7 +27,7 @@ from bot.slack.delivery import SLACK_FAILURES, post, reason, respond, update
 from bot.slack.state import ResilientState
 from bot.slack.streaming import AnswerStream, StreamUnavailable
 from bot.slack.text import counted
-from retrieval.answers import Answer, Source
+from retrieval import Answer, Source
 
 log = logging.getLogger(__name__)
 

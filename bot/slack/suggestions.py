@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from retrieval.catalogue import newest_first
-from retrieval.index_records import EpisodeRecord
+from retrieval import EpisodeRecord, newest_first
 
 MAX_TITLE = 60
 

@@ -4,7 +4,7 @@ Slack reads two syntaxes: *mrkdwn* in blocks and fallback text, and standard *ma
 messages (`chat.startStream` / `appendStream`). Everything from a transcript, a model or a user goes
 through `escape` (mrkdwn) or `escape_markdown`, so no content can become `<!channel>`, `<!here>`,
 `<@U…>` or a link, and a URL in an answer survives only when it is one of its moments' links
-(`retrieval.citations.keep_source_links`). The only markup in our messages is what this module and
+(`retrieval.answering.citations.keep_source_links`). The only markup in our messages is what this module and
 `blocks` add: links to moments (`[n]` citations, sources) and episode pages, and the asker's name on
 `/ask` answers.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from retrieval.citations import CITATION, keep_source_links
+from retrieval import CITATION, keep_source_links
 
 # "@channel" typed as plain text is not a mention, but a zero-width joiner keeps it that way
 # even if a client or a future API option turns on name linking.

@@ -22,7 +22,7 @@ from bot.slack.app import create_app
 from bot.slack.front_door import SlackFrontDoor
 from bot.slack.health import HealthMonitor, Status
 from bot.slack.state import ResilientState
-from retrieval.errors import IndexBusyError
+from retrieval import IndexBusyError
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.answers import Answer, Source
+from retrieval.answering.answers import Answer, Source
 
 SOURCE = Source(
     number=1,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from retrieval.embedding import Embedder
-from retrieval.index import SectionIndex
-from retrieval.ingest import ingest
+from retrieval.index.embedding import Embedder
+from retrieval.index.ingest import ingest
+from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 
 ROOT = Path(__file__).resolve().parent.parent.parent

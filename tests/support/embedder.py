@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from retrieval.embedding import Embedder
+from retrieval.index.embedding import Embedder
 
 WORD = re.compile(r"\w+")
 

@@ -22,7 +22,7 @@ from bot.config import LLMConfig, Settings, SlackConfig, StateConfig, load_setti
 from bot.runtime import Runtime
 from bot.slack.state import ResilientState
 from bot.slack.wsgi import create_wsgi_app
-from retrieval.embedding import Embedder
+from retrieval.index.embedding import Embedder
 from tests.support.fakes.slack_server import FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5".replace("y", "0").replace("z", "1")

@@ -24,7 +24,7 @@ from bot.slack.state.memory import MAX_CLAIMS, InProcessState
 from bot.slack.state.store import FeedbackVote, StateStore, StateUnavailableError
 
 if TYPE_CHECKING:
-    from retrieval.answers import Answer
+    from retrieval import Answer
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from bot.slack.state.migrations import MIGRATIONS, MIGRATIONS_TABLE
 from bot.slack.state.store import CLAIM_SECONDS, RATE_WINDOW_SECONDS, FeedbackVote, StateUnavailableError
 
 if TYPE_CHECKING:
-    from retrieval.answers import Answer
+    from retrieval import Answer
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bot.slack.state.sql import PATIENT_TIMEOUT, QUICK_TIMEOUT, SqlStateStore
 from bot.slack.state.store import StateUnavailableError
-from retrieval.disk_space import disk_trouble
+from retrieval import disk_trouble
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from retrieval.errors import PodcastBotError
+from retrieval import PodcastBotError
 
 if TYPE_CHECKING:
-    from retrieval.answers import Answer
+    from retrieval import Answer
 
 CLAIM_SECONDS = 3600  # how long a claimed key is remembered: Slack retries an event for minutes, not hours
 RATE_WINDOW_SECONDS = 60

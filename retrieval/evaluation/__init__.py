@@ -1,0 +1,1 @@
+"""Measuring retrieval and offline answers on question files."""

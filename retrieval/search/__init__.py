@@ -1,0 +1,1 @@
+"""Finding the moments that answer a question: the search side's tables, fused ranking, localisation, relevance."""
