@@ -176,15 +176,17 @@ def test_slack_app_apologises_while_the_server_is_down_and_recovers(server, tmp_
     assert body["sections"] > 0
 
 
+# Shorter than Chroma's own (10 s): the apology must not wait for it. Long enough that the first,
+# unfrozen answer makes it on a loaded machine (3 s did not, now and then).
+DEADLINE = 6.0
+
+
 def test_a_frozen_server_never_stalls_healthz_or_acks_and_questions_get_an_apology_in_time(server, tmp_path, embedder):
     ingest_small_episode(server, tmp_path, embedder)
     with FakeSlack() as fake:
-        settings = settings_for(fake, tmp_path / "unused", tmp_path / "state.sqlite3", answer_deadline=3.0)
-        # Chroma's own deadline (10 s) is longer than the answer's: the apology must not wait for it.
+        settings = settings_for(fake, tmp_path / "unused", tmp_path / "state.sqlite3", answer_deadline=DEADLINE)
         runtime = Runtime(replace(settings, store=server_store(server)), embedder=embedder)
-        # Warmed first, as a serving process is, so that a loaded machine cannot make the first
-        # answer miss its 3 s deadline before the server is frozen.
-        runtime.warm_up()
+        runtime.warm_up()  # as a serving process is
         harness = SlackHarness(fake, runtime)
         question = "How did Alexey move from Java to machine learning?"
         harness.mention(question, "Ev1", ts="1.1")
@@ -202,14 +204,14 @@ def test_a_frozen_server_never_stalls_healthz_or_acks_and_questions_get_an_apolo
             assert body["state"] == "ok"
             started = time.monotonic()
             status, _, ack_seconds = harness.mention(question, "Ev2", ts="2.2")
-            apology = fake.wait_for("chat.update", 2, timeout=10)[1]["args"]
+            apology = fake.wait_for("chat.update", 2, timeout=2 * DEADLINE)[1]["args"]
             apologised_after = time.monotonic() - started
         finally:
             server.resume()
         assert status == 200
         assert ack_seconds < 1.0
         assert "Sorry, something went wrong" in apology["text"]
-        assert 3.0 <= apologised_after < 5.0
+        assert DEADLINE <= apologised_after < DEADLINE + 2.0
 
         health_until(harness.url, 200)
         harness.mention(question, "Ev3", ts="3.3")
