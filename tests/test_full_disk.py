@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.local_services import github_archive
-from bot.slack.state import StateUnavailableError
-from bot.slack.state.sqlite import SqliteStateStore
+from bot.state import StateUnavailableError
+from bot.state.sqlite import SqliteStateStore
 from retrieval.disk_space import MB
 from tests.support.corpus import ROOT, distinct_copy, small_episode
 from tests.support.disk import fill, remount, small_disk

@@ -17,7 +17,7 @@ import pytest
 
 from bot.config import StateConfig
 from bot.slack.blocks import THINKING
-from bot.slack.state import open_state
+from bot.state import open_state
 from tests.support.chroma_server import free_port
 from tests.support.corpus import ROOT
 from tests.support.fakes.slack_server import FakeSlack

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.cli.terminal import snippet
 from bot.config import period_seconds
-from bot.slack.state import FeedbackVote
+from bot.state import FeedbackVote
 from retrieval.errors import UsageError
 from retrieval.sections import timestamp
 

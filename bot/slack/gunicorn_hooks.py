@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from bot.config import SLACK_HTTP, load_settings
-from bot.slack.state import open_state
+from bot.state import open_state
 from retrieval.errors import PodcastBotError
 
 

@@ -21,7 +21,7 @@ from bot.runtime import Runtime
 from bot.slack.app import create_app
 from bot.slack.front_door import SlackFrontDoor
 from bot.slack.health import HealthMonitor, Status
-from bot.slack.state import ResilientState
+from bot.state import ResilientState
 from retrieval.errors import IndexBusyError
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class SlackWSGIApp:
     def __init__(self, settings: Settings, runtime: Runtime):
         self.settings = settings
         self.runtime = runtime
-        self.slack = create_app(settings, runtime)
+        self.slack = create_app(settings=settings, runtime=runtime)
         self._handler = SlackFrontDoor(SlackRequestHandler(self.slack.bolt), settings.slack.signing_secret or "")
         # Opening, building or syncing the index happens in the background: the app serves at once.
         self.keeper = IndexKeeper(runtime).start()
