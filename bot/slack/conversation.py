@@ -31,7 +31,7 @@ from retrieval.index import EpisodeRecord, StoreError
 
 log = logging.getLogger(__name__)
 
-QUICK_THREADS = 8  # Slack calls and short reads after the ack, besides the answering threads
+QUICK_THREADS = 8  # Slack calls and short reads after the ack (answers have threads of their own)
 History = list[tuple[str, str]]  # (role, text), oldest first
 
 
@@ -100,8 +100,7 @@ class Conversations:
         self.settings = settings
         self.runtime = runtime
         self.state = state
-        answer_threads = settings.slack.answer_threads
-        self.in_flight = InFlight(threads=QUICK_THREADS + answer_threads, answer_threads=answer_threads)
+        self.in_flight = InFlight(quick_threads=QUICK_THREADS, answer_threads=settings.slack.answer_threads)
         self.deadlines = Deadlines()
 
     @property

@@ -1,16 +1,15 @@
 """The one way the Slack app runs work after Slack has its ack: one pool of threads, counting what it holds.
 
-Why one pool of our own, not Bolt's: listeners ack in the request thread (`process_before_response`),
-so Bolt's `listener_executor` would only run lazy listeners, each after a deep copy of its request
-made in the request thread (slower acks), with no way to wait for them at shutdown. Here a task is
-counted from `submit` until its `finally`, in this class only, so the count cannot leak and `close`
-waits for exactly what is in flight.
+Why a pool of our own, not Bolt's `listener_executor`: listeners ack in the request thread
+(`process_before_response`), so Bolt's executor would only run lazy listeners, each after a deep copy
+of its request made in the request thread (slower acks), with no way to wait for them at shutdown.
+Here a task is counted from `_submit` until its own `finally`, in this class only, so the count
+cannot leak and `close` waits for exactly what is in flight.
 
-Two kinds of task share the pool: quick ones (Slack calls, store reads, apologies) and answers (CPU
-work). Quick tasks go first, and at most `answer_threads` answers run at once, so a burst of
-questions never holds every thread: placeholders, apologies and feedback still go out while answers
-queue. Every thread runs at a lower OS priority, so the request threads that ack Slack get the CPU
-first (Linux).
+The pool has two lanes. Quick tasks (Slack calls, store reads, apologies) have threads of their own,
+so placeholders, apologies and feedback go out at once however many answers are queued. Answers (CPU
+work) run on `answer_threads` threads at a lower OS priority (Linux), so the request threads that ack
+Slack get the CPU first.
 """
 
 from __future__ import annotations
@@ -27,59 +26,51 @@ log = logging.getLogger(__name__)
 Work = Callable[[], object]
 
 
+class _Lane:
+    def __init__(self, lock: threading.Lock):
+        self.queue: deque[Work] = deque()
+        self.ready = threading.Condition(lock)
+
+
 class InFlight:
-    def __init__(self, *, threads: int, answer_threads: int):
-        self._answer_threads = answer_threads
-        self._quick: deque[Work] = deque()
-        self._answers: deque[Work] = deque()
-        self._answering = 0
+    def __init__(self, *, quick_threads: int, answer_threads: int):
+        lock = threading.Lock()
+        self._quick = _Lane(lock)
+        self._answers = _Lane(lock)
+        self._changed = threading.Condition(lock)  # the count went down, or closing began
         self._count = 0  # queued or running
         self._closing = False
-        self._changed = threading.Condition()
-        self._threads = [
-            threading.Thread(target=self._serve, name=f"after-ack-{n}", daemon=True) for n in range(threads)
-        ]
-        for thread in self._threads:
-            thread.start()
+        lanes = [(self._quick, False)] * quick_threads + [(self._answers, True)] * answer_threads
+        for n, (lane, lower) in enumerate(lanes):
+            threading.Thread(target=self._serve, args=(lane, lower), name=f"after-ack-{n}", daemon=True).start()
 
     def quick(self, work: Work) -> None:
-        """Run `work` (Slack calls, short reads) soon; failures are logged, never lost silently."""
+        """Run `work` (Slack calls, short reads) at once; failures are logged, never lost silently."""
         self._submit(work, self._quick)
 
     def answer(self, work: Work) -> None:
-        """Run `work` (answering: CPU) once one of the `answer_threads` is free, after quick work."""
+        """Run `work` (answering: CPU) when an answering thread is free; failures are logged."""
         self._submit(work, self._answers)
 
-    def _submit(self, work: Work, queue: deque[Work]) -> None:
+    def _submit(self, work: Work, lane: _Lane) -> None:
         with self._changed:
             if self._closing:
                 log.warning("work handed on after shutdown began was dropped")
                 return
-            queue.append(work)
+            lane.queue.append(work)
             self._count += 1
-            self._changed.notify()
+            lane.ready.notify()
 
-    def _next(self) -> tuple[Work, bool] | None:
-        """The next task and whether it is an answer; None once closing. Holds `_changed`."""
+    def _serve(self, lane: _Lane, lower_priority: bool) -> None:
+        if lower_priority:
+            with contextlib.suppress(AttributeError, OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         while True:
-            if self._closing:
-                return None
-            if self._quick:
-                return self._quick.popleft(), False
-            if self._answers and self._answering < self._answer_threads:
-                self._answering += 1
-                return self._answers.popleft(), True
-            self._changed.wait()
-
-    def _serve(self) -> None:
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        while True:
-            with self._changed:
-                task = self._next()
-            if task is None:
-                return
-            work, answering = task
+            with lane.ready:
+                lane.ready.wait_for(lambda: self._closing or bool(lane.queue))
+                if self._closing:
+                    return
+                work = lane.queue.popleft()
             try:
                 work()
             except Exception:
@@ -87,7 +78,6 @@ class InFlight:
             finally:
                 with self._changed:
                     self._count -= 1
-                    self._answering -= answering
                     self._changed.notify_all()
 
     def wait_until_idle(self, timeout: float) -> bool:
@@ -99,4 +89,5 @@ class InFlight:
         """Stop the threads once their current task is done; queued tasks are dropped."""
         with self._changed:
             self._closing = True
-            self._changed.notify_all()
+            self._quick.ready.notify_all()
+            self._answers.ready.notify_all()
