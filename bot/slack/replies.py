@@ -69,7 +69,7 @@ class Reply(ABC):
     def _deliver(self, answer: Answer, answer_id: str | None) -> None: ...
 
     @abstractmethod
-    def _apologise(self, text: str = APOLOGY) -> None: ...
+    def _apologise(self, text: str) -> None: ...
 
 
 class CommandReply(Reply):
@@ -100,7 +100,7 @@ class CommandReply(Reply):
         for message in answer_messages(answer, answer_id, asked_by=self.asked_by):
             respond(self.response_url, message, self.visibility)
 
-    def _apologise(self, text: str = APOLOGY) -> None:
+    def _apologise(self, text: str) -> None:
         respond(self.response_url, notice(text))
 
 
@@ -169,7 +169,7 @@ class ThreadReply(Reply):
             self._post_placeholder()
 
     def _post_placeholder(self) -> None:
-        self._placeholder = post(self.client, self.where.channel, notice(THINKING), self._thread)
+        self._placeholder = self._post(notice(THINKING), self._thread)
 
     def searching(self, episodes: int) -> None:
         """Slack's "is searching N episodes…" status in the thread, where no placeholder shows progress.
@@ -237,19 +237,25 @@ class ThreadReply(Reply):
             elif self._placeholder is not None:
                 self._replace(self._placeholder, messages)
             else:
-                first = post(self.client, self.where.channel, messages[0], self._thread)
+                first = self._post(messages[0], self._thread)
                 for message in messages[1:]:
-                    post(self.client, self.where.channel, message, self._thread or first)
+                    self._post(message, self._thread or first)
         except SLACK_FAILURES as error:
             log.error("posting the answer failed: %s", reason(error))
-            self._apologise()
+            self._apologise(APOLOGY)
 
     def _replace(self, ts: str, messages: list[SlackMessage]) -> None:
         """Put the first message in place of `ts` (a placeholder or a streamed message), the rest after it."""
         self._end_stream()
-        update(self.client, self.where.channel, ts, messages[0])
+        self._update(ts, messages[0])
         for message in messages[1:]:
-            post(self.client, self.where.channel, message, self._thread or ts)
+            self._post(message, self._thread or ts)
+
+    def _post(self, message: SlackMessage, thread_ts: str | None) -> str:
+        return post(client=self.client, channel=self.where.channel, message=message, thread_ts=thread_ts)
+
+    def _update(self, ts: str, message: SlackMessage) -> None:
+        update(client=self.client, channel=self.where.channel, ts=ts, message=message)
 
     def _end_stream(self) -> None:
         if self._stream is None or self._stream.ts is None or self._stream_broken:
@@ -260,14 +266,14 @@ class ThreadReply(Reply):
             log.debug("stopping the stream failed: %s", reason(error))
         self._stream_broken = True  # stopped: nothing more goes into it
 
-    def _apologise(self, text: str = APOLOGY) -> None:
+    def _apologise(self, text: str) -> None:
         apology = notice(text)
         try:
             if self._stream is not None and self._stream.ts is not None:
                 self._replace(self._stream.ts, [apology])
             elif self._placeholder is not None:
-                update(self.client, self.where.channel, self._placeholder, apology)
+                self._update(self._placeholder, apology)
             else:
-                post(self.client, self.where.channel, apology, self._thread)
+                self._post(apology, self._thread)
         except SLACK_FAILURES as error:
             log.error("posting the apology failed: %s", reason(error))

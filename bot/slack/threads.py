@@ -87,7 +87,7 @@ class SlackThread:
         self.notice(USAGE)
 
     def notice(self, text: str) -> None:
-        post(self.client, self.where.channel, notice(text), self.where.thread_ts)
+        post(client=self.client, channel=self.where.channel, message=notice(text), thread_ts=self.where.thread_ts)
 
     def open_reply(self) -> ThreadReply:
         # Read now, before anything shows: only a thread whose root is the side panel's gets its status.

@@ -92,8 +92,8 @@ class SlackWSGIApp:
         self.keeper = IndexKeeper(runtime).start()
         # /healthz answers from the last check, made in the background: never waiting on the index.
         self.health = HealthMonitor(
-            lambda: health(runtime, self.slack.bot.state),
-            settings.store.location,
+            check=lambda: health(runtime, self.slack.bot.state),
+            index_location=settings.store.location,
             paused=lambda: runtime.loading.snapshot()[0] != READY,
         )
 

@@ -63,6 +63,7 @@ def register(app: App, conversations: Conversations) -> None:
 
     @assistant.user_message
     def user_message(
+        *,
         body: dict[str, Any],
         event: dict[str, Any],
         client: WebClient,
@@ -74,7 +75,13 @@ def register(app: App, conversations: Conversations) -> None:
         tools = ThreadTools(set_status=set_status, set_title=set_title, say_stream=say_stream)
         thread_ts = event.get("thread_ts")
         question_in_thread(
-            conversations, body=body, event=event, client=client, context=context, thread_ts=thread_ts, tools=tools
+            conversations=conversations,
+            body=body,
+            event=event,
+            client=client,
+            context=context,
+            thread_ts=thread_ts,
+            tools=tools,
         )
 
     # Middleware: takes thread starts and messages in DM threads before the `events` listeners.

@@ -14,8 +14,8 @@ from bot.slack.threads import SlackThread, strip_mentions
 
 
 def question_in_thread(
-    conversations: Conversations,
     *,
+    conversations: Conversations,
     body: dict[str, Any],
     event: dict[str, Any],
     client: WebClient,
@@ -51,16 +51,20 @@ def question_in_thread(
 
 def register(app: App, conversations: Conversations) -> None:
     @app.event("app_mention")
-    def on_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def on_mention(*, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if event.get("bot_id") or event.get("edited"):
             return
         thread_ts = event.get("thread_ts") or event["ts"]
-        question_in_thread(conversations, body=body, event=event, client=client, context=context, thread_ts=thread_ts)
+        question_in_thread(
+            conversations=conversations, body=body, event=event, client=client, context=context, thread_ts=thread_ts
+        )
 
     @app.event("message")
-    def on_message(body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def on_message(*, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         # Only direct messages; edits, deletions and bot posts carry a subtype or a bot_id.
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
         thread_ts = event.get("thread_ts")
-        question_in_thread(conversations, body=body, event=event, client=client, context=context, thread_ts=thread_ts)
+        question_in_thread(
+            conversations=conversations, body=body, event=event, client=client, context=context, thread_ts=thread_ts
+        )
