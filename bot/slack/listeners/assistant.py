@@ -63,7 +63,6 @@ def register(app: App, conversations: Conversations) -> None:
 
     @assistant.user_message
     def user_message(
-        *,
         body: dict[str, Any],
         event: dict[str, Any],
         client: WebClient,

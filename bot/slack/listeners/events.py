@@ -51,7 +51,7 @@ def question_in_thread(
 
 def register(app: App, conversations: Conversations) -> None:
     @app.event("app_mention")
-    def on_mention(*, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def on_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if event.get("bot_id") or event.get("edited"):
             return
         thread_ts = event.get("thread_ts") or event["ts"]
@@ -60,7 +60,7 @@ def register(app: App, conversations: Conversations) -> None:
         )
 
     @app.event("message")
-    def on_message(*, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def on_message(body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         # Only direct messages; edits, deletions and bot posts carry a subtype or a bot_id.
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
