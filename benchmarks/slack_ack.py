@@ -19,9 +19,12 @@ there is one server). Each HTTP round trip (Slack's ack) is timed. Target: ack p
 
 Once the answers are in (at most `--timeout` s), it checks that every `/ask` got exactly one
 response_url post naming its asker (`<@USER> asked`), every event exactly one placeholder in its
-thread (thread_ts = the event ts) and one chat.update in its channel, and that the retries added
-nothing. Printed: ack p50/p99/max per kind, then sent / acked 200 / answered / answered twice /
-lost. Exits 1 when a request was not acked with 200 or an answer is missing or doubled.
+thread (thread_ts = the event ts) and one chat.update with the answer in its channel, and that the
+retries added nothing. An apology in place of an answer (the answer deadline passed) is counted as
+apologised, not answered: for `/ask` only their number is known (an apology names no asker), so
+lost counts the askers without an answer beyond the apologies, who heard nothing. Printed: ack
+p50/p99/max per kind, then sent / acked 200 / answered / apologised / answered twice / lost. Exits 1
+when a request was not acked with 200 or an answer is missing (apologised or lost) or doubled.
 
 The clients and the fake Slack share this process, so the measured acks include its own overhead.
 
@@ -59,7 +62,7 @@ from typing import Literal
 import numpy as np
 
 from benchmarks.common import REPO_ROOT, build_index, episode_files, quiet
-from bot.slack.blocks import THINKING
+from bot.slack.blocks import APOLOGY, THINKING
 from retrieval.index.embedding import MINILM_MODEL_ID, MiniLMEmbedder
 from tests.support.fakes.slack_server import RESPONSE_URL_METHOD, FakeSlack
 from tests.support.http import free_port, wait_for_health
@@ -241,39 +244,54 @@ def gunicorn(
 
 @dataclass
 class Outcome:
-    """How often each expected answer arrived, keyed like SlackRequest.key."""
+    """How often each expected answer arrived, keyed like SlackRequest.key, and the apologies instead."""
 
     asks: Counter[str]
     events: Counter[str]
+    ask_apologies: int  # response_url apologies: they name no asker
+    event_apologies: Counter[str]  # by channel
 
     def missing(self) -> bool:
+        """Some question has no answer (an apology or nothing)."""
         return any(n == 0 for n in self.asks.values()) or any(n == 0 for n in self.events.values())
+
+    def waiting(self) -> bool:
+        """Some question has neither its answer nor an apology yet."""
+        unanswered_asks = sum(n == 0 for n in self.asks.values())
+        silent_events = [c for c, n in self.events.items() if n == 0 and not self.event_apologies[c]]
+        return unanswered_asks > self.ask_apologies or bool(silent_events)
 
 
 def outcome(fake: FakeSlack, users: list[str], mentions: list[Mention]) -> Outcome:
     """Answers so far: response_url posts naming each asker; for each event 0 until both its placeholder
-    (in its thread) and a chat.update (in its channel) arrived, else the larger of the two counts."""
+    (in its thread) and a chat.update with the answer (in its channel) arrived, else the larger of the
+    two counts; and the apologies posted in place of answers."""
+    ask_posts = [call["args"] for call in fake.calls_to(RESPONSE_URL_METHOD)]
     askers = Counter(
-        name
-        for call in fake.calls_to(RESPONSE_URL_METHOD)
-        for name in ASKER.findall(json.dumps(call["args"].get("blocks", []), ensure_ascii=False))
+        name for call in ask_posts for name in ASKER.findall(json.dumps(call.get("blocks", []), ensure_ascii=False))
     )
     placeholders = Counter(
         (call["args"].get("channel"), call["args"].get("thread_ts"))
         for call in fake.calls_to("chat.postMessage")
         if call["args"].get("text") == THINKING
     )
-    updates = Counter(call["args"].get("channel") for call in fake.calls_to("chat.update"))
+    updates = [call["args"] for call in fake.calls_to("chat.update")]
+    answered = Counter(call.get("channel") for call in updates if call.get("text") != APOLOGY)
     events: Counter[str] = Counter()
     for mention in mentions:
-        placed, updated = placeholders[(mention.channel, mention.ts)], updates[mention.channel]
+        placed, updated = placeholders[(mention.channel, mention.ts)], answered[mention.channel]
         events[mention.channel] = max(placed, updated) if placed and updated else 0
-    return Outcome(Counter({user: askers[user] for user in users}), events)
+    return Outcome(
+        asks=Counter({user: askers[user] for user in users}),
+        events=events,
+        ask_apologies=sum(call.get("text") == APOLOGY for call in ask_posts),
+        event_apologies=Counter(str(call.get("channel")) for call in updates if call.get("text") == APOLOGY),
+    )
 
 
 def wait_for_answers(fake: FakeSlack, users: list[str], mentions: list[Mention], timeout: float) -> Outcome:
     deadline = time.monotonic() + timeout
-    while outcome(fake, users, mentions).missing() and time.monotonic() < deadline:
+    while outcome(fake, users, mentions).waiting() and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(SETTLE_SECONDS)
     return outcome(fake, users, mentions)
@@ -285,12 +303,15 @@ def ack_line(kind: str, results: list[tuple[int, float]]) -> str:
     return f"{kind:>7} acks: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ms.max():.1f} ms (n={len(ms)})"
 
 
-def count_line(kind: str, results: list[tuple[int, float]], answers: Counter[str]) -> str:
+def count_line(kind: str, results: list[tuple[int, float]], answers: Counter[str], apologised: int) -> str:
     acked = sum(status == 200 for status, _ in results)
     once = sum(n == 1 for n in answers.values())
     twice = sum(n > 1 for n in answers.values())
-    lost = sum(n == 0 for n in answers.values())
-    return f"{kind:>7}: sent {len(results)}, acked 200 {acked}, answered {once}, answered twice {twice}, lost {lost}"
+    lost = sum(n == 0 for n in answers.values()) - apologised
+    return (
+        f"{kind:>7}: sent {len(results)}, acked 200 {acked}, answered {once}, apologised {apologised}, "
+        f"answered twice {twice}, lost {lost}"
+    )
 
 
 def main() -> None:
@@ -366,8 +387,9 @@ def main() -> None:
     for kind, kind_results in by_kind.items():
         if kind_results:
             print(ack_line(kind, kind_results))
-    print(count_line("/ask", by_kind["/ask"], answers.asks))
-    print(count_line("events", by_kind["event"] + by_kind["retry"], answers.events))
+    print(count_line("/ask", by_kind["/ask"], answers.asks, answers.ask_apologies))
+    event_apologies = sum(1 for m in mentions if answers.events[m.channel] == 0 and answers.event_apologies[m.channel])
+    print(count_line("events", by_kind["event"] + by_kind["retry"], answers.events, event_apologies))
     retried_to = "another server" if args.servers > 1 else "the same server"
     print(
         f"retries: sent {args.retries} (each to {retried_to}); "

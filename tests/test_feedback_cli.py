@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli.feedback import parse_since
 from bot.cli.main import main
-from bot.slack.state.sqlite import SqliteStateStore
+from bot.state.sqlite import SqliteStateStore
 from tests.support.answers import SOURCE, answer
 
 DAY = 86400.0

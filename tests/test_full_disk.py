@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.state import StateUnavailableError
-from bot.slack.state.sqlite import SqliteStateStore
+from bot.state import StateUnavailableError
+from bot.state.sqlite import SqliteStateStore
 from retrieval.disk_space import MB
 from tests.support.archive_server import github_archive
 from tests.support.cli import cli, python

@@ -244,7 +244,7 @@ def test_channel_allow_list(fake, bundled_index_dir, tmp_path, embedder):
 def test_missing_or_malformed_secrets_stop_start_up(tmp_path, slack, message):
     settings = replace(load_settings({}), slack=SlackConfig(state=StateConfig(path=tmp_path / "s.sqlite3"), **slack))
     with pytest.raises(ConfigError, match=message):
-        create_app(settings, Runtime(settings))
+        create_app(settings=settings, runtime=Runtime(settings))
 
 
 def test_socket_mode_needs_the_app_token(tmp_path):
@@ -252,7 +252,7 @@ def test_socket_mode_needs_the_app_token(tmp_path):
         load_settings({}), slack=SlackConfig(bot_token="xoxb-1", state=StateConfig(path=tmp_path / "s.sqlite3"))
     )
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN is not set"):
-        create_app(settings, Runtime(settings), socket_mode=True)
+        create_app(settings=settings, runtime=Runtime(settings), socket_mode=True)
 
 
 @pytest.mark.slow

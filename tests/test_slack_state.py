@@ -15,7 +15,7 @@ import pytest
 
 from bot.config import StateConfig
 from bot.slack.blocks import THINKING
-from bot.slack.state import open_state
+from bot.state import open_state
 from tests.support.cli import cli, run
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.http import free_port

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import StateConfig
-from bot.slack.state import FeedbackVote, StateStore, StateUnavailableError, open_state
-from bot.slack.state.memory import InProcessState
-from bot.slack.state.postgres import PostgresStateStore
-from bot.slack.state.sql import SqlStateStore
-from bot.slack.state.sqlite import SqliteStateStore
+from bot.state import FeedbackVote, StateStore, StateUnavailableError, open_state
+from bot.state.memory import InProcessState
+from bot.state.postgres import PostgresStateStore
+from bot.state.sql import SqlStateStore
+from bot.state.sqlite import SqliteStateStore
 from tests.support.answers import answer
 from tests.support.http import free_port
 

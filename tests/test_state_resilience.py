@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.state import ResilientState, StateUnavailableError
-from bot.slack.state.postgres import POOL_WAIT, PostgresStateStore
-from bot.slack.state.sql import QUICK_TIMEOUT, SqlStateStore
-from bot.slack.state.sqlite import SqliteStateStore
+from bot.state import ResilientState, StateUnavailableError
+from bot.state.postgres import POOL_WAIT, PostgresStateStore
+from bot.state.sql import QUICK_TIMEOUT, SqlStateStore
+from bot.state.sqlite import SqliteStateStore
 from tests.support.answers import answer
 from tests.support.sqlite_lock import SqliteLock
 
@@ -62,9 +62,7 @@ def outage(request, tmp_path) -> Iterator[Outage]:
 
 
 def state_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [
-        r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "bot.slack.state.resilient"
-    ]
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "bot.state.resilient"]
 
 
 @pytest.mark.slow

@@ -205,7 +205,7 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_feedback(runtime: Runtime, args: argparse.Namespace) -> int:
     from bot.cli.feedback import feedback_report, format_report, parse_since
-    from bot.slack.state import open_state
+    from bot.state import open_state
 
     since = parse_since(args.since, time.time())
     store = open_state(runtime.settings.slack.state)

@@ -121,7 +121,7 @@ def run_checks(runtime: Runtime) -> list[Check]:
         return f"ok, bot {reply.get('user')} in team {reply.get('team_id')}"
 
     def state() -> str:
-        from bot.slack.state import open_state
+        from bot.state import open_state
 
         opened = open_state(settings.slack.state)
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack.state.store import StateUnavailableError
+from bot.state.store import StateUnavailableError
 from retrieval import PodcastBotError, UsageError
 
 # Asked wrongly (arguments, settings), or what start-up needs is away (the state database): 2, as

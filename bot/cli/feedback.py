@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.cli.terminal import snippet
 from bot.env_values import period_seconds
-from bot.slack.state import FeedbackVote
+from bot.state import FeedbackVote
 from retrieval import UsageError, timestamp
 
 ANSWER_CHARS = 400

@@ -32,7 +32,7 @@ def web_client(token: str | None, base_url: str) -> WebClient:
     return WebClient(token=token, base_url=base_url, timeout=SLACK_TIMEOUT)
 
 
-def post(client: WebClient, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
+def post(*, client: WebClient, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
     """Post `message` (in a thread when `thread_ts` is given); its ts."""
     response = client.chat_postMessage(
         channel=channel,
@@ -45,7 +45,7 @@ def post(client: WebClient, channel: str, message: SlackMessage, thread_ts: str 
     return str(response["ts"])
 
 
-def update(client: WebClient, channel: str, ts: str, message: SlackMessage) -> None:
+def update(*, client: WebClient, channel: str, ts: str, message: SlackMessage) -> None:
     client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
 
 

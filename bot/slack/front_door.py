@@ -1,11 +1,14 @@
 """The HTTP front door of the Slack app: what reaches Bolt was checked, cheapest check first.
 
 1. A body over 1 MB is refused (413) from its Content-Length, before anything reads it.
-2. The Slack signature is checked before the body is parsed: a request without one, with a forged
+2. A body that is not UTF-8 text cannot be Slack's (it signs and sends text): refused (400).
+3. The Slack signature is checked before the body is parsed: a request without one, with a forged
    one or one older than five minutes is refused (401), and so is a timestamp that is not a number.
-3. A signed body that is not what Slack sends (not UTF-8, JSON that is not an object or nested too
-   deeply, a form whose `payload` is not a JSON object, another content type, or a payload of the
-   wrong shape: `bot.slack.payloads`) is refused (400), not left to fail in Bolt.
+   The headers' shape is checked here (Bolt does not: it fails on a timestamp that is not a number);
+   the HMAC itself is slack_sdk's `SignatureVerifier`.
+4. A signed body that is not what Slack sends (JSON that is not an object or nested too deeply, a
+   form whose `payload` is not a JSON object, another content type, or a payload of the wrong shape:
+   `bot.slack.payloads`) is refused (400), not left to fail in Bolt.
 
 A refused request leaves one short log line (method, path, size, reason): its body never reaches
 the log. Other paths and methods (`GET /healthz`) pass through untouched.
@@ -13,8 +16,6 @@ the log. Other paths and methods (`GET /healthz`) pass through untouched.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 import logging
@@ -23,6 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
+
+from slack_sdk.signature import SignatureVerifier
 
 from bot.slack.payloads import command_problem, event_problem, interaction_problem
 
@@ -47,7 +50,7 @@ class SlackFrontDoor:
     def __init__(self, app: WSGIApp, signing_secret: str, max_body: int = MAX_BODY_BYTES):
         self.app = app
         self.max_body = max_body
-        self._secret = signing_secret.encode()
+        self._verifier = SignatureVerifier(signing_secret)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != SLACK_PATH or environ.get("REQUEST_METHOD") != "POST":
@@ -56,7 +59,13 @@ class SlackFrontDoor:
         body = self._read(environ, declared)
         if isinstance(body, Refusal):
             return self._refuse(body, int(declared) if declared.isdigit() else -1, start_response)
-        refusal = self._unsigned(environ, body) or _malformed(environ.get("CONTENT_TYPE") or "", body)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return self._refuse(
+                Refusal("400 Bad Request", f"malformed body ({type(error).__name__})"), len(body), start_response
+            )
+        refusal = self._unsigned(environ, text) or _malformed(environ.get("CONTENT_TYPE") or "", text)
         if refusal is not None:
             return self._refuse(refusal, len(body), start_response)
         environ["wsgi.input"] = io.BytesIO(body)
@@ -86,7 +95,7 @@ class SlackFrontDoor:
             body = b""  # HTTP/1.1: no length and not chunked means no body
         return too_large if len(body) > self.max_body else body
 
-    def _unsigned(self, environ: dict[str, Any], body: bytes) -> Refusal | None:
+    def _unsigned(self, environ: dict[str, Any], body: str) -> Refusal | None:
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
         if not timestamp or not signature:
@@ -95,18 +104,15 @@ class SlackFrontDoor:
             return Refusal("401 Unauthorized", "malformed X-Slack-Request-Timestamp")
         if abs(time.time() - int(timestamp)) > MAX_AGE_SECONDS:
             return Refusal("401 Unauthorized", "stale X-Slack-Request-Timestamp")
-        # Over the raw bytes: Slack signs those, and a body that is not UTF-8 must get a 400, not a crash.
-        expected = "v0=" + hmac.new(self._secret, f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
+        if not self._verifier.is_valid(body, timestamp, signature):
             return Refusal("401 Unauthorized", "bad Slack signature")
         return None
 
 
-def _malformed(content_type: str, body: bytes) -> Refusal | None:
+def _malformed(content_type: str, text: str) -> Refusal | None:
     """Why a signed body cannot be what Slack sends, or None when it can."""
     kind = content_type.split(";", 1)[0].strip().lower()
     try:
-        text = body.decode("utf-8")
         if kind == "application/json":
             data = json.loads(text)
             if not isinstance(data, dict):
@@ -123,7 +129,7 @@ def _malformed(content_type: str, body: bytes) -> Refusal | None:
                 problem = command_problem(form) if "command" in form else None
         else:
             return Refusal("400 Bad Request", "unsupported Content-Type")
-    except ValueError as error:  # not UTF-8, not JSON, not a form
+    except ValueError as error:  # not JSON, not a form
         return Refusal("400 Bad Request", f"malformed body ({type(error).__name__})")
     except RecursionError:  # JSON nested deeper than the parser goes (Slack's is a few levels)
         return Refusal("400 Bad Request", "JSON nested too deeply")

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.cli.exit_codes import exit_code
 from bot.config import SLACK_HTTP, load_settings
-from bot.slack.state import open_state
+from bot.state import open_state
 from retrieval import PodcastBotError
 
 

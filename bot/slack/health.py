@@ -23,6 +23,7 @@ PAUSED_POLL = 0.1
 class HealthMonitor:
     def __init__(
         self,
+        *,
         check: Callable[[], Status],
         index_location: str,
         every: float = CHECK_EVERY,

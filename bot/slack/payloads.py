@@ -35,7 +35,7 @@ def event_problem(body: Mapping[str, Any]) -> str | None:
     """Why an Events API body (JSON) cannot be Slack's, or None."""
     if not isinstance(body.get("type"), str):
         return "no string `type`"
-    problem = _strings(body, ENVELOPE_STRINGS, "", nullable=True)
+    problem = _strings(data=body, names=ENVELOPE_STRINGS, prefix="", nullable=True)
     if problem:
         return problem
     authorizations = body.get("authorizations", [])
@@ -59,14 +59,14 @@ def event_problem(body: Mapping[str, Any]) -> str | None:
         isinstance(thread, dict) and all(isinstance(thread.get(name), str) for name in THREAD_NEEDS)
     ):
         return "`event.assistant_thread` is not an object with string `channel_id` and `thread_ts`"
-    return _strings(event, EVENT_STRINGS, "event.")
+    return _strings(data=event, names=EVENT_STRINGS, prefix="event.")
 
 
 def interaction_problem(payload: Mapping[str, Any]) -> str | None:
     """Why an interaction payload (a form's `payload` JSON) cannot be Slack's, or None."""
     if not isinstance(payload.get("type"), str):
         return "no string `type`"
-    problem = _strings(payload, INTERACTION_STRINGS, "")
+    problem = _strings(data=payload, names=INTERACTION_STRINGS, prefix="")
     if problem:
         return problem
     wrong = [name for name in INTERACTION_OBJECTS if name in payload and not isinstance(payload[name], dict)]
@@ -76,7 +76,7 @@ def interaction_problem(payload: Mapping[str, Any]) -> str | None:
     if not _objects(actions):
         return "`actions` is not a list of objects"
     for action in actions:
-        problem = _strings(action, ("action_id", "value", "type"), "actions[].")
+        problem = _strings(data=action, names=("action_id", "value", "type"), prefix="actions[].")
         if problem:
             return problem
     return None
@@ -88,7 +88,7 @@ def command_problem(form: Mapping[str, Sequence[str]]) -> str | None:
     return f"command without `{missing[0]}`" if missing else None
 
 
-def _strings(data: Mapping[str, Any], names: Sequence[str], prefix: str, nullable: bool = False) -> str | None:
+def _strings(*, data: Mapping[str, Any], names: Sequence[str], prefix: str, nullable: bool = False) -> str | None:
     for name in names:
         if name in data and not (isinstance(data[name], str) or (nullable and data[name] is None)):
             return f"`{prefix}{name}` is not a string"

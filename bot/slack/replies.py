@@ -17,26 +17,27 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from slack_sdk import WebClient
+from slack_sdk.web.chat_stream import ChatStream
 
 from bot.slack.blocks import APOLOGY, THINKING, SlackMessage, answer_messages, answer_tail, notice
+from bot.slack.conversation import ReplyClosed
 from bot.slack.delivery import SLACK_FAILURES, post, reason, respond, update
-from bot.slack.state import ResilientState
 from bot.slack.streaming import AnswerStream, StreamUnavailable
 from bot.slack.text import counted
+from bot.state import ResilientState
 from retrieval import Answer, Source
 
 log = logging.getLogger(__name__)
 
 
-class ReplyClosed(Exception):
-    """The reply was settled (its deadline passed) while the answer was still being written."""
-
-
 class Reply(ABC):
+    """Settles once: the settling half of `bot.slack.conversation.Reply`."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._settled = False
@@ -54,21 +55,21 @@ class Reply(ABC):
             self._deliver(answer, answer_id)
             return True
 
-    def apologise(self, text: str = APOLOGY) -> bool:
+    def apologise(self, text: str | None = None) -> bool:
         """Deliver the apology (or another notice in place of the answer) unless the reply was settled
         before; whether it was delivered."""
         with self._lock:
             if self._settled:
                 return False
             self._settled = True
-            self._apologise(text)
+            self._apologise(text or APOLOGY)
             return True
 
     @abstractmethod
     def _deliver(self, answer: Answer, answer_id: str | None) -> None: ...
 
     @abstractmethod
-    def _apologise(self, text: str = APOLOGY) -> None: ...
+    def _apologise(self, text: str) -> None: ...
 
 
 class CommandReply(Reply):
@@ -80,11 +81,26 @@ class CommandReply(Reply):
         self.asked_by = asked_by
         self.visibility = visibility
 
+    # A response_url shows no progress and cannot stream: the answer comes whole.
+    streaming = False
+
+    def searching(self, episodes: int) -> None:
+        pass
+
+    def title(self, question: str) -> None:
+        pass
+
+    def cite(self, sources: Sequence[Source]) -> None:
+        pass
+
+    def write(self, piece: str) -> None:
+        pass
+
     def _deliver(self, answer: Answer, answer_id: str | None) -> None:
         for message in answer_messages(answer, answer_id, asked_by=self.asked_by):
             respond(self.response_url, message, self.visibility)
 
-    def _apologise(self, text: str = APOLOGY) -> None:
+    def _apologise(self, text: str) -> None:
         respond(self.response_url, notice(text))
 
 
@@ -99,19 +115,43 @@ class Conversation:
     team: str
     assistant: bool = False  # the assistant panel, where Slack's status shows progress
 
-    @property
-    def is_dm(self) -> bool:
-        return self.channel.startswith("D")
+
+@dataclass(frozen=True)
+class ThreadTools:
+    """Slack's helpers for one thread, as Bolt injects them into Assistant listeners (`set_status`,
+    `set_title`, `say_stream`), or made from the Web API client elsewhere (`for_thread`)."""
+
+    set_status: Callable[..., object]  # set_status(status=…)
+    say_stream: Callable[..., ChatStream]  # say_stream(buffer_size=…): a stream in the thread
+    set_title: Callable[[str], object] | None = None  # only assistant threads have a title
+
+    @classmethod
+    def for_thread(cls, client: WebClient, where: Conversation) -> ThreadTools:
+        """For a mention or a DM: the status and streams of the question's thread (its own, at the top)."""
+        thread = where.thread_ts or where.message_ts
+        return cls(
+            set_status=partial(client.assistant_threads_setStatus, channel_id=where.channel, thread_ts=thread),
+            say_stream=partial(
+                client.chat_stream,
+                channel=where.channel,
+                thread_ts=thread,
+                recipient_team_id=where.team or None,
+                recipient_user_id=where.user or None,
+            ),
+        )
 
 
 class ThreadReply(Reply):
     """An answer in a conversation: a placeholder replaced by the answer, or a status and then the answer,
     streamed (`streaming`) or whole."""
 
-    def __init__(self, client: WebClient, where: Conversation, state: ResilientState, model_streams: bool):
+    def __init__(
+        self, *, client: WebClient, where: Conversation, tools: ThreadTools, state: ResilientState, model_streams: bool
+    ):
         super().__init__()
         self.client = client
         self.where = where
+        self._tools = tools
         self._state = state
         # Known for this team once a stream started or failed to (None: not tried yet).
         self._team_streams = state.streaming_supported(where.team) if model_streams else False
@@ -129,33 +169,30 @@ class ThreadReply(Reply):
             self._post_placeholder()
 
     def _post_placeholder(self) -> None:
-        self._placeholder = post(self.client, self.where.channel, notice(THINKING), self._thread)
+        self._placeholder = self._post(notice(THINKING), self._thread)
 
     def searching(self, episodes: int) -> None:
         """Slack's "is searching N episodes…" status in the thread, where no placeholder shows progress.
         The status goes when the answer (or the first streamed text) is posted."""
         if self._placeholder is not None:
             return
-        self._thread_call("assistant_threads_setStatus", status=f"is searching {counted(episodes, 'episode')}…")
+        self._nicety("status", partial(self._tools.set_status, status=f"is searching {counted(episodes, 'episode')}…"))
 
     def title(self, question: str) -> None:
-        """Name an assistant thread after its first question."""
-        self._thread_call("assistant_threads_setTitle", title=question[:100])
+        """Name an assistant panel's thread after its first question."""
+        if self.where.assistant and self._tools.set_title is not None:
+            self._nicety("title", partial(self._tools.set_title, question[:100]))
 
-    def _thread_call(self, method: str, **arguments: str) -> None:
-        assert self._thread is not None
+    def _nicety(self, what: str, call: Callable[[], object]) -> None:
         try:
-            getattr(self.client, method)(channel_id=self.where.channel, thread_ts=self._thread, **arguments)
+            call()
         except SLACK_FAILURES as error:  # progress and titles are niceties: the answer comes anyway
-            log.debug("%s failed in %s: %s", method, self.where.channel, reason(error))
+            log.debug("setting the thread's %s failed in %s: %s", what, self.where.channel, reason(error))
 
     def cite(self, sources: Sequence[Source]) -> None:
         """The numbered moments the model will cite, so the stream links each `[n]` as it arrives."""
         if self.streaming:
-            assert self._thread is not None
-            urls = {source.number: source.url for source in sources}
-            where = self.where
-            self._stream = AnswerStream(self.client, where.channel, self._thread, where.team, where.user, urls)
+            self._stream = AnswerStream(self._tools.say_stream, {source.number: source.url for source in sources})
 
     def write(self, piece: str) -> None:
         """The model's next piece of text; ReplyClosed once the reply was settled."""
@@ -200,19 +237,25 @@ class ThreadReply(Reply):
             elif self._placeholder is not None:
                 self._replace(self._placeholder, messages)
             else:
-                first = post(self.client, self.where.channel, messages[0], self._thread)
+                first = self._post(messages[0], self._thread)
                 for message in messages[1:]:
-                    post(self.client, self.where.channel, message, self._thread or first)
+                    self._post(message, self._thread or first)
         except SLACK_FAILURES as error:
             log.error("posting the answer failed: %s", reason(error))
-            self._apologise()
+            self._apologise(APOLOGY)
 
     def _replace(self, ts: str, messages: list[SlackMessage]) -> None:
         """Put the first message in place of `ts` (a placeholder or a streamed message), the rest after it."""
         self._end_stream()
-        update(self.client, self.where.channel, ts, messages[0])
+        self._update(ts, messages[0])
         for message in messages[1:]:
-            post(self.client, self.where.channel, message, self._thread or ts)
+            self._post(message, self._thread or ts)
+
+    def _post(self, message: SlackMessage, thread_ts: str | None) -> str:
+        return post(client=self.client, channel=self.where.channel, message=message, thread_ts=thread_ts)
+
+    def _update(self, ts: str, message: SlackMessage) -> None:
+        update(client=self.client, channel=self.where.channel, ts=ts, message=message)
 
     def _end_stream(self) -> None:
         if self._stream is None or self._stream.ts is None or self._stream_broken:
@@ -223,14 +266,14 @@ class ThreadReply(Reply):
             log.debug("stopping the stream failed: %s", reason(error))
         self._stream_broken = True  # stopped: nothing more goes into it
 
-    def _apologise(self, text: str = APOLOGY) -> None:
+    def _apologise(self, text: str) -> None:
         apology = notice(text)
         try:
             if self._stream is not None and self._stream.ts is not None:
                 self._replace(self._stream.ts, [apology])
             elif self._placeholder is not None:
-                update(self.client, self.where.channel, self._placeholder, apology)
+                self._update(self._placeholder, apology)
             else:
-                post(self.client, self.where.channel, apology, self._thread)
+                self._post(apology, self._thread)
         except SLACK_FAILURES as error:
             log.error("posting the apology failed: %s", reason(error))

@@ -9,15 +9,15 @@ from bot.config import Settings
 from bot.runtime import Runtime
 from bot.slack import gunicorn_hooks
 from bot.slack.app import create_app
-from bot.slack.state import open_state
 from bot.slack.wsgi import create_wsgi_app
+from bot.state import open_state
 
 
 def serve_socket_mode(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     runtime = Runtime(settings)
-    app = create_app(settings, runtime, socket_mode=True)
+    app = create_app(settings=settings, runtime=runtime, socket_mode=True)
     IndexKeeper(runtime).start()
     SocketModeHandler(app.bolt, settings.slack.app_token).start()
 

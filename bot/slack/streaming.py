@@ -1,5 +1,6 @@
-"""An answer streamed into its thread as the model writes it, through `WebClient.chat_stream`
-(chat.startStream, appendStream, stopStream), each `[n]` citation a link to its moment as it arrives.
+"""An answer streamed into its thread as the model writes it, through a `ChatStream` (chat.startStream,
+appendStream, stopStream: Bolt's `say_stream`, or `WebClient.chat_stream`), each `[n]` citation a link to
+its moment as it arrives.
 
 The first text goes out at once; later text is gathered for half a second (or 200 characters), so a
 long answer takes a few calls rather than one per token (Slack allows ~100 appendStream a minute).
@@ -8,10 +9,8 @@ long answer takes a few calls rather than one per token (Slack allows ~100 appen
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.chat_stream import ChatStream
@@ -36,14 +35,8 @@ class StreamUnavailable(Exception):
 class AnswerStream:
     """One streamed message in a thread; it starts with the first text written to it."""
 
-    def __init__(self, client: WebClient, channel: str, thread_ts: str, team: str, user: str, urls: Mapping[int, str]):
-        self._client = client
-        self._where: dict[str, Any] = {
-            "channel": channel,
-            "thread_ts": thread_ts,
-            "recipient_team_id": team or None,
-            "recipient_user_id": user or None,
-        }
+    def __init__(self, start: Callable[..., ChatStream], urls: Mapping[int, str]):
+        self._start = start  # start(buffer_size=…): a new stream in the answer's thread
         self.markdown = StreamedMarkdown(urls)
         self._stream: ChatStream | None = None
         self._unsent = ""
@@ -63,7 +56,7 @@ class AnswerStream:
 
     def _send(self) -> None:
         starting = self._stream is None
-        stream = self._stream or self._client.chat_stream(buffer_size=1, **self._where)
+        stream = self._stream or self._start(buffer_size=1)
         try:
             stream.append(markdown_text=self._unsent)
         except (SlackApiError, OSError) as error:

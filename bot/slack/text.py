@@ -62,7 +62,7 @@ def plain(text: str, limit: int = 150) -> str:
 
 
 def _with_citations(
-    text: str, urls: Mapping[int, str], inert: Callable[[str], str], link: Callable[[str, str], str]
+    *, text: str, urls: Mapping[int, str], inert: Callable[[str], str], link: Callable[[str, str], str]
 ) -> str:
     """`text` made inert, each `[n]` with a known URL a link to it (others stay text)."""
     parts: list[str] = []
@@ -78,12 +78,12 @@ def _with_citations(
 
 def cited_mrkdwn(text: str, urls: Mapping[int, str]) -> str:
     """An answer as mrkdwn: escaped, `**bold**` as Slack's `*bold*`, each `[n]` linked to its moment."""
-    return re.sub(r"\*\*(.+?)\*\*", r"*\1*", _with_citations(text, urls, escape, mrkdwn_link))
+    return re.sub(r"\*\*(.+?)\*\*", r"*\1*", _with_citations(text=text, urls=urls, inert=escape, link=mrkdwn_link))
 
 
 def cited_markdown(text: str, urls: Mapping[int, str]) -> str:
     """An answer as markdown: escaped, each `[n]` linked to its moment."""
-    return _with_citations(text, urls, escape_markdown, markdown_link)
+    return _with_citations(text=text, urls=urls, inert=escape_markdown, link=markdown_link)
 
 
 class StreamedMarkdown:

@@ -21,7 +21,7 @@ from bot.runtime import Runtime
 from bot.slack.app import create_app
 from bot.slack.front_door import SlackFrontDoor
 from bot.slack.health import HealthMonitor, Status
-from bot.slack.state import ResilientState
+from bot.state import ResilientState
 from retrieval import IndexBusyError
 
 log = logging.getLogger(__name__)
@@ -86,14 +86,14 @@ class SlackWSGIApp:
     def __init__(self, settings: Settings, runtime: Runtime):
         self.settings = settings
         self.runtime = runtime
-        self.slack = create_app(settings, runtime)
+        self.slack = create_app(settings=settings, runtime=runtime)
         self._handler = SlackFrontDoor(SlackRequestHandler(self.slack.bolt), settings.slack.signing_secret or "")
         # Opening, building or syncing the index happens in the background: the app serves at once.
         self.keeper = IndexKeeper(runtime).start()
         # /healthz answers from the last check, made in the background: never waiting on the index.
         self.health = HealthMonitor(
-            lambda: health(runtime, self.slack.bot.state),
-            settings.store.location,
+            check=lambda: health(runtime, self.slack.bot.state),
+            index_location=settings.store.location,
             paused=lambda: runtime.loading.snapshot()[0] != READY,
         )
 

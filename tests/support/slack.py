@@ -20,8 +20,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot.config import LLMConfig, Settings, SlackConfig, StateConfig, load_settings
 from bot.runtime import Runtime
-from bot.slack.state import ResilientState
 from bot.slack.wsgi import create_wsgi_app
+from bot.state import ResilientState
 from retrieval.index.embedding import Embedder
 from tests.support.fakes.slack_server import FakeSlack
 

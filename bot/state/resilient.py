@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from bot.slack.state.memory import MAX_CLAIMS, InProcessState
-from bot.slack.state.store import FeedbackVote, StateStore, StateUnavailableError
+from bot.state.memory import MAX_CLAIMS, InProcessState
+from bot.state.store import FeedbackVote, StateStore, StateUnavailableError
 
 if TYPE_CHECKING:
     from retrieval import Answer

@@ -20,7 +20,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
-from bot.slack.state.sql import PATIENT_TIMEOUT, QUICK_TIMEOUT, Cursor, SqlStateStore
+from bot.state.sql import PATIENT_TIMEOUT, QUICK_TIMEOUT, Cursor, SqlStateStore
 
 POOL_SIZE = 4
 POOL_WAIT = 1.0  # seconds; also how soon a database that went away is noticed

@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from bot.slack.state.store import CLAIM_SECONDS, RATE_WINDOW_SECONDS
+from bot.state.store import CLAIM_SECONDS, RATE_WINDOW_SECONDS
 
 MAX_CLAIMS = 50_000  # about an hour of deliveries at 14 a second, a few MB
 MAX_USERS = 10_000

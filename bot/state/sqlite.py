@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bot.slack.state.sql import PATIENT_TIMEOUT, QUICK_TIMEOUT, SqlStateStore
-from bot.slack.state.store import StateUnavailableError
+from bot.state.sql import PATIENT_TIMEOUT, QUICK_TIMEOUT, SqlStateStore
+from bot.state.store import StateUnavailableError
 from retrieval import disk_trouble
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from bot.slack.state.migrations import MIGRATIONS, MIGRATIONS_TABLE
-from bot.slack.state.store import CLAIM_SECONDS, RATE_WINDOW_SECONDS, FeedbackVote, StateUnavailableError
+from bot.state.migrations import MIGRATIONS, MIGRATIONS_TABLE
+from bot.state.store import CLAIM_SECONDS, RATE_WINDOW_SECONDS, FeedbackVote, StateUnavailableError
 
 if TYPE_CHECKING:
     from retrieval import Answer
