@@ -1,7 +1,7 @@
 """The one error hierarchy of podcast-bot: every error whose message is written for a user.
 
 Anything else that escapes is a bug and keeps its traceback. The command line turns these into a
-message and an exit code (`bot/cli/exit_codes.py`).
+message and an exit code (`bot/exit_codes.py`).
 """
 
 from __future__ import annotations

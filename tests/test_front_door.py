@@ -27,11 +27,14 @@ def test_a_10mb_unsigned_body_is_refused_unread_with_one_short_log_line(harness,
     caplog.set_level(logging.DEBUG)
     status, seconds = post_unread(harness.url, 10 * 1024 * 1024, {"Content-Type": "application/json"}, fill=MARKER)
     harness.idle()
-    assert status == 413 and seconds < 1
+    assert status == 413
+    assert seconds < 1
     logged = "\n".join(caplog.messages)
-    assert len(logged.encode()) < 1024 and MARKER not in logged
+    assert len(logged.encode()) < 1024
+    assert MARKER not in logged
     assert caplog.messages == ["refused POST /slack/events (10485760 bytes): body over 1048576 bytes"]
-    assert fake.calls_to("chat.postMessage") == [] and fake.calls_to("chat.startStream") == []
+    assert fake.calls_to("chat.postMessage") == []
+    assert fake.calls_to("chat.startStream") == []
 
 
 def signed_json(harness: SlackHarness, body: bytes, **kwargs) -> int:
@@ -131,5 +134,7 @@ def test_hostile_requests_are_refused_with_a_reason_never_a_500(harness, fake, c
     harness.idle()
     # The front door's one line; other loggers (the search side loading in the background) may speak too.
     refusals = [r.getMessage() for r in caplog.records if r.name == "bot.slack.front_door"]
-    assert [m.split(": ", 1)[1] for m in refusals] == [reason] and MARKER not in caplog.text
-    assert fake.calls_to("chat.postMessage") == [] and fake.calls_to("chat.startStream") == []
+    assert [m.split(": ", 1)[1] for m in refusals] == [reason]
+    assert MARKER not in caplog.text
+    assert fake.calls_to("chat.postMessage") == []
+    assert fake.calls_to("chat.startStream") == []

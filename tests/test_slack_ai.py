@@ -60,7 +60,8 @@ def link_target(markdown: str, number: int) -> str:
 
 def test_a_mention_is_streamed_in_order_then_gets_sources_and_feedback(streaming, fake, model):
     status, _, seconds = streaming.mention(QUESTION, "EvStream")
-    assert status == 200 and seconds < 1
+    assert status == 200
+    assert seconds < 1
     stop = fake.wait_for("chat.stopStream", timeout=20)[0]["args"]
     streaming.idle()
     (ts,) = fake.streams
@@ -70,8 +71,10 @@ def test_a_mention_is_streamed_in_order_then_gets_sources_and_feedback(streaming
     ]
     assert len(calls) >= 3  # the text came in pieces, not at the end
     start = calls[0]["args"]
-    assert start["channel"] == "C1" and start["thread_ts"] == THREAD
-    assert start["recipient_user_id"] == "U1" and start["recipient_team_id"] == "T1"
+    assert start["channel"] == "C1"
+    assert start["thread_ts"] == THREAD
+    assert start["recipient_user_id"] == "U1"
+    assert start["recipient_team_id"] == "T1"
 
     text = fake.streamed_text(ts)
     first = link_target(text, 1)
@@ -84,15 +87,19 @@ def test_a_mention_is_streamed_in_order_then_gets_sources_and_feedback(streaming
         sent = json.dumps(call["args"], ensure_ascii=False)
         assert not any(forbidden in sent for forbidden in FORBIDDEN), sent
         assert not any(FOREIGN_LINK.search(chunk["text"]) for chunk in call["args"].get("chunks", [])), sent
-    assert "evil.example" not in text and " see this " in text  # the outside link's words, as text
+    assert "evil.example" not in text
+    assert " see this " in text
 
     sources = next(b for b in stop["blocks"] if b["type"] == "context")
-    assert sources["elements"][0]["text"] == "*Sources*" and "IxTyq96juVE" in sources["elements"][1]["text"]
+    assert sources["elements"][0]["text"] == "*Sources*"
+    assert "IxTyq96juVE" in sources["elements"][1]["text"]
     (feedback,) = [b for b in stop["blocks"] if b["type"] == "context_actions"]
     assert feedback["elements"][0]["type"] == "feedback_buttons"
-    assert fake.calls_to("chat.update") == [] and fake.calls_to("chat.postMessage") == []
+    assert fake.calls_to("chat.update") == []
+    assert fake.calls_to("chat.postMessage") == []
     status_call = fake.calls_to("assistant.threads.setStatus")[0]["args"]
-    assert status_call["status"] == "is searching 1 episode…" and status_call["thread_ts"] == THREAD
+    assert status_call["status"] == "is searching 1 episode…"
+    assert status_call["thread_ts"] == THREAD
     assert streaming.state.streaming_supported("T1") is True
 
 
@@ -102,7 +109,8 @@ def test_where_streaming_is_refused_the_placeholder_answers_and_the_team_is_reme
     update = fake.wait_for("chat.update")[0]["args"]
     streaming.idle()
     placeholder = fake.calls_to("chat.postMessage")[0]["args"]
-    assert "Looking that up" in placeholder["text"] and placeholder["thread_ts"] == THREAD
+    assert "Looking that up" in placeholder["text"]
+    assert placeholder["thread_ts"] == THREAD
     assert "DataTalks.Club is paid by sponsors" in json.dumps(update["blocks"])
     assert any(b["type"] == "context_actions" for b in update["blocks"])
     assert streaming.state.streaming_supported("T1") is False
@@ -125,27 +133,33 @@ def test_a_streamed_answer_that_fails_its_check_is_replaced_by_the_fallback(stre
     streaming.idle()
     (ts,) = fake.streams
     assert "\\[9\\]" in fake.streamed_text(ts)  # shown as it came, as text: no moment 9 to link
-    assert fake.stream_calls(ts)[-1]["method"] == "chat.stopStream" and update["ts"] == ts
+    assert fake.stream_calls(ts)[-1]["method"] == "chat.stopStream"
+    assert update["ts"] == ts
     checked = json.dumps(update["blocks"])
-    assert "Sponsors pay for workshops" in checked and "[9]" not in checked and "says more" not in checked
+    assert "Sponsors pay for workshops" in checked
+    assert "[9]" not in checked
+    assert "says more" not in checked
     assert any(b["type"] == "context_actions" for b in update["blocks"])
 
     model.reply = "Sponsors, I believe, though I cannot point to a moment."
     streaming.mention(QUESTION, "EvUncited", ts="1700000002.000100")
     update = fake.wait_for("chat.update", 2)[1]["args"]
     streaming.idle()
-    assert update["ts"] != ts and update["ts"] in fake.streams
-    assert "cited no moment" in json.dumps(update["blocks"]) and "youtube.com" in json.dumps(update["blocks"])
+    assert update["ts"] != ts
+    assert update["ts"] in fake.streams
+    assert "cited no moment" in json.dumps(update["blocks"])
+    assert "youtube.com" in json.dumps(update["blocks"])
 
 
 def test_answers_no_model_writes_are_posted_whole(streaming, fake, model):
     streaming.mention("What's the latest episode?", "EvCatalogue")
     posted = fake.wait_for("chat.postMessage")[0]["args"]
     streaming.idle()
-    assert fake.streams == {} and posted["thread_ts"] == THREAD and posted["unfurl_links"] is False
-    assert "The latest episode I know is" in posted["text"] and "datatalks.club/podcast/" in json.dumps(
-        posted["blocks"]
-    )
+    assert fake.streams == {}
+    assert posted["thread_ts"] == THREAD
+    assert posted["unfurl_links"] is False
+    assert "The latest episode I know is" in posted["text"]
+    assert "datatalks.club/podcast/" in json.dumps(posted["blocks"])
     assert model.requests == []
 
 
@@ -158,11 +172,16 @@ def test_the_assistant_panel_greets_suggests_and_answers_follow_ups_from_the_thr
         harness.assistant_thread_started("EvPanel", thread_ts=panel)
         prompts = fake.wait_for("assistant.threads.setSuggestedPrompts")[0]["args"]
         greeting = fake.calls_to("chat.postMessage")[0]["args"]
-        assert greeting["channel"] == "D1" and greeting["thread_ts"] == panel and "1 episode" in greeting["text"]
-        assert prompts["channel_id"] == "D1" and prompts["thread_ts"] == panel and prompts["title"] == "Try asking"
+        assert greeting["channel"] == "D1"
+        assert greeting["thread_ts"] == panel
+        assert "1 episode" in greeting["text"]
+        assert prompts["channel_id"] == "D1"
+        assert prompts["thread_ts"] == panel
+        assert prompts["title"] == "Try asking"
         # Made from the index: the newest episode, its season, the catalogue.
         messages = [p["message"] for p in prompts["prompts"]]
-        assert len(messages) >= 3 and "What is “DataTalks.Club Behind the Scenes” about?" in messages
+        assert len(messages) >= 3
+        assert "What is “DataTalks.Club Behind the Scenes” about?" in messages
         assert "What was season 7 about?" in messages
 
         root = {"type": "message", "subtype": "assistant_app_thread", "user": "U1", "text": "Chat", "ts": panel}
@@ -173,7 +192,8 @@ def test_the_assistant_panel_greets_suggests_and_answers_follow_ups_from_the_thr
         fake.wait_for("chat.stopStream")
         harness.idle()
         title = fake.calls_to("assistant.threads.setTitle")[0]["args"]
-        assert title["title"] == QUESTION and title["thread_ts"] == panel
+        assert title["title"] == QUESTION
+        assert title["thread_ts"] == panel
         assert fake.calls_to("assistant.threads.setStatus")[0]["args"]["thread_ts"] == panel
 
         answer = {"type": "message", "bot_id": "BBOT", "text": "It began with a landing page [1].", "ts": "1.3"}
@@ -206,9 +226,11 @@ def test_a_dm_thread_outside_the_side_panel_is_answered_as_before(fake, bundled_
     update = fake.wait_for("chat.update")[0]["args"]
     harness.close()
     placeholder = fake.calls_to("chat.postMessage")[0]["args"]
-    assert "Looking that up" in placeholder["text"] and placeholder["thread_ts"] == "1700000200.000100"
+    assert "Looking that up" in placeholder["text"]
+    assert placeholder["thread_ts"] == "1700000200.000100"
     assert "youtube.com" in json.dumps(update["blocks"])
-    assert fake.calls_to("assistant.threads.setTitle") == [] and fake.calls_to("assistant.threads.setStatus") == []
+    assert fake.calls_to("assistant.threads.setTitle") == []
+    assert fake.calls_to("assistant.threads.setStatus") == []
 
 
 def test_the_home_tab_says_what_the_bot_knows_and_how_to_ask(streaming, fake):
@@ -219,7 +241,8 @@ def test_the_home_tab_says_what_the_bot_knows_and_how_to_ask(streaming, fake):
     assert len(fake.calls_to("views.publish")) == 1
     view = published["view"]
     text = json.dumps(view["blocks"], ensure_ascii=False)
-    assert published["user_id"] == "U7" and view["type"] == "home"
+    assert published["user_id"] == "U7"
+    assert view["type"] == "home"
     assert "I know *1 episode* of the DataTalks.Club podcast" in text
     assert "The newest: *DataTalks.Club Behind the Scenes* (season 7, episode 1)" in text
     assert "Last sync: never" in text
@@ -239,11 +262,13 @@ def test_a_late_answer_becomes_an_apology_and_is_not_posted_after_it(fake, bundl
         apologised_after = time.monotonic() - started
         harness.close()
     (ts,) = fake.streams
-    assert "Sorry, something went wrong" in update["text"] and update["ts"] == ts
+    assert "Sorry, something went wrong" in update["text"]
+    assert update["ts"] == ts
     assert 2.0 <= apologised_after < 4
     stopped = [n for n, call in enumerate(fake.calls) if call["method"] == "chat.stopStream"]
     later = [call["method"] for call in fake.calls[stopped[0] :] if call["method"] in STREAM_METHODS]
-    assert later == ["chat.stopStream"] and len(fake.calls_to("chat.update")) == 1
+    assert later == ["chat.stopStream"]
+    assert len(fake.calls_to("chat.update")) == 1
 
 
 def test_a_late_ask_gets_an_apology_through_its_response_url(fake, bundled_index_dir, tmp_path, embedder):
@@ -254,7 +279,8 @@ def test_a_late_ask_gets_an_apology_through_its_response_url(fake, bundled_index
         (apology,) = fake.wait_for("response_url", timeout=10)
         harness.close()
     assert "Sorry, something went wrong" in apology["args"]["text"]
-    assert apology["args"]["response_type"] == "ephemeral" and len(fake.calls_to("response_url")) == 1
+    assert apology["args"]["response_type"] == "ephemeral"
+    assert len(fake.calls_to("response_url")) == 1
 
 
 def test_a_burst_past_capacity_gets_every_asker_one_reply_and_spends_no_answer_on_the_apologised(
@@ -273,7 +299,8 @@ def test_a_burst_past_capacity_gets_every_asker_one_reply_and_spends_no_answer_o
     posts = [call["args"] for call in fake.calls_to("response_url")]
     answered = [user for post in posts for user in askers if f"<@{user}> asked" in json.dumps(post["blocks"])]
     apologised = [post for post in posts if "Sorry, something went wrong" in post["text"]]
-    assert len(set(answered)) == len(answered) and len(answered) + len(apologised) == len(askers) == len(posts)
+    assert len(set(answered)) == len(answered)
+    assert len(answered) + len(apologised) == len(askers) == len(posts)
     # Questions still waiting for the thread at their deadline got the apology and no answer was made.
     assert len(model.requests) <= 2
 
@@ -325,13 +352,16 @@ def test_an_obeyed_injection_posts_no_outside_link_and_keeps_the_source_links(
     if streams:
         (ts,) = fake.streams
         text = fake.streamed_text(ts)
-        assert "PWNED" in text and OUTSIDE not in text
+        assert "PWNED" in text
+        assert OUTSIDE not in text
         assert link_target(text, 1).startswith("https://www.youtube.com/watch?v=IxTyq96juVE&t=")
-        assert "the full story" in text and "more here" in text  # a removed link keeps its words
+        assert "the full story" in text
+        assert "more here" in text
     # Posted whole, or streamed and then replaced by the checked answer (a link's words were split
     # across pieces, so the stream showed its brackets as text).
     final = fake.calls_to("chat.update")[0]["args"]
-    assert "PWNED" in final["text"] and OUTSIDE not in final["text"]
+    assert "PWNED" in final["text"]
+    assert OUTSIDE not in final["text"]
     (section,) = [b for b in final["blocks"] if b["type"] == "section"]
     assert re.search(r"<https://www\.youtube\.com/watch\?v=IxTyq96juVE&amp;t=\d+s?\|\[1\]>", section["text"]["text"])
     assert "the full story" in section["text"]["text"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import StateConfig
+from bot.exit_codes import exit_code
 from bot.state import FeedbackVote, StateStore, StateUnavailableError, open_state
 from bot.state.memory import InProcessState
 from bot.state.postgres import PostgresStateStore
@@ -68,8 +69,10 @@ def stores(backend: str, clock: Clock) -> Iterator[Callable[[], SqlStateStore]]:
 def test_a_key_is_claimed_once_by_any_process(stores):
     first, second = stores(), stores()
     assert first.claim("event:Ev1") is True
-    assert second.claim("event:Ev1") is False and first.claim("event:Ev1") is False
-    assert second.claim("ask:1.2.3") is True and first.claim("event:Ev2") is True
+    assert second.claim("event:Ev1") is False
+    assert first.claim("event:Ev1") is False
+    assert second.claim("ask:1.2.3") is True
+    assert first.claim("event:Ev2") is True
 
 
 def test_concurrent_claims_of_one_key_have_one_winner(stores):
@@ -86,14 +89,16 @@ def test_a_claim_is_remembered_for_an_hour(stores, clock):
     clock.now += 3599
     assert not second.claim("event:Old")
     clock.now += 2
-    assert second.claim("event:Old") and not first.claim("event:Old")
+    assert second.claim("event:Old")
+    assert not first.claim("event:Old")
 
 
 def test_the_rate_limit_counts_every_process_over_a_sliding_minute(stores, clock):
     first, second = stores(), stores()
     assert [first.allow_question("U1", 3), second.allow_question("U1", 3), first.allow_question("U1", 3)] == [True] * 3
     clock.now += 30
-    assert not second.allow_question("U1", 3) and not first.allow_question("U1", 3)
+    assert not second.allow_question("U1", 3)
+    assert not first.allow_question("U1", 3)
     assert second.allow_question("U2", 3), "another user has a limit of their own"
     clock.now += 30  # the first three questions are a minute old now
     assert second.allow_question("U1", 3)
@@ -117,7 +122,8 @@ def test_feedback_is_kept_with_question_answer_and_sources_oldest_first(stores, 
     first, second = stores(), stores()
     asked = first.record_answer(answer(), "U1", "C1")
     other = second.record_answer(answer("Who sponsors it?", "Sponsors pay [1]."), "U2", "D9")
-    assert first.record_feedback(asked, "U3", "up") and second.record_feedback(other, "U3", "down")
+    assert first.record_feedback(asked, "U3", "up")
+    assert second.record_feedback(other, "U3", "down")
     clock.now += 10
     assert second.record_feedback(asked, "U4", "down")
     clock.now += 10
@@ -162,7 +168,8 @@ def test_streaming_support_is_remembered_per_team(stores):
     first, second = stores(), stores()
     assert first.streaming_supported("T1") is None
     first.remember_streaming("T1", True)
-    assert second.streaming_supported("T1") is True and second.streaming_supported("T2") is None
+    assert second.streaming_supported("T1") is True
+    assert second.streaming_supported("T2") is None
     second.remember_streaming("T1", False)
     assert first.streaming_supported("T1") is False
 
@@ -172,7 +179,8 @@ def test_check_names_the_store_and_its_schema_version(backend, stores):
     assert report.endswith("schema version 2")
     if backend.startswith("postgresql://"):
         password = backend.split(":")[2].split("@")[0]
-        assert report.startswith("PostgreSQL at 127.0.0.1:") and password not in report
+        assert report.startswith("PostgreSQL at 127.0.0.1:")
+        assert password not in report
     else:
         assert report == f"SQLite file {backend}, schema version 2"
 
@@ -186,7 +194,8 @@ def test_stores_starting_at_once_migrate_the_schema_once(backend, stores):
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         opened = list(pool.map(open_at_once, range(4)))
-    assert opened[0].claim("event:AfterStartUp") and not opened[3].claim("event:AfterStartUp")
+    assert opened[0].claim("event:AfterStartUp")
+    assert not opened[3].claim("event:AfterStartUp")
     with opened[1]._connected(patient=True) as db:
         assert [row[0] for row in db.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()] == [
             1,
@@ -232,7 +241,8 @@ def test_a_sqlite_file_of_an_older_release_is_migrated_and_keeps_its_data(tmp_pa
     assert store.record_feedback("a1", "U3", "down")
     store.close()
     reopened = SqliteStateStore(path, clock=clock)
-    assert len(reopened.feedback()) == 2 and not reopened.claim("event:EvAfter")
+    assert len(reopened.feedback()) == 2
+    assert not reopened.claim("event:EvAfter")
     reopened.close()
 
 
@@ -242,8 +252,10 @@ def test_an_unreachable_postgres_is_named_without_its_password():
     with pytest.raises(StateUnavailableError) as raised:
         open_state(config)
     message = str(raised.value)
-    assert message.startswith(f"PostgreSQL at 127.0.0.1:{port}, database podcast: ") and "refused" in message
-    assert "s3cret" not in message and raised.value.exit_code == 2
+    assert message.startswith(f"PostgreSQL at 127.0.0.1:{port}, database podcast: ")
+    assert "refused" in message
+    assert "s3cret" not in message
+    assert exit_code(raised.value) == 2
 
 
 @pytest.mark.slow

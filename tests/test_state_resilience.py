@@ -70,7 +70,8 @@ def test_an_outage_is_ridden_out_in_memory_and_the_store_is_used_again_when_back
     caplog.set_level(logging.WARNING)
     state = ResilientState(outage.open_store(), retry_seconds=0.2)
     elsewhere = outage.open_store()  # another process on the same database
-    assert state.claim("event:Before") and state.problem is None
+    assert state.claim("event:Before")
+    assert state.problem is None
 
     outage.begin()
     started = time.perf_counter()
@@ -79,7 +80,8 @@ def test_an_outage_is_ridden_out_in_memory_and_the_store_is_used_again_when_back
     assert first_claim < outage.noticed_within, f"the first claim in the outage took {first_claim:.3f} s"
     assert outage.symptom in (state.problem or "")
     started = time.perf_counter()
-    assert not state.claim("event:During") and not state.claim("event:Before"), "this process remembers its claims"
+    assert not state.claim("event:During"), "this process remembers its claims"
+    assert not state.claim("event:Before"), "this process remembers its claims"
     assert [state.allow_question("U1", 2) for _ in range(3)] == [True, True, False]
     assert time.perf_counter() - started < 0.05, "known to be down, the store is not waited on"
     with pytest.raises(StateUnavailableError):
@@ -87,14 +89,17 @@ def test_an_outage_is_ridden_out_in_memory_and_the_store_is_used_again_when_back
     state.remember_streaming("T1", True)
     assert state.streaming_supported("T1") is True
     (warning,) = state_warnings(caplog)
-    assert warning.startswith("the state store is unavailable") and outage.symptom in warning
+    assert warning.startswith("the state store is unavailable")
+    assert outage.symptom in warning
 
     outage.end()
     assert state.wait_until_available(timeout=30), f"still unavailable: {state.problem}"
     assert state.problem is None
     assert not elsewhere.claim("event:During"), "the claim made during the outage reached the store"
-    assert elsewhere.claim("event:After") and not state.claim("event:After")
-    assert state.allow_question("U2", 1) and not elsewhere.allow_question("U2", 1)
+    assert elsewhere.claim("event:After")
+    assert not state.claim("event:After")
+    assert state.allow_question("U2", 1)
+    assert not elsewhere.allow_question("U2", 1)
     assert state.record_answer(answer(), "U1", "C1")
     assert state_warnings(caplog)[-1] == "the state store is available again; claims made meanwhile written to it: 1"
     state.close()
@@ -147,8 +152,10 @@ def test_a_postgres_restart_between_requests_goes_unnoticed(own_postgres, caplog
     started = time.perf_counter()
     assert state.claim("event:After")
     assert time.perf_counter() - started < POOL_WAIT, "broken connections were replaced at once"
-    assert state.problem is None and state_warnings(caplog) == []
+    assert state.problem is None
+    assert state_warnings(caplog) == []
     other = PostgresStateStore(url)
-    assert not other.claim("event:After") and not other.claim("event:Before")
+    assert not other.claim("event:After")
+    assert not other.claim("event:Before")
     other.close()
     state.close()

@@ -199,7 +199,9 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.socket:
         serve_socket_mode(runtime.settings)
     else:
-        serve_http(runtime.settings, args.host, args.port, workers=args.workers or runtime.settings.web_concurrency)
+        serve_http(
+            runtime.settings, host=args.host, port=args.port, workers=args.workers or runtime.settings.web_concurrency
+        )
     return 0
 
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.cli.commands import COMMANDS
-from bot.cli.exit_codes import INTERRUPTED, exit_code
 from bot.cli.parser import build_parser
 from bot.cli.progress import terminal_progress
 from bot.config import SLACK_HTTP, SLACK_SOCKET, load_settings
+from bot.exit_codes import INTERRUPTED, exit_code
 from bot.runtime import Runtime
 from retrieval import PodcastBotError
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from bot.cli.exit_codes import exit_code
 from bot.config import SLACK_HTTP, load_settings
+from bot.exit_codes import exit_code
 from bot.state import open_state
 from retrieval import PodcastBotError
 

@@ -22,7 +22,7 @@ def serve_socket_mode(settings: Settings) -> None:
     SocketModeHandler(app.bolt, settings.slack.app_token).start()
 
 
-def serve_http(settings: Settings, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
+def serve_http(settings: Settings, *, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
     """gunicorn with threaded workers, the same server the Procfile uses in production. An unusable
     state store stops it here, before gunicorn starts (StateUnavailableError)."""
     from gunicorn.app.base import BaseApplication

@@ -16,9 +16,7 @@ RATE_WINDOW_SECONDS = 60
 
 class StateUnavailableError(PodcastBotError):
     """The state store cannot be reached or did not answer in time; the message names where it is
-    (never its password). At start-up this stops the app with exit code 2."""
-
-    exit_code = 2
+    (never its password). At start-up this stops the app with exit code 2 (`bot.exit_codes`)."""
 
 
 @dataclass(frozen=True)
