@@ -68,6 +68,10 @@ class SearchConfig:
     keyword_weight: float = 0.8
     # Added for a section whose episode's metadata (card) matches the question, up to this much.
     metadata_weight: float = 0.1
+    # Added for every candidate section of an episode, up to this much, by how well the episode's best
+    # section means what the question asks (scaled among the episodes of the meaning candidates);
+    # chosen on the odd ids of both dev question files, the middle of 0.1–0.3 which gave the same.
+    episode_meaning_weight: float = 0.2
     # Added for the best sections of an episode whose guest the question names.
     named_weight: float = 0.3
     # Added for a section where the host asks much of the user's question: the answer follows there.

@@ -64,9 +64,11 @@ class Fusion:
         vector: np.ndarray,
         terms: Sequence[str],
         mask: np.ndarray | None,
+        dense: Ranking,
     ) -> None:
         """Evidence that comes from episodes rather than single sections: the episode's metadata
-        matches the question, or the question names the episode's guest."""
+        matches the question, its best section means what the question asks (`dense`, the meaning
+        candidates), or the question names the episode's guest."""
         card_keyword = corpus.cards.scores(terms)
         by_card = _scaled([(i, float(score)) for i, score in enumerate(card_keyword) if score > 0], 0.0)
         card_match = {corpus.card_ids[i]: 0.5 * scaled for i, scaled in by_card.items()}
@@ -74,6 +76,7 @@ class Fusion:
             card_match[episode_id] = card_match.get(episode_id, 0.0) + 0.5 * scaled
         for row in scores:
             scores[row] += self.config.metadata_weight * card_match.get(corpus.sections[row].episode_id, 0.0)
+        self._add_episode_meaning(corpus, scores, dense)
         named = [episode_id for episode_id in corpus.named_episodes(query) if episode_id in corpus.episode_rows]
         if not named:
             return
@@ -85,6 +88,19 @@ class Fusion:
             within = self.transcript_scores(self.dense(corpus, vector, inside), self.keyword(corpus, terms, inside))
             for row, score in within.items():
                 scores[row] = scores.get(row, 0.0) + self.config.named_weight * score
+
+    def _add_episode_meaning(self, corpus: Corpus, scores: dict[int, float], dense: Ranking) -> None:
+        """Reward every candidate of an episode whose best section means what the question asks (the
+        episode's best cosine, scaled among the episodes in `dense`). Keyword matches dominate the
+        section score, so without it an episode that talks about the subject in other words (the
+        answer of a question asked across episodes) falls behind those repeating its words."""
+        best: dict[str, float] = {}
+        for row, similarity in dense:
+            episode_id = corpus.sections[row].episode_id
+            best[episode_id] = max(best.get(episode_id, -1.0), similarity)
+        scaled = _scaled(list(best.items()))
+        for row in scores:
+            scores[row] += self.config.episode_meaning_weight * scaled.get(corpus.sections[row].episode_id, 0.0)
 
     def add_asked(self, corpus: Corpus, scores: dict[int, float], terms: Sequence[str]) -> None:
         """Reward sections in which the host asks much of what the user asks: the answer follows there."""

@@ -166,7 +166,9 @@ class Searcher:
         keyword = self._fusion.keyword(corpus, terms, mask) if mode in ("hybrid", "bm25") else []
         scores = self._fusion.transcript_scores(dense, keyword)
         if mode == "hybrid":
-            self._fusion.add_episode_evidence(corpus, scores, query=query, vector=vector, terms=terms, mask=mask)
+            self._fusion.add_episode_evidence(
+                corpus, scores, query=query, vector=vector, terms=terms, mask=mask, dense=dense
+            )
             self._fusion.add_asked(corpus, scores, terms)
             self._fusion.penalise_host_talk(corpus, scores)
         ranked = sorted(scores.items(), key=lambda item: -item[1])
