@@ -1,4 +1,4 @@
-"""What the index stores per episode and returns per hit, and how such records become Chroma
+"""What the index stores per episode, and how such records become Chroma
 metadata and back."""
 
 from __future__ import annotations
@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
-
-from retrieval.corpus.sections import Section
 
 R = TypeVar("R")
 
@@ -44,12 +42,6 @@ class EpisodeRecord:
     def page_url(self) -> str:
         """The episode's page on the site (Jekyll publishes `_podcast/<name>.md` there)."""
         return f"https://datatalks.club/podcast/{self.episode_id}.html"
-
-
-@dataclass(frozen=True)
-class Hit:
-    section: Section
-    distance: float
 
 
 def to_metadata(record: Any, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:

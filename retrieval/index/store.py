@@ -22,7 +22,7 @@ from retrieval.disk_space import ensure_room
 from retrieval.errors import IndexUnavailableError, ModelMismatchError, StoreError
 from retrieval.index.failures import embedded_error, short_reason
 from retrieval.index.folder import open_client, remove_embedded_index, writing
-from retrieval.index.records import EpisodeRecord, Hit, from_metadata, to_metadata
+from retrieval.index.records import EpisodeRecord, from_metadata, to_metadata
 from retrieval.settings import StoreConfig
 
 log = logging.getLogger(__name__)
@@ -244,16 +244,16 @@ class SectionIndex:
     def query_cards(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The `k` episodes whose cards are nearest to `vector`, with their cosine similarity."""
         with self._failing_to("search episode cards"):
-            count = self._cards.count()
-            if not count:
-                return []
-            found = self._cards.query(query_embeddings=[vector], n_results=min(k, count), include=["distances"])
+            # Chroma returns fewer than `k` when it holds fewer (none when empty): no count() first.
+            found = self._cards.query(query_embeddings=[vector], n_results=k, include=["distances"])
         return [
             (episode_id, 1.0 - float(d)) for episode_id, d in zip(found["ids"][0], found["distances"][0], strict=True)
         ]
 
-    def query(self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None) -> list[Hit]:
-        """The `k` nearest sections, optionally only among `ids`."""
+    def nearest(self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """The ids of the `k` sections nearest to `vector` (optionally only among `ids`), with their
+        cosine similarity. Only ids and distances: the search holds the sections themselves, and
+        Chroma's documents and metadata would be most of the query's time."""
         if ids is not None and not ids:
             return []
         with self._failing_to("search"):
@@ -261,11 +261,9 @@ class SectionIndex:
                 query_embeddings=[vector],
                 n_results=k,
                 ids=list(ids) if ids is not None else None,
-                include=["documents", "metadatas", "distances"],
+                include=["distances"],
             )
         return [
-            Hit(from_metadata(Section, metadata, id=section_id, text=document), float(distance))
-            for section_id, document, metadata, distance in zip(
-                found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0], strict=True
-            )
+            (section_id, 1.0 - float(distance))
+            for section_id, distance in zip(found["ids"][0], found["distances"][0], strict=True)
         ]

@@ -27,10 +27,8 @@ class Fusion:
 
     def dense(self, corpus: Corpus, vector: np.ndarray, mask: np.ndarray | None) -> Ranking:
         ids = None if mask is None else [corpus.sections[i].id for i in np.flatnonzero(mask)]
-        hits = self.index.query(vector, self.config.candidates, ids=ids)
-        return [
-            (corpus.positions[hit.section.id], 1.0 - hit.distance) for hit in hits if hit.section.id in corpus.positions
-        ]
+        hits = self.index.nearest(vector, self.config.candidates, ids=ids)
+        return [(corpus.positions[section_id], cosine) for section_id, cosine in hits if section_id in corpus.positions]
 
     def keyword(self, corpus: Corpus, terms: Sequence[str], mask: np.ndarray | None) -> Ranking:
         scores = corpus.keywords.scores(terms)

@@ -82,13 +82,18 @@ def merge_overlaps(moments: list[Moment]) -> list[Moment]:
     """One moment per stretch of transcript: overlapping neighbours widen the better one's span,
     and a section repeating an earlier one's words is dropped."""
     kept: list[Moment] = []
+    # Only moments of one episode can merge: each is compared with its episode's kept ones alone.
+    in_episode: dict[str, list[int]] = {}
     for moment in moments:
-        for n, other in enumerate(kept):
-            a, b = moment.section, other.section
-            if a.episode_id == b.episode_id and a.text == b.text:
+        a = moment.section
+        places = in_episode.setdefault(a.episode_id, [])
+        for n in places:
+            other = kept[n]
+            b = other.section
+            if a.text == b.text:
                 break
             overlapping = moment.span_start <= other.span_end and other.span_start <= moment.span_end
-            if a.episode_id == b.episode_id and abs(a.position - b.position) <= 1 and overlapping:
+            if abs(a.position - b.position) <= 1 and overlapping:
                 kept[n] = replace(
                     other,
                     span_start=min(other.span_start, moment.span_start),
@@ -96,6 +101,7 @@ def merge_overlaps(moments: list[Moment]) -> list[Moment]:
                 )
                 break
         else:
+            places.append(len(kept))
             kept.append(moment)
     return kept
 

@@ -234,8 +234,8 @@ class Searcher:
         rows = [corpus.positions[m.section.id] for m in moments]
         missing = [corpus.sections[row].id for row in rows if row not in known]
         if missing:
-            hits = self.index.query(vector, len(missing), ids=missing)
-            known = known | {corpus.positions[hit.section.id]: 1.0 - hit.distance for hit in hits}
+            hits = self.index.nearest(vector, len(missing), ids=missing)
+            known = known | {corpus.positions[section_id]: cosine for section_id, cosine in hits}
         return [known.get(row, 0.0) for row in rows]
 
     def search_episodes(
