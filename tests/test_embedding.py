@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from retrieval.index import embedding
 from retrieval.index.embedding import EmbeddingModelError, MiniLMEmbedder, ModelFile, make_embedder, verified_path
-from retrieval.index.store import embedding
 
 
 def test_vectors_are_normalised_and_similar_texts_are_close(embedder):

@@ -14,10 +14,10 @@ import pytest
 from bot.config import Settings
 from bot.runtime import UPDATING, Runtime
 from retrieval.errors import IndexBusyError, StoreError
+from retrieval.index import stamp as index_stamp
 from retrieval.index.ingest import ingest
 from retrieval.index.stamp import IndexStamp
 from retrieval.index.store import SectionIndex
-from retrieval.index.store import stamp as index_stamp
 from retrieval.search.corpus_files import corpus_key
 from retrieval.search.searcher import Searcher
 from retrieval.settings import StoreConfig
