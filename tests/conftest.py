@@ -14,6 +14,7 @@ from retrieval.index.embedding import MiniLMEmbedder
 from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.corpus import BUNDLED, index_of
+from tests.support.embedder import RememberingEmbedder
 from tests.support.fakes.slack_server import FakeSlack
 
 pytest_plugins = ["tests.support.postgres"]
@@ -37,10 +38,11 @@ def hermetic_environment(monkeypatch: pytest.MonkeyPatch, unsynced_site: Path, t
 
 
 @pytest.fixture(scope="session")
-def embedder() -> MiniLMEmbedder:
+def embedder() -> RememberingEmbedder:
+    """The real model, loaded once; each text embedded once (test_embedding tests the model itself)."""
     model = MiniLMEmbedder(batch_size=8)
     model.load()
-    return model
+    return RememberingEmbedder(model)
 
 
 @pytest.fixture
@@ -49,12 +51,12 @@ def store(tmp_path: Path) -> StoreConfig:
 
 
 @pytest.fixture
-def index(store: StoreConfig, embedder: MiniLMEmbedder) -> SectionIndex:
+def index(store: StoreConfig, embedder: RememberingEmbedder) -> SectionIndex:
     return SectionIndex(store, embedder.model_id)
 
 
 @pytest.fixture(scope="session")
-def bundled_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Path:
+def bundled_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: RememberingEmbedder) -> Path:
     """An index of the bundled episode, built once per test run (read-only for tests)."""
     return index_of([BUNDLED], tmp_path_factory.mktemp("bundled-index"), embedder)
 

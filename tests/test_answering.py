@@ -29,8 +29,8 @@ QUESTION = "How did Alexey start the DataTalks.Club community?"
 
 
 @pytest.fixture(scope="module")
-def runtime(bundled_index_dir) -> Runtime:
-    return Runtime(load_settings({}).with_index(bundled_index_dir))
+def runtime(bundled_index_dir, embedder) -> Runtime:
+    return Runtime(load_settings({}).with_index(bundled_index_dir), embedder=embedder)
 
 
 def llm_runtime(runtime: Runtime, server: FakeOpenAI, **llm) -> Runtime:

@@ -9,8 +9,16 @@ from retrieval.index import embedding
 from retrieval.index.embedding import EmbeddingModelError, MiniLMEmbedder, ModelFile, make_embedder, verified_path
 
 
-def test_vectors_are_normalised_and_similar_texts_are_close(embedder):
-    vectors = embedder.embed_documents(
+@pytest.fixture(scope="module")
+def model() -> MiniLMEmbedder:
+    """The model itself, not the session's `embedder`, which remembers vectors between calls."""
+    model = MiniLMEmbedder(batch_size=8)
+    model.load()
+    return model
+
+
+def test_vectors_are_normalised_and_similar_texts_are_close(model):
+    vectors = model.embed_documents(
         [
             "How do I find my first freelance client?",
             "Getting the first customers as a freelancer",
@@ -22,10 +30,10 @@ def test_vectors_are_normalised_and_similar_texts_are_close(embedder):
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
 
 
-def test_dynamic_padding_gives_the_same_vector_alone_or_in_a_batch(embedder):
+def test_dynamic_padding_gives_the_same_vector_alone_or_in_a_batch(model):
     short = "data community"
-    batch = embedder.embed_documents([short, "a much longer text " * 30])
-    assert float(batch[0] @ embedder.embed_query(short)) > 0.999
+    batch = model.embed_documents([short, "a much longer text " * 30])
+    assert float(batch[0] @ model.embed_query(short)) > 0.999
 
 
 def test_a_tampered_model_file_is_refused(tmp_path, monkeypatch):

@@ -1,7 +1,7 @@
 """Embedders for tests: a small deterministic one for tests of everything but the model (each word
 adds to one of 64 dimensions by a stable hash, so texts sharing words are near and the same text
-always gets the same vector, in microseconds), and a wrapper through which a test watches or holds
-up another."""
+always gets the same vector, in microseconds), a wrapper through which a test watches or holds
+up another, and one that remembers the real model's vectors across tests."""
 
 from __future__ import annotations
 
@@ -45,3 +45,27 @@ class WrappedEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.wrapped.embed_query(text)
+
+
+class RememberingEmbedder(WrappedEmbedder):
+    """The real model, embedding each distinct text once per test run: offline answers embed the
+    same candidate quotes of the bundled episode in test after test, ~0.5 s of model time each.
+    The model gives a text the same vector alone or in any batch (test_embedding checks it)."""
+
+    def __init__(self, embedder: Embedder):
+        super().__init__(embedder)
+        self._documents: dict[str, np.ndarray] = {}
+        self._queries: dict[str, np.ndarray] = {}
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        new = [text for text in dict.fromkeys(texts) if text not in self._documents]
+        if new:
+            self._documents.update(zip(new, super().embed_documents(new), strict=True))
+        if not texts:
+            return super().embed_documents(texts)
+        return np.stack([self._documents[text] for text in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if text not in self._queries:
+            self._queries[text] = super().embed_query(text)
+        return self._queries[text]
