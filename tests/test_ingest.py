@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from retrieval.corpus.sections import build_sections
 from retrieval.errors import ModelMismatchError, StoreError
 from retrieval.index.embedding import MiniLMEmbedder
 from retrieval.index.ingest import ingest, prepare
+from retrieval.index.prefetch import prefetched
 from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.cli import cli, start
@@ -345,3 +347,27 @@ def test_a_window_that_cannot_be_stored_is_stored_episode_by_episode(store, embe
     assert "could not be stored: refused s01e02-b" in str(report.failed[0])
     assert set(index.episodes()) == {"s01e01-a", "s01e03-c"}
     assert ingest([folder], SectionIndex(store, embedder.model_id), embedder).ingested == ["s01e02-b"]
+
+
+def test_files_read_ahead_raise_the_readers_error_in_turn_and_stop_with_their_consumer():
+    def failing():
+        yield from (1, 2)
+        raise ValueError("broken reader")
+
+    got = []
+    with pytest.raises(ValueError, match="broken reader"):
+        got.extend(prefetched(failing(), depth=1, name="read-test"))
+    assert got == [1, 2]
+
+    produced: list[int] = []
+
+    def endless():
+        while True:
+            produced.append(len(produced))
+            yield produced[-1]
+
+    stream = prefetched(endless(), depth=2, name="read-test")
+    assert next(stream) == 0
+    stream.close()
+    assert not any(thread.name == "read-test" for thread in threading.enumerate())
+    assert len(produced) <= 4  # one taken, two waiting, one blocked on the full queue
