@@ -30,6 +30,7 @@ from retrieval.index.prefetch import prefetched
 from retrieval.index.records import EpisodeRecord
 from retrieval.index.store import EpisodeWrite, SectionIndex
 from retrieval.progress import ProgressBar, ShowProgress
+from retrieval.release_memory import release_freed_memory
 from retrieval.search.corpus_source import persist_corpus
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,9 @@ log = logging.getLogger(__name__)
 # every episode (re-embedding only sections whose text changed), so an upgrade never leaves a stale index.
 PIPELINE_VERSION = "7"
 PROGRESS_SECONDS = 10.0
-# Episodes are embedded and stored together until they hold this many sections (two or three
-# episodes): the model's batches then mix their texts by length, and Chroma takes fewer, larger writes.
+# Episodes embedded and stored together (see `_vectors`) until they hold this many sections: two or three.
 WINDOW_SECTIONS = 128
-# Files read, parsed and sectioned ahead of the embedding, on a thread of their own.
-READ_AHEAD = 4
+READ_AHEAD = 4  # files read, parsed and sectioned ahead of the embedding, on a thread of their own
 
 
 @dataclass
@@ -275,6 +274,8 @@ def _store(
         report.embedded += count
         log.debug("ingested %s (%d sections, %d embedded)", prepared.record.episode_id, len(prepared.sections), count)
         pace.done()
+    # The window's garbage is in three threads' malloc arenas, which keep it: the peak grew each window.
+    release_freed_memory()
 
 
 class _Pace:
