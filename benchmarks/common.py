@@ -17,7 +17,7 @@ import numpy as np
 from retrieval.evaluation.questions import load_questions
 from retrieval.index.embedding import Embedder, MiniLMEmbedder
 from retrieval.index.ingest import IngestReport, ingest
-from retrieval.index.store import SectionIndex
+from retrieval.index.store import EpisodeWrite, SectionIndex
 from retrieval.settings import StoreConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -116,11 +116,17 @@ def copy_index(source: SectionIndex, target: SectionIndex, prefixes: tuple[str, 
     """Store every episode of `source` in `target` with its stored vectors, once per id prefix."""
     for episode_id, record in source.episodes().items():
         sections, vectors, card = source.stored_episode(episode_id)
-        for prefix in prefixes:
-            renamed = [replace(s, id=prefix + s.id, episode_id=prefix + s.episode_id) for s in sections]
-            target.replace_episode(
-                replace(record, episode_id=prefix + episode_id), renamed, vectors=vectors, card_vector=card
-            )
+        target.replace_episodes(
+            [
+                EpisodeWrite(
+                    replace(record, episode_id=prefix + episode_id),
+                    [replace(s, id=prefix + s.id, episode_id=prefix + s.episode_id) for s in sections],
+                    vectors,
+                    card,
+                )
+                for prefix in prefixes
+            ]
+        )
 
 
 @dataclass(frozen=True)

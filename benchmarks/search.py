@@ -5,7 +5,7 @@ one untimed warm-up search. Targets on the 1x (40-episode) index: p50 <= 30 ms, 
 
 The 5x index holds the episodes plus four renamed copies of each (`copy1-` ... `copy4-`; another
 file stem is another episode id). It is not re-embedded: the 1x index's stored vectors, documents
-and metadata are copied under the new ids with `SectionIndex.replace_episode`, which gives the same
+and metadata are copied under the new ids with `SectionIndex.replace_episodes`, which gives the same
 index an ingest of the copied files would. Printed: p50/p95 for 1x and 5x, their growth ratio,
 section counts, and the peak RSS of the process once it holds both indexes.
 

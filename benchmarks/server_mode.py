@@ -3,7 +3,7 @@
 The embedded index of the episodes is built (or reused with --index); a `chroma run` server
 (tests.support.chroma_server.ChromaServer) is started on a free 127.0.0.1 port with a temporary folder,
 and the embedded index's episode manifest, sections and stored vectors are copied into it with
-`SectionIndex.replace_episode` (no re-embedding). Every question of the question file is
+`SectionIndex.replace_episodes` (no re-embedding). Every question of the question file is
 searched `--rounds` times against each, query embedding included, each call timed alone after one
 untimed warm-up search; the embedded index is timed before the server starts, so the server's
 own work (it persists the copied sections in the background) cannot slow the embedded figures.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from retrieval.corpus.sections import build_sections
 from retrieval.errors import ModelMismatchError, StoreError
 from retrieval.index.embedding import MiniLMEmbedder
 from retrieval.index.ingest import ingest, prepare
+from retrieval.index.prefetch import prefetched
 from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
 from tests.support.cli import cli, start
@@ -288,7 +290,9 @@ class WrongSizeFor(WrappedEmbedder):
         return vectors[:, :3] if any(self._marker in text for text in texts) else vectors
 
 
-def test_an_episode_that_cannot_be_stored_is_reported_and_the_rest_ingested(index, embedder, tmp_path):
+def test_an_episode_that_cannot_be_stored_is_reported_and_the_rest_ingested(index, embedder, tmp_path, monkeypatch):
+    # One episode per window: the wrapper spoils every vector of an embedding call that holds the marker.
+    monkeypatch.setattr("retrieval.index.ingest.WINDOW_SECTIONS", 1)
     folder = tmp_path / "episodes"
     for name in ("s01e01-a.md", "s01e03-c.md"):
         small_episode(folder, name)
@@ -313,3 +317,57 @@ def test_the_index_keeps_facts_about_itself(store, index, embedder):
     assert reopened.info() == {"synced_commit": "abc123", "synced_at": "2026-11-28T04:00:00Z"}
     index.set_info(synced_commit="def456")
     assert reopened.info()["synced_commit"] == "def456"
+
+
+class RefusingIndex(SectionIndex):
+    """An index whose writes fail whenever they hold one given episode; it records what each write held."""
+
+    refused = "s01e02-b"
+
+    def __init__(self, store: StoreConfig, model_id: str):
+        super().__init__(store, model_id)
+        self.writes: list[list[str]] = []
+
+    def replace_episodes(self, episodes):
+        self.writes.append([episode.record.episode_id for episode in episodes])
+        if any(episode.record.episode_id == self.refused for episode in episodes):
+            raise StoreError(f"refused {self.refused}")
+        super().replace_episodes(episodes)
+
+
+def test_a_window_that_cannot_be_stored_is_stored_episode_by_episode(store, embedder, tmp_path):
+    folder = tmp_path / "episodes"
+    for name in ("s01e01-a.md", "s01e02-b.md", "s01e03-c.md"):
+        distinct_copy(small_episode(tmp_path, "source.md"), folder, name, name[:6])
+    index = RefusingIndex(store, embedder.model_id)
+    report = ingest([folder], index, embedder)
+    assert index.writes == [["s01e01-a", "s01e02-b", "s01e03-c"], ["s01e01-a"], ["s01e02-b"], ["s01e03-c"]]
+    assert report.ingested == ["s01e01-a", "s01e03-c"]
+    assert [Path(e.path).name for e in report.failed] == ["s01e02-b.md"]
+    assert "could not be stored: refused s01e02-b" in str(report.failed[0])
+    assert set(index.episodes()) == {"s01e01-a", "s01e03-c"}
+    assert ingest([folder], SectionIndex(store, embedder.model_id), embedder).ingested == ["s01e02-b"]
+
+
+def test_files_read_ahead_raise_the_readers_error_in_turn_and_stop_with_their_consumer():
+    def failing():
+        yield from (1, 2)
+        raise ValueError("broken reader")
+
+    got = []
+    with pytest.raises(ValueError, match="broken reader"):
+        got.extend(prefetched(failing(), depth=1, name="read-test"))
+    assert got == [1, 2]
+
+    produced: list[int] = []
+
+    def endless():
+        while True:
+            produced.append(len(produced))
+            yield produced[-1]
+
+    stream = prefetched(endless(), depth=2, name="read-test")
+    assert next(stream) == 0
+    stream.close()
+    assert not any(thread.name == "read-test" for thread in threading.enumerate())
+    assert len(produced) <= 4  # one taken, two waiting, one blocked on the full queue

@@ -2,7 +2,8 @@
 
 Unchanged episodes are skipped, changed ones replaced, episodes whose file was removed from an
 ingested folder are deleted. Bad files are collected and reported together at the end; the good
-ones are ingested regardless.
+ones are ingested regardless. Files are read and sectioned on a thread of their own while the
+model embeds the episodes before them, a window of a few episodes at a time.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.corpus.drafts import is_draft, published
+from retrieval.corpus.drafts import is_draft
 from retrieval.corpus.episodes import Episode, parse_episode_file
 from retrieval.corpus.front_matter import MAX_FILE_BYTES
 from retrieval.corpus.people import Person, guest_name
@@ -24,9 +25,12 @@ from retrieval.corpus.sections import Section, build_sections
 from retrieval.corpus.speakers import host_speakers
 from retrieval.errors import EpisodeError, IndexNotWritableError, IndexUnavailableError, StoreError
 from retrieval.index.embedding import Embedder
+from retrieval.index.episode_files import episode_files
+from retrieval.index.prefetch import prefetched
 from retrieval.index.records import EpisodeRecord
-from retrieval.index.store import SectionIndex
+from retrieval.index.store import EpisodeWrite, SectionIndex
 from retrieval.progress import ProgressBar, ShowProgress
+from retrieval.release_memory import release_freed_memory
 from retrieval.search.corpus_source import persist_corpus
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,9 @@ log = logging.getLogger(__name__)
 # every episode (re-embedding only sections whose text changed), so an upgrade never leaves a stale index.
 PIPELINE_VERSION = "7"
 PROGRESS_SECONDS = 10.0
+# Episodes embedded and stored together (see `_vectors`) until they hold this many sections: two or three.
+WINDOW_SECTIONS = 128
+READ_AHEAD = 4  # files read, parsed and sectioned ahead of the embedding, on a thread of their own
 
 
 @dataclass
@@ -53,35 +60,6 @@ class IngestReport:
             f"{len(self.skipped)} unchanged, {len(self.deleted)} removed, {len(self.failed)} failed "
             f"in {self.seconds:.1f} s"
         )
-
-
-def episode_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[EpisodeError]]:
-    """The `.md` files named or inside the folders named (drafts only when named); also the folders,
-    and the paths that cannot be read as files (missing, a broken or looping symbolic link, a folder
-    named `*.md`)."""
-    files: list[Path] = []
-    folders: list[Path] = []
-    bad: list[EpisodeError] = []
-    for path in paths:
-        if path.is_dir():
-            folders.append(path.resolve())
-            for entry in published(path):
-                if entry.is_file():
-                    files.append(entry)
-                else:
-                    bad.append(EpisodeError(entry, _not_a_file(entry)))
-        elif path.is_file():
-            files.append(path)
-        else:
-            bad.append(EpisodeError(path, _not_a_file(path)))
-    # A file named and also inside a named folder is one file, ingested once.
-    return list({file.resolve(): file for file in files}.values()), folders, bad
-
-
-def _not_a_file(path: Path) -> str:
-    if path.is_symlink():
-        return "a symbolic link that leads nowhere (broken, or a loop)"
-    return "a folder, not an episode file" if path.is_dir() else "no such file or folder"
 
 
 def record_hash(content_hash: str, guests: Iterable[str], people: Mapping[str, Person]) -> str:
@@ -134,25 +112,70 @@ def prepare(episode: Episode, people: Mapping[str, Person]) -> list[Section]:
     return build_sections(episode, guest_names=names, hosts=host_speakers(episode, names))
 
 
-def _vectors(sections: list[Section], index: SectionIndex, embedder: Embedder) -> tuple[np.ndarray, int]:
-    """Vectors for `sections`: stored ones where the embedded text is unchanged (a re-cut after an
-    upgrade, a renamed file), the model's for the rest. Also how many were embedded."""
+@dataclass(frozen=True)
+class _Prepared:
+    """An episode file read ahead of the embedding: its manifest record and its sections."""
+
+    path: Path
+    record: EpisodeRecord
+    sections: list[Section]
+
+
+def _read(
+    files: list[Path],
+    *,
+    known: dict[str, EpisodeRecord],
+    people: Mapping[str, Person],
+    max_bytes: int,
+    seen: dict[str, Path],
+) -> Iterator[_Prepared | EpisodeError | str]:
+    """Each file's outcome in turn: its episode prepared, why it failed, or the id of an unchanged
+    episode. `seen` gathers the episode id of each file taken (a second file with the same id fails)."""
+    for path in files:
+        if _unchanged(path, known, people) and path.stem not in seen:
+            seen[path.stem] = path
+            yield path.stem
+            continue
+        try:
+            episode = parse_episode_file(path, max_bytes)
+        except EpisodeError as error:
+            yield error
+            continue
+        except Exception as exc:  # whatever a hostile or broken file does, it fails alone
+            yield EpisodeError(path, f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})")
+            continue
+        if episode.id in seen:
+            yield EpisodeError(path, f"same episode id '{episode.id}' as {seen[episode.id]}")
+            continue
+        seen[episode.id] = path
+        for warning in episode.warnings:
+            log.warning("%s: %s", path, warning)
+        sections = prepare(episode, people)
+        yield _Prepared(path, episode_record(episode, sections, path=path, people=people), sections)
+
+
+def _vectors(window: list[_Prepared], index: SectionIndex, embedder: Embedder) -> tuple[list[EpisodeWrite], list[int]]:
+    """The window's episodes with their vectors: stored ones where the embedded text is unchanged (a
+    re-cut after an upgrade, a renamed file), the model's for the rest and for the cards, in one call
+    so that the model's batches hold texts of similar length from every episode of the window. Also
+    how many sections of each episode the model embedded."""
+    sections = [section for prepared in window for section in prepared.sections]
     stored = index.vectors_for([section.text_hash for section in sections])
     todo = [n for n, section in enumerate(sections) if section.text_hash not in stored]
-    fresh = embedder.embed_documents([sections[n].search_text for n in todo]) if todo else None
-    vectors = np.zeros((len(sections), stored_dim(stored, fresh)), dtype=np.float32)
+    fresh = embedder.embed_documents([sections[n].search_text for n in todo] + [p.record.card for p in window])
+    vectors = np.zeros((len(sections), fresh.shape[1]), dtype=np.float32)
     for n, section in enumerate(sections):
         if section.text_hash in stored:
             vectors[n] = stored[section.text_hash]
-    if fresh is not None:
-        vectors[todo] = fresh
-    return vectors, len(todo)
-
-
-def stored_dim(stored: Mapping[str, np.ndarray], fresh: np.ndarray | None) -> int:
-    if fresh is not None:
-        return int(fresh.shape[1])
-    return int(next(iter(stored.values())).shape[0]) if stored else 0
+    vectors[todo] = fresh[: len(todo)]
+    ends = np.cumsum([len(prepared.sections) for prepared in window])
+    cards = fresh[len(todo) :]
+    writes = [
+        EpisodeWrite(p.record, p.sections, episode_vectors, card)
+        for p, episode_vectors, card in zip(window, np.split(vectors, ends[:-1]), cards, strict=True)
+    ]
+    embedded = np.bincount(np.searchsorted(ends, todo, side="right"), minlength=len(window))
+    return writes, [int(count) for count in embedded]
 
 
 def ingest(
@@ -189,44 +212,25 @@ def _ingest(
     files, folders, report.failed = episode_files(paths)
     known = index.episodes()
     seen: dict[str, Path] = {}
-    for path in _paced(files, progress, report):
-        if _unchanged(path, known, people) and path.stem not in seen:
-            seen[path.stem] = path
-            report.skipped.append(path.stem)
-            continue
-        try:
-            episode = parse_episode_file(path, max_bytes)
-        except EpisodeError as error:
-            report.failed.append(error)
-            continue
-        except Exception as exc:  # whatever a hostile or broken file does, it fails alone
-            report.failed.append(EpisodeError(path, f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})"))
-            continue
-        if episode.id in seen:
-            report.failed.append(EpisodeError(path, f"same episode id '{episode.id}' as {seen[episode.id]}"))
-            continue
-        seen[episode.id] = path
-        for warning in episode.warnings:
-            log.warning("%s: %s", path, warning)
-        sections = prepare(episode, people)
-        try:
-            # Before the embedding, which costs seconds: a full disk is said at once.
-            index.ensure_room(f"episode {episode.id}", sum(len(section.text) for section in sections))
-            vectors, embedded = _vectors(sections, index, embedder)
-            record = episode_record(episode, sections, path=path, people=people)
-            index.replace_episode(
-                record, sections, vectors=vectors, card_vector=embedder.embed_documents([record.card])[0]
-            )
-        except (IndexUnavailableError, IndexNotWritableError):
-            raise  # the server is gone or the disk full: every other episode would fail the same way
-        except StoreError as error:
-            # This episode could not be stored; its manifest record was not written, so a rerun retries it.
-            report.failed.append(EpisodeError(path, f"could not be stored: {error}"))
-            continue
-        report.ingested.append(episode.id)
-        report.sections += len(sections)
-        report.embedded += embedded
-        log.debug("ingested %s (%d sections, %d embedded)", episode.id, len(sections), embedded)
+    pace = _Pace(progress, len(files), report)
+    window: list[_Prepared] = []
+    try:
+        read = _read(files, known=known, people=people, max_bytes=max_bytes, seen=seen)
+        for outcome in prefetched(read, depth=READ_AHEAD, name="ingest-read"):
+            if isinstance(outcome, _Prepared):
+                window.append(outcome)
+                if sum(len(prepared.sections) for prepared in window) >= WINDOW_SECTIONS:
+                    _store(window, index, embedder, report=report, pace=pace)
+                    window = []
+                continue
+            if isinstance(outcome, EpisodeError):
+                report.failed.append(outcome)
+            else:
+                report.skipped.append(outcome)
+            pace.done()
+        _store(window, index, embedder, report=report, pace=pace)
+    finally:
+        pace.close()
     failed_ids = {Path(error.path).stem for error in report.failed}
     for episode_id, record in known.items():
         source = Path(record.source_path)
@@ -240,19 +244,57 @@ def _ingest(
     return report
 
 
-def _paced(files: list[Path], progress: ShowProgress | None, report: IngestReport) -> Iterator[Path]:
-    """`files` one by one, each shown by `progress` once done; without it, a line every PROGRESS_SECONDS."""
-    bar: ProgressBar | None = progress("ingest", len(files), "episode") if progress is not None else None
-    logged_at = time.monotonic()
+def _store(
+    window: list[_Prepared], index: SectionIndex, embedder: Embedder, *, report: IngestReport, pace: _Pace
+) -> None:
+    """Embed and store the window's episodes together; when that fails, each episode alone, so one
+    that cannot be stored fails alone (its manifest record is not written, so a rerun retries it)."""
+    if not window:
+        return
     try:
-        for done, path in enumerate(files):
-            if bar is None and time.monotonic() - logged_at >= PROGRESS_SECONDS:
-                # Off a terminal (a log file, a platform's console) a line every few seconds shows it is alive.
-                log.info("ingest: %d of %d files done, %d sections so far", done, len(files), report.sections)
-                logged_at = time.monotonic()
-            yield path
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+        # Before the embedding, which costs seconds: a full disk is said at once.
+        index.ensure_room(
+            f"episode {window[0].record.episode_id}", sum(len(s.text) for p in window for s in p.sections)
+        )
+        writes, embedded = _vectors(window, index, embedder)
+        index.replace_episodes(writes)
+    except (IndexUnavailableError, IndexNotWritableError):
+        raise  # the server is gone or the disk full: every other episode would fail the same way
+    except StoreError as error:
+        if len(window) > 1:
+            for prepared in window:
+                _store([prepared], index, embedder, report=report, pace=pace)
+            return
+        report.failed.append(EpisodeError(window[0].path, f"could not be stored: {error}"))
+        pace.done()
+        return
+    for prepared, count in zip(window, embedded, strict=True):
+        report.ingested.append(prepared.record.episode_id)
+        report.sections += len(prepared.sections)
+        report.embedded += count
+        log.debug("ingested %s (%d sections, %d embedded)", prepared.record.episode_id, len(prepared.sections), count)
+        pace.done()
+    # The window's garbage is in three threads' malloc arenas, which keep it: the peak grew each window.
+    release_freed_memory()
+
+
+class _Pace:
+    """Shows the files done through `progress`; without it, logs a line every PROGRESS_SECONDS."""
+
+    def __init__(self, progress: ShowProgress | None, total: int, report: IngestReport):
+        self._bar: ProgressBar | None = progress("ingest", total, "episode") if progress is not None else None
+        self._total, self._report, self._done = total, report, 0
+        self._logged_at = time.monotonic()
+
+    def done(self) -> None:
+        self._done += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        elif time.monotonic() - self._logged_at >= PROGRESS_SECONDS:
+            # Off a terminal (a log file, a platform's console) a line every few seconds shows it is alive.
+            log.info("ingest: %d of %d files done, %d sections so far", self._done, self._total, self._report.sections)
+            self._logged_at = time.monotonic()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
