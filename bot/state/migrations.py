@@ -54,4 +54,3 @@ MIGRATIONS = (
         ),
     ),
 )
-LATEST_VERSION = MIGRATIONS[-1].version

@@ -63,7 +63,6 @@ class SearchResult:
     query: str
     moments: list[Moment]
     relevant: bool
-    best_similarity: float | None = None
     evidence: Evidence | None = None
     shape: QuestionShape | None = None
     # Why fewer than k moments were returned, when that happens.

@@ -202,8 +202,7 @@ class Searcher:
         )
         is_relevant = bool(moments) and relevant(evidence, self.config.relevance)
         note = shortfall(len(moments), k, per_episode=per_episode, before_cap=len(merged)) if is_relevant else ""
-        best = max(similarity.values(), default=None)
-        return SearchResult(query, moments, is_relevant, best, evidence, shape, note)
+        return SearchResult(query, moments, is_relevant, evidence=evidence, shape=shape, note=note)
 
     def _localise(
         self,
