@@ -252,6 +252,7 @@ def test_the_home_tab_says_what_the_bot_knows_and_how_to_ask(streaming, fake):
     assert examples["text"]["text"].count("\n• ") == 3
 
 
+@pytest.mark.slow
 def test_a_late_answer_becomes_an_apology_and_is_not_posted_after_it(fake, bundled_index_dir, tmp_path, embedder):
     with FakeOpenAI(reply=REPLY) as model:
         model.stall = (4, 6.0)  # the model stops after its first words
@@ -271,6 +272,7 @@ def test_a_late_answer_becomes_an_apology_and_is_not_posted_after_it(fake, bundl
     assert len(fake.calls_to("chat.update")) == 1
 
 
+@pytest.mark.slow
 def test_a_late_ask_gets_an_apology_through_its_response_url(fake, bundled_index_dir, tmp_path, embedder):
     with FakeOpenAI(reply=REPLY) as model:
         model.delay = 4.0
@@ -283,6 +285,7 @@ def test_a_late_ask_gets_an_apology_through_its_response_url(fake, bundled_index
     assert len(fake.calls_to("response_url")) == 1
 
 
+@pytest.mark.slow
 def test_a_burst_past_capacity_gets_every_asker_one_reply_and_spends_no_answer_on_the_apologised(
     fake, bundled_index_dir, tmp_path, embedder
 ):

@@ -43,6 +43,7 @@ def failed_sync(capsys: pytest.CaptureFixture[str]) -> tuple[str, float]:
     return err, seconds
 
 
+@pytest.mark.slow
 def test_a_server_trickling_the_archive_is_given_up_at_the_download_deadline(server, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PODCAST_BOT_SYNC_DEADLINE", "4")
     server.trickle = 1.0  # one byte a second: no single read ever waits the 2 s timeout
@@ -52,6 +53,7 @@ def test_a_server_trickling_the_archive_is_given_up_at_the_download_deadline(ser
     assert not (tmp_path / "site" / "episodes").exists()
 
 
+@pytest.mark.slow
 def test_a_server_trickling_its_headers_is_given_up_at_the_timeout(server, tmp_path, capsys):
     server.trickle, server.trickle_headers = 1.0, True
     err, seconds = failed_sync(capsys)
