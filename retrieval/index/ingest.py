@@ -29,7 +29,7 @@ from retrieval.index.episode_files import episode_files
 from retrieval.index.prefetch import prefetched
 from retrieval.index.records import EpisodeRecord
 from retrieval.index.store import EpisodeWrite, SectionIndex
-from retrieval.progress import ProgressBar, ShowProgress
+from retrieval.progress import Progress, ShowProgress
 from retrieval.release_memory import release_freed_memory
 from retrieval.search.corpus_source import persist_corpus
 
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 # Bump when parsing, sectioning or the stored metadata change: the next ingest then re-processes
 # every episode (re-embedding only sections whose text changed), so an upgrade never leaves a stale index.
 PIPELINE_VERSION = "7"
-PROGRESS_SECONDS = 10.0
 # Episodes embedded and stored together (see `_vectors`) until they hold this many sections: two or three.
 WINDOW_SECTIONS = 128
 READ_AHEAD = 4  # files read, parsed and sectioned ahead of the embedding, on a thread of their own
@@ -189,7 +188,7 @@ def ingest(
 ) -> IngestReport:
     """Ingest `paths` as the index's one writer; when anything changed, its search side is saved
     for the new version before other processes are told (see `retrieval.index.stamp`). `progress`
-    shows the files done; without it a line is logged every PROGRESS_SECONDS."""
+    shows the files done; without it a line is logged every few seconds (`retrieval.progress`)."""
     with index.writing():
         report = _ingest(paths, index, embedder, people=people, progress=progress, max_bytes=max_bytes)
         if report.ingested or report.deleted:
@@ -212,7 +211,13 @@ def _ingest(
     files, folders, report.failed = episode_files(paths)
     known = index.episodes()
     seen: dict[str, Path] = {}
-    pace = _Pace(progress, len(files), report)
+    pace = Progress(
+        progress,
+        "ingest",
+        total=len(files),
+        unit="episode",
+        describe=lambda done: f"ingest: {done} of {len(files)} files done, {report.sections} sections so far",
+    )
     window: list[_Prepared] = []
     try:
         read = _read(files, known=known, people=people, max_bytes=max_bytes, seen=seen)
@@ -227,7 +232,7 @@ def _ingest(
                 report.failed.append(outcome)
             else:
                 report.skipped.append(outcome)
-            pace.done()
+            pace.advance()
         _store(window, index, embedder, report=report, pace=pace)
     finally:
         pace.close()
@@ -245,7 +250,7 @@ def _ingest(
 
 
 def _store(
-    window: list[_Prepared], index: SectionIndex, embedder: Embedder, *, report: IngestReport, pace: _Pace
+    window: list[_Prepared], index: SectionIndex, embedder: Embedder, *, report: IngestReport, pace: Progress
 ) -> None:
     """Embed and store the window's episodes together; when that fails, each episode alone, so one
     that cannot be stored fails alone (its manifest record is not written, so a rerun retries it)."""
@@ -266,35 +271,13 @@ def _store(
                 _store([prepared], index, embedder, report=report, pace=pace)
             return
         report.failed.append(EpisodeError(window[0].path, f"could not be stored: {error}"))
-        pace.done()
+        pace.advance()
         return
     for prepared, count in zip(window, embedded, strict=True):
         report.ingested.append(prepared.record.episode_id)
         report.sections += len(prepared.sections)
         report.embedded += count
         log.debug("ingested %s (%d sections, %d embedded)", prepared.record.episode_id, len(prepared.sections), count)
-        pace.done()
+        pace.advance()
     # The window's garbage is in three threads' malloc arenas, which keep it: the peak grew each window.
     release_freed_memory()
-
-
-class _Pace:
-    """Shows the files done through `progress`; without it, logs a line every PROGRESS_SECONDS."""
-
-    def __init__(self, progress: ShowProgress | None, total: int, report: IngestReport):
-        self._bar: ProgressBar | None = progress("ingest", total, "episode") if progress is not None else None
-        self._total, self._report, self._done = total, report, 0
-        self._logged_at = time.monotonic()
-
-    def done(self) -> None:
-        self._done += 1
-        if self._bar is not None:
-            self._bar.update(1)
-        elif time.monotonic() - self._logged_at >= PROGRESS_SECONDS:
-            # Off a terminal (a log file, a platform's console) a line every few seconds shows it is alive.
-            log.info("ingest: %d of %d files done, %d sections so far", self._done, self._total, self._report.sections)
-            self._logged_at = time.monotonic()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()

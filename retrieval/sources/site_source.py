@@ -22,7 +22,7 @@ from typing import BinaryIO, cast
 import httpx
 
 from retrieval.errors import SyncError, UsageError
-from retrieval.progress import ShowProgress
+from retrieval.progress import Progress, ShowProgress
 from retrieval.settings import DEFAULT_REPO
 from retrieval.sources.download_deadline import DownloadDeadline
 from retrieval.sources.site_archive import (
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 # However slowly the bytes trickle in, a download ends after this long (the per-read timeout alone would not).
 DOWNLOAD_SECONDS = 30 * 60.0
-PROGRESS_SECONDS = 10.0
 CHUNK = 1 << 16
 REF = re.compile(r"[\w.-]+(/[\w.-]+)*")
 SOURCE_KINDS = "the source must be an http(s) URL of a .tar.gz archive, a local .tar.gz, or a checkout of the site"
@@ -80,10 +79,10 @@ class _Download(io.RawIOBase):
     def __init__(self, chunks: Iterable[bytes], size: int | None, progress: ShowProgress | None):
         self._chunks = iter(chunks)
         self._pending = memoryview(b"")
-        self._size = size
-        self.count = 0
-        self._logged_at = time.monotonic()
-        self._bar = progress("download", size, "B") if progress is not None else None
+        of = f" of {size / 1e6:.1f}" if size else ""
+        self._shown = Progress(
+            progress, "download", total=size, unit="B", describe=lambda count: f"download: {count / 1e6:.1f}{of} MB"
+        )
 
     def readable(self) -> bool:
         return True
@@ -94,26 +93,19 @@ class _Download(io.RawIOBase):
             if not chunk:
                 return 0
             self._pending = memoryview(chunk)
-            self._advance(len(chunk))
+            self._shown.advance(len(chunk))
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
         return n
 
-    def _advance(self, n: int) -> None:
-        self.count += n
-        now = time.monotonic()
-        if self._bar is not None:
-            self._bar.update(n)
-        elif now - self._logged_at >= PROGRESS_SECONDS:
-            # Off a terminal (a log file, a platform's console) a line every few seconds shows it is alive.
-            of = f" of {self._size / 1e6:.1f}" if self._size else ""
-            log.info("download: %.1f%s MB", self.count / 1e6, of)
-            self._logged_at = now
+    @property
+    def count(self) -> int:
+        """Bytes read so far."""
+        return self._shown.count
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        self._shown.close()
         super().close()
 
 
