@@ -133,3 +133,19 @@ def test_cli_search_prints_moments_and_json(bundled_index_dir, capsys):
     assert "no indexed season matches '99'" in capsys.readouterr().err
     assert main(["search", " ", "--index", str(bundled_index_dir)]) == 2
     assert "the query is empty; usage: podcast-bot search" in capsys.readouterr().err
+
+
+def test_windows_of_one_long_line_are_one_moment_however_far_apart():
+    from retrieval.corpus.sections import Section
+    from retrieval.search.moments import Moment, merge_overlaps
+
+    def window(position: int, start: int, end: int, text: str) -> Moment:
+        section = Section(f"w{position}", "s08e04", start_sec=start, end_sec=end, position=position, text=text)
+        return Moment.at(section, 1.0 / (position + 1), None)
+
+    # A five-minute answer is one transcript line: its windows 2 and 4 both link to 649 s.
+    best, other, later = window(2, 649, 649, "water drops"), window(4, 649, 700, "charity"), window(9, 900, 960, "x")
+    merged = merge_overlaps([best, other, later])
+    assert [m.section.id for m in merged] == ["w2", "w9"]
+    assert (merged[0].span_start, merged[0].span_end) == (649, 700)
+    assert len({m.url for m in merged}) == len(merged)

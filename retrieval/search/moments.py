@@ -92,7 +92,9 @@ def merge_overlaps(moments: list[Moment]) -> list[Moment]:
             if a.text == b.text:
                 break
             overlapping = moment.span_start <= other.span_end and other.span_start <= moment.span_end
-            if abs(a.position - b.position) <= 1 and overlapping:
+            # Windows of one long line all start (and link) at its second: to the asker they are
+            # one moment, however far apart their positions.
+            if overlapping and (abs(a.position - b.position) <= 1 or a.start_sec == b.start_sec):
                 kept[n] = replace(
                     other,
                     span_start=min(other.span_start, moment.span_start),
