@@ -22,6 +22,8 @@ from retrieval.settings import StoreConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+# Where the offline model is quantized and kept: the CLI's default, so benchmarks and the CLI share it.
+MODEL_CACHE = REPO_ROOT / "data" / "models"
 
 
 def quiet() -> None:
@@ -141,6 +143,6 @@ def search_setup(doc: str) -> SearchSetup:
     """Arguments, episode files, dev questions and a loaded model: what the search benchmarks share."""
     args = make_parser(doc.splitlines()[0], questions=True).parse_args()
     quiet()
-    embedder = MiniLMEmbedder()
+    embedder = MiniLMEmbedder(MODEL_CACHE)
     embedder.load()
     return SearchSetup(args, episode_files(args.episodes, args.limit), questions(args.questions), embedder)

@@ -133,7 +133,7 @@ def compare(reference: Path, threshold: float) -> int:
     data = json.loads(reference.read_text())
     texts: list[str] = data["texts"]
     expected = np.asarray(data["vectors"], dtype=np.float32)
-    actual = MiniLMEmbedder().embed_documents(texts)
+    actual = MiniLMEmbedder(REPO_ROOT / "data" / "models").embed_documents(texts)
     cosines = np.sum(expected * actual, axis=1) / (np.linalg.norm(expected, axis=1) * np.linalg.norm(actual, axis=1))
     below = int(np.sum(cosines < threshold))
     print(f"texts: {len(texts)}")

@@ -33,7 +33,7 @@ from tempfile import TemporaryDirectory
 
 import numpy as np
 
-from benchmarks.common import build_index, copy_index, episode_files, quiet
+from benchmarks.common import MODEL_CACHE, build_index, copy_index, episode_files, quiet
 from benchmarks.slack_ack import (
     EPISODES,
     QUESTIONS,
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("all", "big", "frozen", "slow"), default="all", help="run one part")
     args = parser.parse_args()
     quiet()
-    embedder = MiniLMEmbedder()
+    embedder = MiniLMEmbedder(MODEL_CACHE)
     embedder.load()
     secret = secrets.token_hex(16)
     with TemporaryDirectory(prefix="podcast-bench-hostile-") as temp:

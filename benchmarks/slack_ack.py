@@ -61,7 +61,7 @@ from typing import Literal
 
 import numpy as np
 
-from benchmarks.common import REPO_ROOT, build_index, episode_files, quiet
+from benchmarks.common import MODEL_CACHE, REPO_ROOT, build_index, episode_files, quiet
 from bot.slack.blocks import APOLOGY, THINKING
 from retrieval.index.embedding import MINILM_MODEL_ID, MiniLMEmbedder
 from tests.support.fakes.slack_server import RESPONSE_URL_METHOD, FakeSlack
@@ -331,7 +331,7 @@ def main() -> None:
     if args.servers < 1:
         parser.error("--servers must be at least 1")
     quiet()
-    embedder = MiniLMEmbedder()
+    embedder = MiniLMEmbedder(MODEL_CACHE)
     embedder.load()
     secret = secrets.token_hex(16)
 

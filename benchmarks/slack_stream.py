@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import build_index, episode_files, index_folder, make_parser, questions, quiet
+from benchmarks.common import MODEL_CACHE, build_index, episode_files, index_folder, make_parser, questions, quiet
 from benchmarks.slack_ack import Mention, bot_environment, gunicorn, mention_event, send
 from retrieval.evaluation.questions import load_questions
 from retrieval.index.embedding import MiniLMEmbedder
@@ -72,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     quiet()
     asked = [q.question for q in load_questions(args.questions) if q.answerable] or questions(args.questions)
-    embedder = MiniLMEmbedder()
+    embedder = MiniLMEmbedder(MODEL_CACHE)
     embedder.load()
     secret = secrets.token_hex(16)
 

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import CORPUS, REPO_ROOT, build_index, copy_index, episode_files, make_parser, quiet
+from benchmarks.common import CORPUS, MODEL_CACHE, REPO_ROOT, build_index, copy_index, episode_files, make_parser, quiet
 from retrieval.index.embedding import MiniLMEmbedder
 from retrieval.index.store import SectionIndex
 from retrieval.settings import StoreConfig
@@ -92,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     quiet()
     files = episode_files(args.episodes, args.limit)
-    embedder = MiniLMEmbedder()
+    embedder = MiniLMEmbedder(MODEL_CACHE)
     embedder.load()
     with tempfile.TemporaryDirectory(prefix="podcast-bench-") as temp, FakeSlack() as slack:
         folder = Path(temp)

@@ -24,7 +24,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks.common import CORPUS, REPO_ROOT, episode_files, make_parser, quiet
+from benchmarks.common import CORPUS, MODEL_CACHE, REPO_ROOT, episode_files, make_parser, quiet
 from bot.config import Settings, SyncConfig, load_settings
 from bot.runtime import Runtime
 from retrieval.corpus.drafts import is_draft
@@ -71,7 +71,7 @@ def main() -> None:
     files = episode_files(args.episodes, args.limit)
     pages = site_pages({path.name: path.read_bytes() for path in files}, sorted((CORPUS / "people").glob("*.md")))
     pages["images/padding.bin"] = os.urandom(args.padding_mb << 20)
-    embedder = MiniLMEmbedder()
+    embedder = MiniLMEmbedder(MODEL_CACHE)
     embedder.load()
 
     with tempfile.TemporaryDirectory(prefix="podcast-bench-") as temp, ArchiveServer() as server:

@@ -152,6 +152,8 @@ class Settings:
     max_episode_bytes: int = MAX_FILE_BYTES
     prompts_dir: Path = PROMPTS_DIR
     embedding_model: str = MINILM_MODEL_ID
+    # Where the offline model is quantized for this CPU on first use and kept.
+    model_cache: Path = DATA_DIR / "models"
     search: SearchConfig = field(default_factory=SearchConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
@@ -269,6 +271,7 @@ def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] =
         ),
         prompts_dir=Path(env.get("PODCAST_BOT_PROMPTS") or PROMPTS_DIR),
         embedding_model=env.get("PODCAST_BOT_EMBEDDING_MODEL") or MINILM_MODEL_ID,
+        model_cache=Path(env.get("PODCAST_BOT_MODEL_CACHE") or DATA_DIR / "models"),
         search=search,
         llm=llm,
         slack=slack,

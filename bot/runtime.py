@@ -61,7 +61,10 @@ class Runtime:
                 from retrieval import make_embedder
 
                 self._embedder = make_embedder(
-                    self.settings.embedding_model, self.settings.llm.api_key, self.settings.llm.base_url
+                    self.settings.embedding_model,
+                    model_cache=self.settings.model_cache,
+                    api_key=self.settings.llm.api_key,
+                    base_url=self.settings.llm.base_url,
                 )
             return self._embedder
 

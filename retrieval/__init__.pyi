@@ -6,6 +6,7 @@
 from .disk_space import disk_trouble as disk_trouble
 from .errors import EpisodeError as EpisodeError
 from .errors import IndexBusyError as IndexBusyError
+from .errors import ModelMismatchError as ModelMismatchError
 from .errors import PodcastBotError as PodcastBotError
 from .errors import StoreError as StoreError
 from .errors import UsageError as UsageError

@@ -26,21 +26,31 @@ def unsynced_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("unsynced-site")
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the offline model is quantized: once per test session, shared by every process it starts."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def hermetic_environment(monkeypatch: pytest.MonkeyPatch, unsynced_site: Path, tmp_path: Path) -> None:
+def hermetic_environment(
+    monkeypatch: pytest.MonkeyPatch, unsynced_site: Path, model_cache: Path, tmp_path: Path
+) -> None:
     """Tests start from defaults: no keys, tokens or servers from the machine's environment, no
-    synced site, and a cache of a Chroma server's search side of their own."""
+    synced site, a cache of a Chroma server's search side of their own, and the session's
+    quantized model."""
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "SLACK_", "CHROMA_", "PODCAST_BOT_", "DATABASE_URL")):
             monkeypatch.delenv(name)
     monkeypatch.setattr(bot.config, "SITE_DIR", unsynced_site)
     monkeypatch.setenv("PODCAST_BOT_CACHE", str(tmp_path / "search-cache"))
+    monkeypatch.setenv("PODCAST_BOT_MODEL_CACHE", str(model_cache))
 
 
 @pytest.fixture(scope="session")
-def embedder() -> RememberingEmbedder:
+def embedder(model_cache: Path) -> RememberingEmbedder:
     """The real model, loaded once; each text embedded once (test_embedding tests the model itself)."""
-    model = MiniLMEmbedder(batch_size=8)
+    model = MiniLMEmbedder(model_cache)
     model.load()
     return RememberingEmbedder(model)
 

@@ -1,4 +1,5 @@
-"""The offline embedding model: verified weights, normalised vectors, padding that does not change them."""
+"""The offline embedding model: verified weights, quantized once, normalised vectors that do not depend on the
+texts embedded beside them."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import pytest
 
 from retrieval.index import embedding
 from retrieval.index.embedding import EmbeddingModelError, MiniLMEmbedder, ModelFile, make_embedder, verified_path
+from retrieval.index.quantized_model import quantized_model
 
 
 @pytest.fixture(scope="module")
-def model() -> MiniLMEmbedder:
+def model(model_cache) -> MiniLMEmbedder:
     """The model itself, not the session's `embedder`, which remembers vectors between calls."""
-    model = MiniLMEmbedder(batch_size=8)
+    model = MiniLMEmbedder(model_cache)
     model.load()
     return model
 
@@ -30,10 +32,10 @@ def test_vectors_are_normalised_and_similar_texts_are_close(model):
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
 
 
-def test_dynamic_padding_gives_the_same_vector_alone_or_in_a_batch(model):
+def test_a_text_gets_the_same_vector_alone_or_beside_others(model):
     short = "data community"
     batch = model.embed_documents([short, "a much longer text " * 30])
-    assert float(batch[0] @ model.embed_query(short)) > 0.999
+    assert float(batch[0] @ model.embed_query(short)) > 0.99999
 
 
 def test_a_tampered_model_file_is_refused(tmp_path, monkeypatch):
@@ -49,12 +51,12 @@ def test_a_missing_model_package_says_what_to_install():
         ModelFile("no_such_model_package", "model.onnx", "0" * 64).locate()
 
 
-def test_model_choice_by_name():
-    assert isinstance(make_embedder("all-MiniLM-L6-v2"), MiniLMEmbedder)
+def test_model_choice_by_name(tmp_path):
+    assert isinstance(make_embedder("all-MiniLM-L6-v2", model_cache=tmp_path), MiniLMEmbedder)
     with pytest.raises(EmbeddingModelError, match="OPENAI_API_KEY"):
-        make_embedder("openai:text-embedding-3-small")
+        make_embedder("openai:text-embedding-3-small", model_cache=tmp_path)
     with pytest.raises(EmbeddingModelError, match="unknown embedding model"):
-        make_embedder("word2vec")
+        make_embedder("word2vec", model_cache=tmp_path)
 
 
 def test_openai_embeddings_through_a_local_compatible_server(tmp_path):
@@ -66,7 +68,9 @@ def test_openai_embeddings_through_a_local_compatible_server(tmp_path):
     from tests.support.fakes.openai_server import FakeOpenAI
 
     with FakeOpenAI(embedding_dim=16) as server:
-        embedder = make_embedder("openai:text-embedding-3-small", api_key="sk-test", base_url=server.base_url)
+        embedder = make_embedder(
+            "openai:text-embedding-3-small", model_cache=tmp_path, api_key="sk-test", base_url=server.base_url
+        )
         store = StoreConfig(index_dir=tmp_path / "index")
         index = SectionIndex(store, embedder.model_id)
         report = ingest([small_episode(tmp_path / "episodes", "s07e01-small.md")], index, embedder)
@@ -78,3 +82,36 @@ def test_openai_embeddings_through_a_local_compatible_server(tmp_path):
     assert paths == {"/v1/embeddings"}
     with pytest.raises(ModelMismatchError, match="openai:text-embedding-3-small"):
         SectionIndex(store, "all-MiniLM-L6-v2")
+
+
+def test_the_quantized_model_is_made_once_and_then_reused(model, model_cache):
+    made = sorted(model_cache.iterdir())
+    assert [path.suffix for path in made] == [".onnx"]  # no half-written scratch left beside it
+    written = made[0].stat().st_mtime_ns
+    again = quantized_model(verified_path(embedding.MINILM_ONNX), model_cache)
+    assert again == made[0]
+    assert again.stat().st_mtime_ns == written
+
+
+def test_quantized_vectors_keep_the_packaged_models_meaning(model, model_cache):
+    import onnxruntime
+
+    packaged = MiniLMEmbedder(model_cache)
+    # The same tokenizer and pooling over the packaged file's float weights.
+    packaged.__dict__["_session"] = onnxruntime.InferenceSession(
+        str(verified_path(embedding.MINILM_ONNX)), providers=["CPUExecutionProvider"]
+    )
+    texts = [
+        "What is DataOps?",
+        "At its core, DataOps is about agility and system thinking across the whole data team.",
+        "I sent around 130 applications before I got my first data job after the bootcamp.",
+    ]
+    cosines = np.sum(model.embed_documents(texts) * packaged.embed_documents(texts), axis=1)
+    assert cosines.min() > 0.97
+
+
+def test_a_model_cache_that_cannot_be_written_is_one_clear_error(tmp_path):
+    blocked = tmp_path / "models"
+    blocked.write_text("a file where the cache folder should be", encoding="utf-8")
+    with pytest.raises(EmbeddingModelError, match="PODCAST_BOT_MODEL_CACHE"):
+        MiniLMEmbedder(blocked).load()

@@ -164,8 +164,8 @@ def files_of(folder: Path) -> dict[Path, tuple[int, int]]:
 
 
 @pytest.mark.slow
-def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path):
-    embedder = MiniLMEmbedder()  # the killed `podcast-bot ingest` used the configured model
+def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path, model_cache):
+    embedder = MiniLMEmbedder(model_cache)  # the killed `podcast-bot ingest` used the configured model
     folder = tmp_path / "episodes"
     names = [f"s0{n}e01-copy.md" for n in range(1, 4)]
     for name in names:

