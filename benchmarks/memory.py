@@ -8,8 +8,9 @@
 3. Ingest: `podcast-bot ingest` of `--episodes` into a new index in a subprocess; its VmHWM.
 
 Targets: worker <= 330 MB after 100 answers on a 200-episode index (issue 20; 400 in issue 12),
-master <= 60 MB, ingest peak <= 500 MB (issue 20; 700 in issue 12). A 200-episode index can be made from the 40 dev episodes with
-`python -m benchmarks.search --index DIR` copies (see benchmarks/common.copy_index).
+master <= 60 MB, ingest peak <= 500 MB (issue 20; 700 in issue 12). A 200-episode index can be made
+from the 40 dev episodes with `python -m benchmarks.search --index DIR` copies (see
+benchmarks/common.copy_index).
 
     .venv/bin/python -m benchmarks.memory --index /tmp/index5x [--questions 100] [--episodes DIR]
 """

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from retrieval.errors import PromptError
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
 
 History = Sequence[tuple[str, str]]  # ("user" | "assistant", text), oldest first
 
@@ -40,3 +45,12 @@ def load_prompts(folder: Path) -> Prompts:
 
 def history_messages(history: History) -> list[BaseMessage]:
     return [HumanMessage(text) if role == "user" else AIMessage(text) for role, text in history]
+
+
+def text_chain(prompt: ChatPromptTemplate, model: BaseChatModel) -> Runnable[dict[str, object], str]:
+    """`prompt | model`, giving the reply's text."""
+    # Imported here, with a model at hand: output parsers load LangSmith's tracers (~0.5 s), which
+    # the offline CLI never needs.
+    from langchain_core.output_parsers import StrOutputParser
+
+    return prompt | model | StrOutputParser()
