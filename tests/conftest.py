@@ -27,9 +27,12 @@ def unsynced_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the offline model is quantized: once per test session, shared by every process it starts."""
-    return tmp_path_factory.mktemp("models")
+def model_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the offline model is quantized, shared by every process the tests start. In pytest's
+    cache folder: the file is named by what it is made from, so a later run reuses it (~3 s)."""
+    if pytestconfig.cache is None:  # run with -p no:cacheprovider
+        return tmp_path_factory.mktemp("models")
+    return pytestconfig.cache.mkdir("quantized-model")
 
 
 @pytest.fixture(autouse=True)
