@@ -113,6 +113,11 @@ def test_scores_at_three_levels_on_a_hand_made_set():
     assert (s.context.per_moment.count, s.context.per_moment.total) == (3, 6)
     assert [s.hit_at[k].count for k in (1, 3, 5)] == [1, 1, 2]
     assert s.mrr == pytest.approx((1 + 0.25) / 5)
+    # Resampling five questions whose reciprocal ranks are 1, 0.25 and three 0s: somewhere from all
+    # misses to mostly the rank-1 question, always around the MRR itself.
+    assert s.mrr_95 is not None
+    assert 0.0 <= s.mrr_95[0] < s.mrr < s.mrr_95[1] <= 1.0
+    assert score(outcomes, k=5).mrr_95 == s.mrr_95  # reproducible
     assert (s.refused.count, s.refused.total) == (1, 2)
     assert (s.false_refusals.count, s.false_refusals.total) == (1, 5)
     assert s.p50_ms == pytest.approx(40.0)
@@ -426,6 +431,7 @@ def test_end_to_end_eval_over_a_few_shared_episodes(tmp_path, capsys):
         "hit@3",
         "hit@5",
         "mrr",
+        "mrr_95",
         "episode_hit",
         "moment_hit",
         "moment_given_episode",
