@@ -63,7 +63,7 @@ import numpy as np
 
 from benchmarks.common import MODEL_CACHE, REPO_ROOT, build_index, episode_files, quiet
 from bot.slack.blocks import APOLOGY, THINKING
-from retrieval.index.embedding import MINILM_MODEL_ID, MiniLMEmbedder
+from retrieval.index.embedding import MINILM_INT8_MODEL_ID, MiniLMEmbedder
 from tests.support.fakes.slack_server import RESPONSE_URL_METHOD, FakeSlack
 from tests.support.http import free_port, wait_for_health
 from tests.support.postgres_server import PostgresServer
@@ -186,7 +186,7 @@ def bot_environment(fake: FakeSlack, secret: str, index_dir: Path, state: str) -
         "SLACK_API_URL": fake.api_url,
         "PODCAST_BOT_INDEX": str(index_dir),
         "PODCAST_BOT_EPISODES": str(EPISODES),
-        "PODCAST_BOT_EMBEDDING_MODEL": MINILM_MODEL_ID,
+        "PODCAST_BOT_EMBEDDING_MODEL": MINILM_INT8_MODEL_ID,
         "PODCAST_BOT_STATE": state,
         "PODCAST_BOT_RATE_LIMIT": "0",
         "PODCAST_BOT_LOG_LEVEL": "WARNING",

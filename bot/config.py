@@ -15,7 +15,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.env_values import Environment, channels, choice, every, flag, number, state_location, url
-from retrieval import DEFAULT_SOURCE, MAX_FILE_BYTES, MINILM_MODEL_ID, SearchConfig, StoreConfig, UsageError, masked_url
+from retrieval import (
+    DEFAULT_SOURCE,
+    MAX_FILE_BYTES,
+    MINILM_INT8_MODEL_ID,
+    SearchConfig,
+    StoreConfig,
+    UsageError,
+    masked_url,
+)
 
 # Defaults are anchored at the project folder, so commands and gunicorn work from any directory.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -151,7 +159,7 @@ class Settings:
     # A file larger than this is refused before it is parsed (the largest real episode is ~100 KB).
     max_episode_bytes: int = MAX_FILE_BYTES
     prompts_dir: Path = PROMPTS_DIR
-    embedding_model: str = MINILM_MODEL_ID
+    embedding_model: str = MINILM_INT8_MODEL_ID
     # Where the offline model is quantized for this CPU on first use and kept.
     model_cache: Path = DATA_DIR / "models"
     search: SearchConfig = field(default_factory=SearchConfig)
@@ -270,7 +278,7 @@ def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] =
             number(env, "PODCAST_BOT_MAX_EPISODE_MB", MAX_FILE_BYTES / 1e6, kind=float, minimum=0.001) * 1e6
         ),
         prompts_dir=Path(env.get("PODCAST_BOT_PROMPTS") or PROMPTS_DIR),
-        embedding_model=env.get("PODCAST_BOT_EMBEDDING_MODEL") or MINILM_MODEL_ID,
+        embedding_model=env.get("PODCAST_BOT_EMBEDDING_MODEL") or MINILM_INT8_MODEL_ID,
         model_cache=Path(env.get("PODCAST_BOT_MODEL_CACHE") or DATA_DIR / "models"),
         search=search,
         llm=llm,

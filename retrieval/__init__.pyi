@@ -15,6 +15,7 @@ from .progress import ShowProgress as ShowProgress
 from .release_memory import limit_arenas as limit_arenas
 from .release_memory import release_freed_memory as release_freed_memory
 from .settings import DEFAULT_SOURCE as DEFAULT_SOURCE
+from .settings import MINILM_INT8_MODEL_ID as MINILM_INT8_MODEL_ID
 from .settings import MINILM_MODEL_ID as MINILM_MODEL_ID
 from .settings import SearchConfig as SearchConfig
 from .settings import StoreConfig as StoreConfig

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The offline model: as packaged (int8 weights expanded to float; within cosine 0.999 of fp32), or
+# quantized for the CPU's integer instructions (~2x faster, ~65 MB smaller; cosine ~0.99), the default.
 MINILM_MODEL_ID = "all-MiniLM-L6-v2"
+MINILM_INT8_MODEL_ID = "all-MiniLM-L6-v2-int8"
 # The site's repository, and the archive of its main branch that `podcast-bot sync` downloads.
 DEFAULT_REPO = "DataTalksClub/datatalksclub.github.io"
 DEFAULT_SOURCE = f"https://codeload.github.com/{DEFAULT_REPO}/tar.gz/refs/heads/main"

@@ -18,7 +18,7 @@ def test_defaults_work_offline_with_an_embedded_index():
     assert not settings.store.is_server
     assert settings.episodes_dir == DATA_DIR / "episodes"
     assert (settings.episodes_dir / "s07e01-datatalksclub-behind-the-scenes.md").exists()
-    assert settings.embedding_model == "all-MiniLM-L6-v2"
+    assert settings.embedding_model == "all-MiniLM-L6-v2-int8"
     assert not settings.llm.enabled
     assert settings.llm.model == "openai:gpt-4o-mini"
     assert settings.slack.ask_visibility == "in_channel"

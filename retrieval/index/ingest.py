@@ -156,8 +156,8 @@ def _read(
 def _vectors(window: list[_Prepared], index: SectionIndex, embedder: Embedder) -> tuple[list[EpisodeWrite], list[int]]:
     """The window's episodes with their vectors: stored ones where the embedded text is unchanged (a
     re-cut after an upgrade, a renamed file), the model's for the rest and for the cards, in one call
-    so that the model's batches hold texts of similar length from every episode of the window. Also
-    how many sections of each episode the model embedded."""
+    so that the model's runs keep every core busy across the episodes of the window. Also how many
+    sections of each episode the model embedded."""
     sections = [section for prepared in window for section in prepared.sections]
     stored = index.vectors_for([section.text_hash for section in sections])
     todo = [n for n, section in enumerate(sections) if section.text_hash not in stored]

@@ -80,9 +80,10 @@ class SectionIndex:
         built_with = (self._sections.metadata or {}).get(MODEL_KEY)
         if built_with != model_id:
             raise ModelMismatchError(
-                f"the index at {config.location} holds vectors of the embedding model {built_with!r}, but "
-                f"this bot embeds with {model_id!r}; mixing them would give wrong results. Re-ingest with "
-                f"`podcast-bot ingest --rebuild`, or use the embedding model the index was built with."
+                f"the index at {config.location} was built with the embedding model {built_with!r}, but "
+                f"{model_id!r} is configured; mixing them would give wrong results. Re-ingest with "
+                f"`podcast-bot ingest --rebuild`, or set the model back to {built_with!r} "
+                f"(PODCAST_BOT_EMBEDDING_MODEL)."
             )
 
     def reopen(self) -> None:
