@@ -47,7 +47,24 @@ def quantized_model(source: Path, cache_dir: Path) -> Path:
     return target
 
 
+class _QuantizerChatter(logging.Filter):
+    """onnxruntime's quantizer logs every node it leaves alone on the root logger, at INFO: ~100 lines
+    of a newcomer's first command. Only records logged on the root logger itself pass through here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "onnxruntime" not in record.pathname
+
+
 def _quantize(source: Path, scratch: Path) -> Path:
+    chatter = _QuantizerChatter()
+    logging.getLogger().addFilter(chatter)
+    try:
+        return _quantize_quietly(source, scratch)
+    finally:
+        logging.getLogger().removeFilter(chatter)
+
+
+def _quantize_quietly(source: Path, scratch: Path) -> Path:
     import onnxruntime
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
