@@ -320,3 +320,12 @@ def test_a_stream_without_a_model_or_an_answer_is_a_final_answer_alone(runtime):
     assert pieces == []
     assert failed.answer.mode == "offline"
     assert "unavailable" in failed.answer.note
+
+
+def test_a_question_asking_how_many_is_first_quoted_where_the_number_is_said(runtime):
+    answer = runtime.answerer.answer("How many members did the community have after its first year?")
+    assert answer.mode == "offline"
+    first = answer.sources[0]
+    # 16:54: "by the end of 2020 – we had like 500 people. By the end of 2021, it was 9000."
+    assert first.speaker == "Alexey"
+    assert "500" in first.quote

@@ -36,7 +36,7 @@ from typing import Literal
 import numpy as np
 
 from retrieval.answering.catalogue import CatalogueAnswer, answer_catalogue
-from retrieval.answering.quotes import QuoteQuery
+from retrieval.answering.quotes import QuoteQuery, asks_amount
 from retrieval.corpus.sections import Section
 from retrieval.index.embedding import Embedder
 from retrieval.index.store import SectionIndex
@@ -126,6 +126,7 @@ class Searcher:
             self.question_weights(question),
             self.sentence_similarity(question),
             defined_term(question),
+            asks_amount(question),
         )
 
     def catalogue(self, question: str) -> CatalogueAnswer | None:

@@ -1,0 +1,50 @@
+"""Choosing the sentence an offline answer quotes first: the pure rules, on a hand-made section."""
+
+from __future__ import annotations
+
+from retrieval.answering.quotes import Candidate, QuoteQuery, asks_amount, choose_quotes
+from retrieval.corpus.sections import Section
+
+# The guest talks at length about the applications, then says how many there were, on its own line.
+LONG = (
+    "Oof, it was painful, because I was mailing applications to every company that had a data job "
+    "open, writing cover letters for each of the applications, keeping every job description in a "
+    "folder and then at the end of the year I had to count the applications one by one."
+)
+SECTION = Section(
+    "s1",
+    "s08e09",
+    speakers=("Alexey", "Gloria"),
+    hosts=("Alexey",),
+    start_sec=1377,
+    end_sec=1429,
+    text=f"Alexey: Do you remember how many applications you sent?\nGloria: {LONG}\nI think it was around 130.",
+    line_secs=(1377, 1380, 1386),
+)
+
+
+def weights(text: str) -> dict[str, float]:
+    """Stand-in keyword weights: each of a few words the question may share with the transcript."""
+    return {word: 1.0 for word in ("applications", "gloria", "send") if word in text.lower()}
+
+
+def first_quote(question: str) -> tuple[int, str]:
+    query = QuoteQuery(weights, weights(question), asks_amount=asks_amount(question))
+    _, excerpt = choose_quotes([Candidate(SECTION, 0)], query, limit=1)[0]
+    return excerpt.sec, excerpt.text
+
+
+def test_a_question_asking_how_many_is_quoted_where_the_number_is_said():
+    assert first_quote("How many applications did Gloria send?") == (1386, "I think it was around 130.")
+
+
+def test_other_questions_are_quoted_on_their_words():
+    sec, text = first_quote("Did Gloria send applications to every company?")
+    assert sec == 1380
+    assert text.startswith("Oof, it was painful")
+
+
+def test_amounts_are_asked_in_several_ways():
+    for question in ("How long did it take?", "How much did the course cost?", "What share came from Kaggle?"):
+        assert asks_amount(question)
+    assert not asks_amount("How did you find the job?")
