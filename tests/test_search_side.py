@@ -21,7 +21,7 @@ from retrieval.index.store import SectionIndex
 from retrieval.search.corpus_files import corpus_key
 from retrieval.search.searcher import Searcher
 from retrieval.settings import StoreConfig
-from tests.support.cli import python, start
+from tests.support.cli import python, run, start
 from tests.support.corpus import BUNDLED, distinct_copy
 from tests.support.embedder import HashEmbedder
 
@@ -130,3 +130,21 @@ def test_a_second_writer_is_refused_in_one_line_and_readers_wait_then_reopen_the
     assert not IndexStamp(built.index_dir).busy()
     assert runtime.loading_message() is None
     assert searcher.search(QUESTION, k=1).moments  # reopened, and answering again
+
+
+def test_indexes_old_and_new_search_wide_enough_to_find_the_same_neighbours_in_every_process(tmp_path):
+    """Chroma's default breadth gave two processes different top-80s from one index (so different
+    answers to one question); made or opened here, the vector collections search 400 wide."""
+    from retrieval.index.vector_collections import SEARCH_EF
+
+    # An index made as before, by another process.
+    made_before = (
+        "import chromadb, sys; chromadb.PersistentClient(sys.argv[1]).get_or_create_collection("
+        "'podcast-sections', metadata={'hnsw:space': 'cosine', 'embedding_model': 'm'})"
+    )
+    assert run(python(made_before, str(tmp_path / "old"))).returncode == 0
+    for folder in ("old", "new"):
+        index = SectionIndex(StoreConfig(index_dir=tmp_path / folder), "m")
+        for collection in (index._sections, index._cards):
+            assert collection.configuration_json["hnsw"]["ef_search"] == SEARCH_EF
+            assert collection.configuration_json["hnsw"]["space"] == "cosine"

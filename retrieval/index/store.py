@@ -24,6 +24,7 @@ from retrieval.errors import IndexUnavailableError, ModelMismatchError, StoreErr
 from retrieval.index.failures import embedded_error, short_reason
 from retrieval.index.folder import open_client, remove_embedded_index, writing
 from retrieval.index.records import EpisodeRecord, from_metadata, to_metadata
+from retrieval.index.vector_collections import vector_collection
 from retrieval.settings import StoreConfig
 
 log = logging.getLogger(__name__)
@@ -69,14 +70,10 @@ class SectionIndex:
         config, model_id = self.config, self.model_id
         self._client = open_client(config)
         with self._failing_to("open"):
-            self._sections = self._client.get_or_create_collection(
-                SECTIONS, metadata={"hnsw:space": "cosine", MODEL_KEY: model_id}, embedding_function=None
-            )
+            self._sections = vector_collection(self._client, SECTIONS, {MODEL_KEY: model_id})
             self._episodes = self._client.get_or_create_collection(EPISODES, embedding_function=None)
             self._info = self._client.get_or_create_collection(INFO, embedding_function=None)
-            self._cards = self._client.get_or_create_collection(
-                CARDS, metadata={"hnsw:space": "cosine"}, embedding_function=None
-            )
+            self._cards = vector_collection(self._client, CARDS)
         built_with = (self._sections.metadata or {}).get(MODEL_KEY)
         if built_with != model_id:
             raise ModelMismatchError(
