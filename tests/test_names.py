@@ -98,3 +98,11 @@ def test_a_name_is_found_however_its_parts_are_joined_but_not_in_lower_case():
     (f1,) = names(F1)
     assert f1.pattern.search("like Formula-1 teams")
     assert not f1.pattern.search("a formula 1 minus p")
+
+
+def test_a_short_first_name_finds_the_full_one_but_a_name_keeps_its_last_word():
+    (chris,) = names("What did Chris Bergh say about the survey?")
+    assert chris.pattern.search("Christopher Bergh is the CEO of DataKitchen")
+    assert not chris.pattern.search("Chris Berghman")
+    (prix,) = names("Did anyone analyse the Singapore Grand Prix?")
+    assert not prix.pattern.search("the Singapore Grand Prixes")

@@ -99,14 +99,17 @@ def _in_name(word: str) -> bool:
 
 
 def _pattern(words: Sequence[str]) -> re.Pattern[str]:
-    """Each word's first letter in its case, the rest in any ("Datatalks.club" is "DataTalks.Club")."""
+    """Each word's first letter in its case, the rest in any ("Datatalks.club" is "DataTalks.Club").
+    A word before the last of a name may be written longer: a short first name ("Chris Bergh" is
+    "Christopher Bergh")."""
 
-    def spelled(word: str) -> str:
+    def spelled(word: str, shortened: bool) -> str:
         parts = NAME_PART.findall(word)
         rest = [f"(?i:{re.escape(part)})" for part in [parts[0][1:], *parts[1:]]]
-        return re.escape(parts[0][0]) + r"[\s.'-]?".join(rest)
+        longer = "[a-z]*" if shortened and word.isalpha() else ""
+        return re.escape(parts[0][0]) + r"[\s.'-]?".join(rest) + longer
 
-    spelled_words = [spelled(word) for word in words]
+    spelled_words = [spelled(word, n < len(words) - 1) for n, word in enumerate(words)]
     return re.compile(r"(?<![A-Za-z0-9])" + r"[\s.-]+".join(spelled_words) + r"(?![A-Za-z0-9])")
 
 
