@@ -106,3 +106,9 @@ def test_a_short_first_name_finds_the_full_one_but_a_name_keeps_its_last_word():
     assert not chris.pattern.search("Chris Berghman")
     (prix,) = names("Did anyone analyse the Singapore Grand Prix?")
     assert not prix.pattern.search("the Singapore Grand Prixes")
+
+
+def test_an_acronym_is_a_name_of_its_own():
+    # The transcript says "this SQL course on Udemy": the question's "Udemy SQL course" names two things.
+    assert [name.text for name in names("How much did the Udemy SQL course cost?")] == ["Udemy", "SQL"]
+    assert [name.text for name in names("Did anyone analyse Formula 1 races?")] == ["Formula 1"]

@@ -98,6 +98,10 @@ def _in_name(word: str) -> bool:
     return word.lower() not in asking_words() and (word[:1].isupper() or any(c.isdigit() for c in word))
 
 
+def _acronym(word: str) -> bool:
+    return len(word) > 1 and word.isalpha() and word.isupper()
+
+
 def _pattern(words: Sequence[str]) -> re.Pattern[str]:
     """Each word's first letter in its case, the rest in any ("Datatalks.club" is "DataTalks.Club").
     A word before the last of a name may be written longer: a short first name ("Chris Bergh" is
@@ -126,8 +130,10 @@ def names(question: str) -> tuple[Name, ...]:
         if not _in_name(word):
             open_at = -1
             continue
-        # Only a space continues a name: "Elasticsearch/Lucene" names two things.
-        if open_at >= 0 and not question[open_at : match.start()].strip():
+        # Only a space continues a name: "Elasticsearch/Lucene" names two things. An acronym is a
+        # name of its own: "the Udemy SQL course" is "SQL course on Udemy" in the transcript.
+        joined = open_at >= 0 and not question[open_at : match.start()].strip()
+        if joined and not _acronym(word) and not _acronym(runs[-1][0][-1]):
             runs[-1][0].append(word)
         else:
             runs.append(([word], bool(SENTENCE_START.search(question[: match.start()]))))
