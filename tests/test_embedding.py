@@ -91,9 +91,9 @@ def test_openai_embeddings_through_a_local_compatible_server(tmp_path):
 
 def test_the_quantized_model_is_made_once_and_then_reused(model, model_cache):
     source = verified_path(embedding.MINILM_ONNX)
-    made = quantized_model(source, model_cache)  # made when `model` loaded
+    made = quantized_model(source, embedding.MINILM_ONNX.sha256, model_cache)  # made when `model` loaded
     written = made.stat().st_mtime_ns
-    assert quantized_model(source, model_cache) == made
+    assert quantized_model(source, embedding.MINILM_ONNX.sha256, model_cache) == made
     assert made.stat().st_mtime_ns == written
     assert not [path for path in model_cache.iterdir() if path.name.startswith(".")]  # no scratch left
 

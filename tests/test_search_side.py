@@ -132,6 +132,7 @@ def test_a_second_writer_is_refused_in_one_line_and_readers_wait_then_reopen_the
     assert searcher.search(QUESTION, k=1).moments  # reopened, and answering again
 
 
+@pytest.mark.slow
 def test_indexes_old_and_new_search_wide_enough_to_find_the_same_neighbours_in_every_process(tmp_path):
     """Chroma's default breadth gave two processes different top-80s from one index (so different
     answers to one question); made or opened here, the vector collections search 400 wide."""

@@ -125,7 +125,7 @@ class MiniLMEmbedder:
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         packaged = verified_path(MINILM_ONNX)
-        model = quantized_model(packaged, self.model_cache) if self.quantized else packaged
+        model = quantized_model(packaged, MINILM_ONNX.sha256, self.model_cache) if self.quantized else packaged
         session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
         # Loading and optimising the graph leaves freed scratch memory that the allocator would
         # otherwise keep for the life of the process.

@@ -17,7 +17,6 @@ together never read half a file, and a cache folder that cannot be written is on
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 from importlib.metadata import version
@@ -28,11 +27,11 @@ from retrieval.errors import EmbeddingModelError
 log = logging.getLogger(__name__)
 
 
-def quantized_model(source: Path, cache_dir: Path) -> Path:
-    """The dynamically quantized copy of the ONNX model `source`, made in `cache_dir` on first use."""
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+def quantized_model(source: Path, digest: str, cache_dir: Path) -> Path:
+    """The dynamically quantized copy of the ONNX model `source` (whose sha256 is `digest`, already
+    verified), made in `cache_dir` on first use."""
     tools = f"ort{version('onnxruntime')}-onnx{version('onnx')}"
-    target = cache_dir / f"{source.stem}-dynamic-int8-{digest}-{tools}.onnx"
+    target = cache_dir / f"{source.stem}-dynamic-int8-{digest[:16]}-{tools}.onnx"
     if target.is_file():
         return target
     log.info("quantizing the embedding model for this CPU into %s (once, a few seconds)", cache_dir)
