@@ -132,6 +132,7 @@ def write_reference(out: Path) -> None:
 
 def compare(reference: Path, threshold: float) -> int:
     sys.path.insert(0, str(REPO_ROOT))
+    from benchmarks.common import MODEL_CACHE
     from retrieval.index.embedding import MiniLMEmbedder
 
     data = json.loads(reference.read_text())
@@ -140,7 +141,7 @@ def compare(reference: Path, threshold: float) -> int:
     print(f"texts: {len(texts)}")
     failed = 0
     for quantized, bar in ((False, threshold), (True, QUANTIZED_THRESHOLD)):
-        model = MiniLMEmbedder(REPO_ROOT / "data" / "models", quantized=quantized)
+        model = MiniLMEmbedder(MODEL_CACHE, quantized=quantized)
         actual = model.embed_documents(texts)
         norms = np.linalg.norm(expected, axis=1) * np.linalg.norm(actual, axis=1)
         cosines = np.sum(expected * actual, axis=1) / norms
