@@ -30,9 +30,10 @@ def unsynced_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def model_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the offline model is quantized, shared by every process the tests start. In pytest's
     cache folder: the file is named by what it is made from, so a later run reuses it (~3 s)."""
-    if pytestconfig.cache is None:  # run with -p no:cacheprovider
+    cache = getattr(pytestconfig, "cache", None)  # absent when run with -p no:cacheprovider
+    if cache is None:
         return tmp_path_factory.mktemp("models")
-    return pytestconfig.cache.mkdir("quantized-model")
+    return cache.mkdir("quantized-model")
 
 
 @pytest.fixture(autouse=True)

@@ -149,3 +149,35 @@ def test_indexes_old_and_new_search_wide_enough_to_find_the_same_neighbours_in_e
         for collection in (index._sections, index._cards):
             assert collection.configuration_json["hnsw"]["ef_search"] == SEARCH_EF
             assert collection.configuration_json["hnsw"]["space"] == "cosine"
+
+
+class _BusyOnce:
+    """A Chroma collection made before the wide search, whose first write SQLite answers "locked"
+    (as Chroma did under load in CI, right after another process made the index)."""
+
+    def __init__(self) -> None:
+        self.configuration_json = {"hnsw": {"space": "cosine", "ef_search": 100}}
+        self.writes = 0
+
+    def modify(self, configuration: dict) -> None:
+        self.writes += 1
+        if self.writes == 1:
+            raise RuntimeError("Database error: error returned from database: (code: 5) database is locked")
+        self.configuration_json = {"hnsw": {**self.configuration_json["hnsw"], **configuration["hnsw"]}}
+
+
+class _Client:
+    def __init__(self, collection: _BusyOnce) -> None:
+        self.collection = collection
+
+    def get_or_create_collection(self, name: str, **_: object) -> _BusyOnce:
+        return self.collection
+
+
+def test_a_momentarily_locked_index_is_still_widened(caplog):
+    from retrieval.index.vector_collections import SEARCH_EF, vector_collection
+
+    collection = vector_collection(_Client(_BusyOnce()), "podcast-sections")
+    assert collection.configuration_json["hnsw"]["ef_search"] == SEARCH_EF
+    assert collection.writes == 2
+    assert "could not widen" not in caplog.text

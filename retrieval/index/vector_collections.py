@@ -10,11 +10,17 @@ about a millisecond more per query. Collections made before this are widened onc
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 SEARCH_EF = 400
+# SQLite answers "database is locked" at once, without waiting, when two of Chroma's own connections
+# would deadlock (seen under load, right after another process made the index): a moment later the
+# same write goes through.
+WIDEN_ATTEMPTS = 5
+WIDEN_PAUSE_S = 0.2
 
 
 def vector_collection(client: Any, name: str, metadata: dict[str, Any] | None = None) -> Any:
@@ -27,8 +33,18 @@ def vector_collection(client: Any, name: str, metadata: dict[str, Any] | None = 
     )
     hnsw = (collection.configuration_json or {}).get("hnsw") or {}
     if hnsw.get("ef_search", SEARCH_EF) < SEARCH_EF:
+        _widen(collection, name)
+    return collection
+
+
+def _widen(collection: Any, name: str) -> None:
+    for attempt in range(1, WIDEN_ATTEMPTS + 1):
         try:
             collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
+            return
         except Exception as error:  # a read-only index still answers, with approximate neighbours
+            if "locked" in str(error) and attempt < WIDEN_ATTEMPTS:
+                time.sleep(WIDEN_PAUSE_S * attempt)
+                continue
             log.warning("could not widen the search of %s (%s); its neighbours stay approximate", name, error)
-    return collection
+            return
