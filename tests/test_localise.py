@@ -84,6 +84,11 @@ def _searcher(index_dir: Path, embedder, **config: float) -> Searcher:
         ("In data mesh, what does 'data as a product' mean?", ("data", "as", "product")),
         ("What does ARR mean, and why should I care?", ("arr",)),
         ("Every job ad asks for dbt. What is dbt, in plain words?", ("dbt",)),
+        ("How was MLOps defined in the pragmatic MLOps episode?", ("mlops",)),
+        ("Can someone explain what data-centric AI actually is?", ("data", "centric", "ai")),
+        ("What is meant by data contracts?", ("data", "contracts")),
+        ("What does ETL stand for?", ("etl",)),
+        ("Reverse ETL — what is that exactly?", ("reverse", "etl")),
     ],
 )
 def test_a_question_asking_what_something_is_names_the_term(question, term):
@@ -101,6 +106,9 @@ def test_a_question_asking_what_something_is_names_the_term(question, term):
         "What did Vin mean by that?",
         'How should I answer "what\'s your favorite model?" in an interview?',
         "Which books did the guest read?",
+        "So, a question - what is it like to work at a startup?",
+        "I wonder what the best first project is?",
+        "Can you explain what his background is?",
     ],
 )
 def test_other_questions_ask_for_no_definition(question):

@@ -112,3 +112,25 @@ def test_an_acronym_is_a_name_of_its_own():
     # The transcript says "this SQL course on Udemy": the question's "Udemy SQL course" names two things.
     assert [name.text for name in names("How much did the Udemy SQL course cost?")] == ["Udemy", "SQL"]
     assert [name.text for name in names("Did anyone analyse Formula 1 races?")] == ["Formula 1"]
+
+
+def test_an_ordinary_word_the_podcast_never_says_does_not_refuse_a_question_it_answers(tmp_path, embedder, monkeypatch):
+    """The word "newcomer" is in no transcript: that says how the question is worded, not that its
+    topic is missing, as a name missing from the whole archive ("Formula 1") does."""
+    import retrieval.search.relevance
+
+    # Judged as in an archive of full size, where a missing word counts fully.
+    monkeypatch.setattr(retrieval.search.relevance, "FULL_CORPUS_SECTIONS", 1)
+    answerer = answerer_for(tmp_path, embedder, LINES)
+    answer = answerer.answer("Which formula would a newcomer derive on a whiteboard?")
+    assert answer.mode == "offline"
+    assert any("whiteboard" in source.quote for source in answer.sources)
+    assert answerer.answer(F1).mode == "not_found"
+
+
+def test_a_plural_the_transcript_writes_in_the_singular_is_not_unknown(tmp_path, embedder):
+    # The stemmer keeps the "s" of "Pis" (and "GPUs", "KPIs"): a vowel comes before it.
+    lines = [*LINES, ("Host", "Where do you run them?"), ("Maria", "On a Raspberry Pi at home, it is enough.")]
+    answer = answerer_for(tmp_path, embedder, lines).answer("Can I run experiments on Raspberry Pis?")
+    assert answer.mode == "offline"
+    assert any("Raspberry Pi" in source.quote for source in answer.sources)

@@ -1,5 +1,6 @@
 """Questions that ask what something is ("What is dbt?", "How would you define ML system design?",
-"What does 'data as a product' mean?") and the moments that answer them.
+"What does 'data as a product' mean?", "How was MLOps defined…?", "Can someone explain what
+data-centric AI is?", "Reverse ETL — what is that?") and the moments that answer them.
 
 Such a question is answered where the term is defined, not where it is mentioned most: the guest
 says "dbt is a tool that…", or the host asks "What is DataOps?" (as a question or as the section's
@@ -20,15 +21,29 @@ from retrieval.corpus.speakers import is_question
 _END = r"(?:[?,.;:!]|\s+(?:exactly|actually|really|when|in|for|and|if|at|on|to|supposed)\b|$)"
 # The term a question asks to be defined, in the question's own words: a quoted term wherever the
 # question asks what something means, else the words after "what is", "define", "what does … mean".
-_ASKS = re.compile(r"\b(?:what|define|definition|mean|meaning)\b", re.IGNORECASE)
+_ASKS = re.compile(r"\b(?:what|define|defined|definition|mean|meaning)\b", re.IGNORECASE)
 # Quotes around a term, not an apostrophe inside a word ("what's").
 _QUOTED_TERM = re.compile(r"(?:(?<=\s)|^)[\"'‘“]([^\"'‘’“”]{2,60})[\"'’”](?=\W|$)")
 _ASKS_WHAT = [
     # Not "what did Vin mean by …": there the term comes after "by" (quoted, or not a term at all).
     re.compile(r"\bwhat\s+(?:does|did|do)\s+(.{2,60}?)\s+(?:actually\s+|really\s+)?mean\b(?!\s+by\b)", re.IGNORECASE),
     re.compile(rf"\b(?:define|definition\s+of)\s+(.{{2,60}}?){_END}", re.IGNORECASE),
+    re.compile(r"\bhow\s+(?:is|was|are|were)\s+(.{2,60}?)\s+defined\b", re.IGNORECASE),
+    re.compile(rf"\bwhat\s+(?:is|was)\s+meant\s+by\s+(.{{2,60}}?){_END}", re.IGNORECASE),
     re.compile(rf"\bwhat(?:\s+exactly)?\s+(?:is|are)\s+(.{{2,60}}?){_END}", re.IGNORECASE),
     re.compile(rf"\bwhat's\s+(.{{2,60}}?){_END}", re.IGNORECASE),
+    re.compile(r"\bwhat\s+(?:does|do|did)\s+(.{2,60}?)\s+stand\s+for\b", re.IGNORECASE),
+    # The term first, then the question about it: "Feature stores - what are they exactly?"
+    re.compile(
+        r"(?:^|[.?!]\s+)(.{2,60}?)\s*(?:[-–—:,]\s*|\?\s+)what(?:'s|\s+is|\s+are)\s+(?:that|it|they|this|those)"
+        r"(?:\s+(?:exactly|actually|really))?\s*(?:[?.!]|$)",
+        re.IGNORECASE,
+    ),
+    # Asked inside a sentence: "can you explain what data-centric AI actually is (and how…)?"
+    re.compile(
+        r"\bwhat\s+(.{2,60}?)\s+(?:actually\s+|really\s+|exactly\s+)?(?:is|are)\s*(?:[?,.;:!]|$|\s(?:and|or)\s)",
+        re.IGNORECASE,
+    ),
 ]
 # After "what is" a question may ask about something other than a term ("what is the best way",
 # "what is it like").
