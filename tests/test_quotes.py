@@ -48,3 +48,24 @@ def test_amounts_are_asked_in_several_ways():
     for question in ("How long did it take?", "How much did the course cost?", "What share came from Kaggle?"):
         assert asks_amount(question)
     assert not asks_amount("How did you find the job?")
+
+
+def test_the_first_quote_says_what_was_asked_when_the_best_moment_does_not():
+    """The best moment talks about the applications without a number; the second says it: the
+    answer leads with the number, then the best moment."""
+    talk = Section(
+        "s0",
+        "s08e09",
+        speakers=("Alexey", "Gloria"),
+        hosts=("Alexey",),
+        start_sec=1001,
+        end_sec=1085,
+        text="Gloria: I had to send out a ton of applications and get feedback on my applications.",
+        line_secs=(1001,),
+    )
+    query = QuoteQuery(weights, weights("How many applications did Gloria send?"), asks_amount=True)
+    quotes = choose_quotes([Candidate(talk, 0), Candidate(SECTION, 1)], query, limit=2)
+    assert [excerpt.sec for _, excerpt in quotes] == [1386, 1001]
+    # A question that asks no amount keeps the best moment first.
+    plain = QuoteQuery(weights, weights("Did Gloria send applications?"))
+    assert choose_quotes([Candidate(talk, 0), Candidate(SECTION, 1)], plain, limit=1)[0][1].sec == 1001

@@ -59,6 +59,8 @@ class Excerpt:
     by_host: bool = False
     asks: bool = False
     score: float = 0.0
+    # The sentence says what the question asks for by its form: what the term is, or a number.
+    gives_asked: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,16 +101,17 @@ def best_excerpt(
     if not sentences:
         return Excerpt("", _clip(section.text.split()), section.start_sec)
     total = sum(query.query_weights.values()) or 1.0
+    gives = [_gives_asked(s, query) for s in sentences]
     scores = [
         (
             sum(query.query_weights.get(term, 0.0) for term in set(query.weights(s.text))) / total
             + MEANING_WEIGHT * max(0.0, similarity)
-            + (DEFINITION_BONUS if query.defined is not None and query.defined.defined_in(s.text) else 0.0)
-            + (AMOUNT_BONUS if query.asks_amount and _NUMBER.search(s.text) else 0.0)
+            + (DEFINITION_BONUS if gives[i] and query.defined is not None else 0.0)
+            + (AMOUNT_BONUS if gives[i] and query.asks_amount else 0.0)
         )
         * (HOST_FACTOR if s.by_host else 1.0)
         * (QUESTION_FACTOR if is_question(s.text) else 1.0)
-        for s, similarity in zip(sentences, meaning, strict=True)
+        for i, (s, similarity) in enumerate(zip(sentences, meaning, strict=True))
     ]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     speaker = sentences[best].speaker
@@ -126,7 +129,15 @@ def best_excerpt(
             break
     text = _clip(" ".join(s.text for s in sentences[start:end]).split())
     first = sentences[start]
-    return Excerpt(speaker, text, first.sec, first.by_host, is_question(text), scores[best])
+    gives_asked = gives[best] and not sentences[best].by_host
+    return Excerpt(speaker, text, first.sec, first.by_host, is_question(text), scores[best], gives_asked)
+
+
+def _gives_asked(sentence: _Sentence, query: QuoteQuery) -> bool:
+    """Whether `sentence` says what X is, for a "what is X" question, or a number, for one asking an amount."""
+    if query.defined is not None and query.defined.defined_in(sentence.text):
+        return True
+    return query.asks_amount and bool(_NUMBER.search(sentence.text))
 
 
 def asks_amount(question: str) -> bool:
@@ -163,8 +174,9 @@ class Candidate:
 
 def choose_quotes(candidates: Sequence[Candidate], query: QuoteQuery, limit: int) -> list[tuple[Candidate, Excerpt]]:
     """The best `limit` quotes, each from a different paragraph: first the best sentence of the best
-    moment (or of the answer that goes on after it), then by a sentence's match to the question plus
-    a prior for the rank of its moment."""
+    moment (or of the answer that goes on after it) — unless it does not say what a "what is X" or
+    "how many" question asks for and another moment's does —, then by a sentence's match to the
+    question plus a prior for the rank of its moment."""
     sentences = [_sentences(c.section) for c in candidates]
     meaning = _meanings(sentences, query)
     scored = [
@@ -174,8 +186,11 @@ def choose_quotes(candidates: Sequence[Candidate], query: QuoteQuery, limit: int
     scored.sort(key=lambda pair: -(pair[1].score + pair[0].prior))
     if scored:
         # The first quote comes from the best moment (or where its answer goes on): the search saw
-        # the whole exchange, a sentence's match alone sees a few words.
+        # the whole exchange, a sentence's match alone sees a few words. Unless it does not say what
+        # the question asks for by its form (what X is, how many) and another moment's quote does.
         first = max((pair for pair in scored if pair[0].rank == 0), key=lambda pair: pair[1].score, default=None)
+        if first is not None and not first[1].gives_asked:
+            first = next((pair for pair in scored if pair[1].gives_asked), first)
         if first is not None:
             scored.remove(first)
             scored.insert(0, first)
