@@ -11,15 +11,28 @@ LONG = (
     "open, writing cover letters for each of the applications, keeping every job description in a "
     "folder and then at the end of the year I had to count the applications one by one."
 )
-SECTION = Section(
+
+
+def gloria(section_id: str, start_sec: int, end_sec: int, text: str, line_secs: tuple[int, ...]) -> Section:
+    """A section of Gloria's episode, with Alexey as the host."""
+    return Section(
+        section_id,
+        "s08e09",
+        speakers=("Alexey", "Gloria"),
+        hosts=("Alexey",),
+        start_sec=start_sec,
+        end_sec=end_sec,
+        text=text,
+        line_secs=line_secs,
+    )
+
+
+SECTION = gloria(
     "s1",
-    "s08e09",
-    speakers=("Alexey", "Gloria"),
-    hosts=("Alexey",),
-    start_sec=1377,
-    end_sec=1429,
-    text=f"Alexey: Do you remember how many applications you sent?\nGloria: {LONG}\nI think it was around 130.",
-    line_secs=(1377, 1380, 1386),
+    1377,
+    1429,
+    f"Alexey: Do you remember how many applications you sent?\nGloria: {LONG}\nI think it was around 130.",
+    (1377, 1380, 1386),
 )
 
 
@@ -53,15 +66,8 @@ def test_amounts_are_asked_in_several_ways():
 def test_the_first_quote_says_what_was_asked_when_the_best_moment_does_not():
     """The best moment talks about the applications without a number; the second says it: the
     answer leads with the number, then the best moment."""
-    talk = Section(
-        "s0",
-        "s08e09",
-        speakers=("Alexey", "Gloria"),
-        hosts=("Alexey",),
-        start_sec=1001,
-        end_sec=1085,
-        text="Gloria: I had to send out a ton of applications and get feedback on my applications.",
-        line_secs=(1001,),
+    talk = gloria(
+        "s0", 1001, 1085, "Gloria: I had to send out a ton of applications and get feedback on them.", (1001,)
     )
     query = QuoteQuery(weights, weights("How many applications did Gloria send?"), asks_amount=True)
     quotes = choose_quotes([Candidate(talk, 0), Candidate(SECTION, 1)], query, limit=2)
