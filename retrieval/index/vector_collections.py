@@ -38,6 +38,7 @@ def vector_collection(client: Any, name: str, metadata: dict[str, Any] | None = 
 
 
 def _widen(collection: Any, name: str) -> None:
+    """Store the wider search in the index, or warn once that this process searches approximately."""
     for attempt in range(1, WIDEN_ATTEMPTS + 1):
         try:
             collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
