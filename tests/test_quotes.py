@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from retrieval.answering.quotes import Candidate, QuoteQuery, asks_amount, choose_quotes
 from retrieval.corpus.sections import Section
 
@@ -72,6 +74,14 @@ def test_the_first_quote_says_what_was_asked_when_the_best_moment_does_not():
     query = QuoteQuery(weights, weights("How many applications did Gloria send?"), asks_amount=True)
     quotes = choose_quotes([Candidate(talk, 0), Candidate(SECTION, 1)], query, limit=2)
     assert [excerpt.sec for _, excerpt in quotes] == [1386, 1001]
+    # A number said in another episode answers something else: it does not lead.
+    other = replace(
+        gloria("s9", 4356, 4400, "Danny: Some send applications to 500 companies after a bootcamp.", (4356,)),
+        episode_id="s02e07",
+        speakers=("Alexey", "Danny"),
+    )
+    quotes = choose_quotes([Candidate(talk, 0), Candidate(other, 1), Candidate(SECTION, 2)], query, limit=3)
+    assert quotes[0][1].sec == 1386
     # A question that asks no amount keeps the best moment first.
     plain = QuoteQuery(weights, weights("Did Gloria send applications?"))
     assert choose_quotes([Candidate(talk, 0), Candidate(SECTION, 1)], plain, limit=1)[0][1].sec == 1001

@@ -175,8 +175,8 @@ class Candidate:
 def choose_quotes(candidates: Sequence[Candidate], query: QuoteQuery, limit: int) -> list[tuple[Candidate, Excerpt]]:
     """The best `limit` quotes, each from a different paragraph: first the best sentence of the best
     moment (or of the answer that goes on after it) — unless it does not say what a "what is X" or
-    "how many" question asks for and another moment's does —, then by a sentence's match to the
-    question plus a prior for the rank of its moment."""
+    "how many" question asks for and another moment of its episode does —, then by a sentence's
+    match to the question plus a prior for the rank of its moment."""
     sentences = [_sentences(c.section) for c in candidates]
     meaning = _meanings(sentences, query)
     scored = [
@@ -187,10 +187,12 @@ def choose_quotes(candidates: Sequence[Candidate], query: QuoteQuery, limit: int
     if scored:
         # The first quote comes from the best moment (or where its answer goes on): the search saw
         # the whole exchange, a sentence's match alone sees a few words. Unless it does not say what
-        # the question asks for by its form (what X is, how many) and another moment's quote does.
+        # the question asks for by its form (what X is, how many) and another moment of the same
+        # episode does: the search chose the episode, a number in another one answers something else.
         first = max((pair for pair in scored if pair[0].rank == 0), key=lambda pair: pair[1].score, default=None)
         if first is not None and not first[1].gives_asked:
-            first = next((pair for pair in scored if pair[1].gives_asked), first)
+            episode = first[0].section.episode_id
+            first = next((p for p in scored if p[1].gives_asked and p[0].section.episode_id == episode), first)
         if first is not None:
             scored.remove(first)
             scored.insert(0, first)
