@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.config import MODEL_CACHE_DIR
 from retrieval.evaluation.questions import load_questions
 from retrieval.index.embedding import Embedder, MiniLMEmbedder
 from retrieval.index.ingest import IngestReport, ingest
@@ -23,7 +24,7 @@ from retrieval.settings import StoreConfig
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 # Where the offline model is quantized and kept: the CLI's default, so benchmarks and the CLI share it.
-MODEL_CACHE = REPO_ROOT / "data" / "models"
+MODEL_CACHE = MODEL_CACHE_DIR
 
 
 def quiet() -> None:

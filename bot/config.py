@@ -34,6 +34,8 @@ DEFAULT_INDEX = DATA_DIR / "index"
 BUNDLED_EPISODES = DATA_DIR / "episodes"
 # What `podcast-bot sync` downloads, `episodes/` and `people/` (ignored by git).
 SITE_DIR = DATA_DIR / "site"
+# Where the offline model is quantized for this CPU on first use and kept.
+MODEL_CACHE_DIR = DATA_DIR / "models"
 
 
 class ConfigError(UsageError):
@@ -160,8 +162,7 @@ class Settings:
     max_episode_bytes: int = MAX_FILE_BYTES
     prompts_dir: Path = PROMPTS_DIR
     embedding_model: str = MINILM_INT8_MODEL_ID
-    # Where the offline model is quantized for this CPU on first use and kept.
-    model_cache: Path = DATA_DIR / "models"
+    model_cache: Path = MODEL_CACHE_DIR
     search: SearchConfig = field(default_factory=SearchConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
@@ -279,7 +280,7 @@ def load_settings(env: Mapping[str, str] | None = None, require: Sequence[str] =
         ),
         prompts_dir=Path(env.get("PODCAST_BOT_PROMPTS") or PROMPTS_DIR),
         embedding_model=env.get("PODCAST_BOT_EMBEDDING_MODEL") or MINILM_INT8_MODEL_ID,
-        model_cache=Path(env.get("PODCAST_BOT_MODEL_CACHE") or DATA_DIR / "models"),
+        model_cache=Path(env.get("PODCAST_BOT_MODEL_CACHE") or MODEL_CACHE_DIR),
         search=search,
         llm=llm,
         slack=slack,
