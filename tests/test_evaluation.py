@@ -52,18 +52,22 @@ def question(*targets: tuple[str, int], qid: str = "q-1", kind: str = "factual")
     return Question(qid, "?", kind, tuple(targets))
 
 
-def found(episode_rank: int | None, moment_rank: int | None, in_context: bool = False) -> Found:
-    return Found(episode_rank, moment_rank, in_context)
+def found(
+    episode_rank: int | None, moment_rank: int | None, in_context: bool = False, link_rank: int | None = None
+) -> Found:
+    return Found(episode_rank, moment_rank, in_context, link_rank)
 
 
-def test_a_moment_is_found_in_its_episode_within_30s_of_its_span():
+def test_a_moment_is_found_in_its_episode_within_30s_of_its_span_and_its_link_within_30s_of_its_second():
     moments = [moment("other", 100, 160), moment("ep", 100, 160), moment("ep", 500, 560)]
-    assert locate(moments, [], episode_id="ep", second=130) == found(2, 2)
-    assert locate(moments, [], episode_id="ep", second=190) == found(2, 2)  # 30 s after the end
-    assert locate(moments, [], episode_id="ep", second=71) == found(2, 2)  # 29 s before the start
+    assert locate(moments, [], episode_id="ep", second=130) == found(2, 2, link_rank=2)
+    # 30 s after the end: inside the moment, but its link (100) is 90 s before the second.
+    assert locate(moments, [], episode_id="ep", second=190) == found(2, 2)
+    assert locate(moments, [], episode_id="ep", second=71) == found(2, 2, link_rank=2)  # 29 s before
     # The episode is found, the moment is not: 31 s after the end.
     assert locate(moments, [], episode_id="ep", second=191) == found(2, None)
-    assert locate(moments, [], episode_id="ep", second=540) == found(2, 3)
+    assert locate(moments, [], episode_id="ep", second=540) == found(2, 3)  # the link is 40 s away
+    assert locate(moments, [], episode_id="ep", second=525) == found(2, 3, link_rank=3)
     assert locate(moments, [], episode_id="missing", second=120) == found(None, None)
 
 
@@ -73,11 +77,11 @@ def test_the_context_counts_what_the_windows_quote_not_the_moments_spans():
     # Quoted around the moment: the host's question well before it, the answer going on after it.
     assert locate(moments, context, episode_id="ep", second=5) == found(1, None, in_context=True)
     assert locate(moments, context, episode_id="ep", second=420) == found(1, None, in_context=True)
-    assert locate(moments, context, episode_id="ep", second=130) == found(1, 1, in_context=True)
+    assert locate(moments, context, episode_id="ep", second=130) == found(1, 1, in_context=True, link_rank=1)
     # Not quoted: between the two stretches or after them (more than 30 s away), or in another episode.
     assert locate(moments, context, episode_id="ep", second=55) == found(1, None, in_context=False)
     assert locate(moments, context, episode_id="ep", second=431) == found(1, None, in_context=False)
-    assert locate(moments, [("other", [Span(0, 1000)])], episode_id="ep", second=130) == found(1, 1, in_context=False)
+    assert locate(moments, [("other", [Span(0, 1000)])], episode_id="ep", second=130) == found(1, 1, link_rank=1)
 
 
 def test_a_refused_search_hands_the_model_nothing():
@@ -87,14 +91,14 @@ def test_a_refused_search_hands_the_model_nothing():
 
 def test_scores_at_three_levels_on_a_hand_made_set():
     outcomes = [
-        # episode and moment at rank 1, its second in the context
-        Outcome(question(("a", 1)), (found(1, 1, True),), False, 10.0),
+        # episode and moment at rank 1, its second in the context, the link on it
+        Outcome(question(("a", 1)), (found(1, 1, True, 1),), False, 10.0),
         # the episode at rank 2, the moment nowhere (but quoted in the context of another moment)
         Outcome(question(("a", 1)), (found(2, None, True),), False, 20.0),
-        # the episode at 1, the moment at 4, not in the context
+        # the episode at 1, the moment at 4 (linked a minute before its answer), not in the context
         Outcome(question(("a", 1)), (found(1, 4),), False, 30.0),
-        # two episodes: one moment found (rank 3), the other episode found without its moment
-        Outcome(question(("a", 1), ("b", 2)), (found(1, 3, True), found(2, None)), False, 40.0),
+        # two episodes: one moment found (rank 3, its link too), the other episode found without its moment
+        Outcome(question(("a", 1), ("b", 2)), (found(1, 3, True, 3), found(2, None)), False, 40.0),
         # nothing found, refused: a false refusal
         Outcome(question(("a", 1)), (found(None, None),), True, 50.0),
         Outcome(question(), (), True, 60.0),  # unanswerable, refused
@@ -106,6 +110,10 @@ def test_scores_at_three_levels_on_a_hand_made_set():
     # Of the 4 questions whose episodes were all found, 2 had their moments too.
     assert (s.moment_given_episode.every.count, s.moment_given_episode.every.total) == (2, 4)
     assert (s.context.every.count, s.context.every.total) == (2, 5)
+    # Only the first question's link lands on its answer (at rank 1); the two-episode one has one of two.
+    assert (s.link.every.count, s.link.every.total) == (1, 5)
+    assert (s.link.per_moment.count, s.link.per_moment.total) == (2, 6)
+    assert (s.link_at_1.count, s.link_at_1.total) == (1, 5)
     # Per moment: the two-episode question counts 1/2 at moment level.
     assert (s.episode.per_moment.count, s.episode.per_moment.total) == (5, 6)
     assert (s.moment.per_moment.count, s.moment.per_moment.total) == (3, 6)
@@ -136,8 +144,10 @@ def test_scores_at_three_levels_on_a_hand_made_set():
         "episode_hit": 5 / 6,
         "moment_hit": 0.5,
         "moment_given_episode": 0.6,
+        "link_hit": 2 / 6,
         "context_recall": 0.5,
     }
+    assert data["link@1"] == 0.2
     assert (data["questions"], data["answerable"], data["moments"]) == (7, 5, 6)
 
 
@@ -315,7 +325,7 @@ def test_a_real_search_counts_episode_moment_and_the_models_context(small):
     searcher.refresh()
     result = searcher.search(QUESTION, k=5)
     assert result.relevant
-    top = result.moments[0].section.start_sec
+    top = result.moments[0].start_sec
     questions = [
         Question("t-01", QUESTION, "factual", ((EPISODE, top),)),
         Question("t-02", QUESTION, "factual", ((EPISODE, 99_999),)),  # the episode, never the moment
@@ -323,9 +333,9 @@ def test_a_real_search_counts_episode_moment_and_the_models_context(small):
     ]
     report = evaluate(searcher, questions, k=5, modes=("hybrid",))
     first, far, multi = report.outcomes["hybrid"]
-    assert first.found == (found(1, 1, in_context=True),)
+    assert first.found == (found(1, 1, in_context=True, link_rank=1),)
     assert far.found == (found(1, None, in_context=False),)
-    assert multi.found == (found(1, 1, in_context=True), found(None, None, in_context=False))
+    assert multi.found == (found(1, 1, in_context=True, link_rank=1), found(None, None, in_context=False))
     scores = report.summary().retrievers["hybrid"]
     assert (scores.episode.every.count, scores.moment.every.count, scores.context.every.count) == (2, 1, 1)
     assert (scores.episode.per_moment.count, scores.moment.per_moment.count, scores.context.per_moment.count) == (
@@ -430,11 +440,13 @@ def test_end_to_end_eval_over_a_few_shared_episodes(tmp_path, capsys):
         "hit@1",
         "hit@3",
         "hit@5",
+        "link@1",
         "mrr",
         "mrr_95",
         "episode_hit",
         "moment_hit",
         "moment_given_episode",
+        "link_hit",
         "context_recall",
         "per_moment",
         "refusal_accuracy",
@@ -445,6 +457,9 @@ def test_end_to_end_eval_over_a_few_shared_episodes(tmp_path, capsys):
     assert hybrid["hit@5"] >= 0.5
     assert hybrid["refusal_accuracy"] == 1.0
     assert hybrid["episode_hit"] >= hybrid["moment_hit"] == hybrid["hit@5"]
+    # A link is a second, a moment a span around it: landing on the answer is the stricter test.
+    assert hybrid["hit@1"] >= hybrid["link@1"] > 0
+    assert hybrid["moment_hit"] >= hybrid["link_hit"] >= hybrid["link@1"]
     assert [q["id"] for q in report["questions"]] == [q["id"] for q in subset]
     assert all(set(q["rank"]) == {"hybrid", "bm25", "dense"} for q in report["questions"])
 

@@ -29,8 +29,13 @@ def test_finds_the_moment_and_links_to_its_second(searcher):
     assert result.moments
     top = result.moments[0]
     assert top.section.episode_id == "s07e01-datatalksclub-behind-the-scenes"
-    assert top.url == f"https://www.youtube.com/watch?v=IxTyq96juVE&t={top.section.start_sec}s"
-    assert top.start_sec == top.section.start_sec
+    # The link lands where the guest starts answering, past the host's question the section opens with.
+    assert top.url == f"https://www.youtube.com/watch?v=IxTyq96juVE&t={top.start_sec}s"
+    assert top.start_sec == top.section.answer_sec
+    assert top.section.start_sec <= top.start_sec <= top.section.end_sec
+    assert (
+        next(line for line in top.section.lines() if line.sec == top.start_sec and not line.by_host).speaker == "Alexey"
+    )
     assert top.span_start <= top.section.start_sec
     assert top.span_end >= top.section.end_sec
     assert "Alexey" in top.section.speakers

@@ -7,6 +7,7 @@ import re
 
 from retrieval.corpus.episodes import parse_episode_file, parse_episode_text
 from retrieval.corpus.sections import MAX_WORDS, OVERLAP_WORDS, build_sections, timestamp
+from retrieval.corpus.speakers import host_speakers
 from tests.support.corpus import BUNDLED, NEWER, needs_shared
 
 
@@ -24,6 +25,25 @@ def test_sections_follow_headers_and_link_to_their_start():
     assert [s.position for s in sections] == list(range(len(sections)))
     assert sections[0].start_sec == 9
     assert sections[0].text.startswith("Eugene: Welcome to another session")
+
+
+def test_a_section_opening_with_the_hosts_question_links_to_where_the_guest_answers():
+    episode = parse_episode_file(BUNDLED)
+    sections = build_sections(episode, hosts=host_speakers(episode, episode.guests))
+    asking = [s for s in sections if s.lines()[0].by_host and any(not line.by_host for line in s.lines())]
+    answering = [s for s in sections if not s.lines()[0].by_host]
+    assert asking
+    assert answering
+    for section in asking:
+        lines = section.lines()
+        first_answer = next(line for line in lines if not line.by_host)
+        assert section.answer_sec == first_answer.sec >= section.start_sec
+        assert first_answer.speaker == "Alexey"
+    # "Can you take us back to the very beginning?" (10:05) is answered from 10:13.
+    beginning = next(s for s in asking if s.start_sec == 605)
+    assert (beginning.answer_sec, timestamp(beginning.answer_sec)) == (613, "10:13")
+    # A section that opens inside the guest's answer links to its own start.
+    assert all(s.answer_sec == s.start_sec for s in answering)
 
 
 def test_speakers_are_named_in_the_text():

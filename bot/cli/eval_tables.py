@@ -68,6 +68,8 @@ def _headline(halves: dict[str, Summary], k: int) -> str:
         f"moment@{k}",
         "moment|episode",
         "context",
+        "link@1",
+        f"link@{k}",
         "hit@1",
         "hit@3",
         "hit@5",
@@ -88,6 +90,8 @@ def _headline(halves: dict[str, Summary], k: int) -> str:
                     half,
                     str(s.questions),
                     *(_share(level.every) for level in (s.episode, s.moment, s.moment_given_episode, s.context)),
+                    _share(s.link_at_1),
+                    _share(s.link.every),
                     *(_share(s.hit_at[at]) for at in (1, 3, 5)),
                     "-" if s.mrr is None else f"{s.mrr:.3f}",
                     "-" if s.mrr_95 is None else f"{s.mrr_95[0]:.2f}–{s.mrr_95[1]:.2f}",
@@ -101,18 +105,29 @@ def _headline(halves: dict[str, Summary], k: int) -> str:
 
 
 def _per_moment(halves: dict[str, Summary], k: int) -> str:
-    header = ["retriever", "ids", "moments", f"episode@{k}", f"moment@{k}", "moment|episode", "context"]
+    header = ["retriever", "ids", "moments", f"episode@{k}", f"moment@{k}", "moment|episode", "context", f"link@{k}"]
     rows = []
     for mode in _modes(halves):
         for half, summary in halves.items():
             s = summary.retrievers[mode]
-            levels = (s.episode, s.moment, s.moment_given_episode, s.context)
+            levels = (s.episode, s.moment, s.moment_given_episode, s.context, s.link)
             rows.append([mode, half, str(s.moment.per_moment.total), *(_share(level.per_moment) for level in levels)])
     return _table(header, rows, left=2)
 
 
 def _kinds(summary: Summary, k: int) -> str:
-    header = ["kind", "retriever", "n", f"episode@{k}", f"moment@{k}", "moment|episode", "context", "hit@1", "MRR"]
+    header = [
+        "kind",
+        "retriever",
+        "n",
+        f"episode@{k}",
+        f"moment@{k}",
+        "moment|episode",
+        "context",
+        "link@1",
+        "hit@1",
+        "MRR",
+    ]
     header += ["refused", "per moment: episode", "moment", "context"]
     rows = []
     for kind, modes in summary.by_kind.items():
@@ -123,6 +138,7 @@ def _kinds(summary: Summary, k: int) -> str:
                     mode,
                     str(s.questions),
                     *(_count(level.every) for level in (s.episode, s.moment, s.moment_given_episode, s.context)),
+                    _count(s.link_at_1),
                     _count(s.hit_at[1]),
                     "-" if s.mrr is None else f"{s.mrr:.3f}",
                     _count(s.refused if s.refused.total else s.false_refusals),

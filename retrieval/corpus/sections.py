@@ -63,6 +63,16 @@ class Section:
         return lines
 
     @property
+    def answer_sec(self) -> int:
+        """Where a link to the section lands: when it opens with the host talking (a question, an
+        introduction), the second the other speaker takes over, which is where the answer starts;
+        otherwise the section's start."""
+        lines = self.lines()
+        if not lines or not lines[0].by_host:
+            return self.start_sec
+        return next((line.sec for line in lines if not line.by_host), self.start_sec)
+
+    @property
     def host_share(self) -> float:
         """The share of the section's words that the host says (questions, introductions)."""
         lines = self.lines()

@@ -4,6 +4,9 @@ Each expected moment (an episode and the second its answer is said) is looked fo
 - episode: a moment of the expected episode is among the top k;
 - moment: a moment of that episode whose span contains the second (± `SLACK_SEC`) is among them;
 - moment given episode: of what was found at episode level, the share found at moment level too;
+- link: a moment of that episode whose link (`Moment.start_sec`, where a click in Slack lands)
+  is within `SLACK_SEC` of the second is among them — stricter than the moment level, whose span
+  may run minutes either side of where the link lands;
 - context: the second is in the transcript handed to the language model with those moments.
 
 A question counts at each level only when every moment it expects does ("every"); the per-moment
@@ -33,6 +36,7 @@ class Found:
     episode_rank: int | None  # the first moment of the expected episode
     moment_rank: int | None  # the first moment whose span contains the expected second
     in_context: bool  # the second is in the transcript the language model would be given
+    link_rank: int | None = None  # the first moment whose link lands within SLACK_SEC of the second
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,11 @@ class Outcome:
     def episode_rank(self) -> int | None:
         """The rank by which every expected episode has been found, or None."""
         return _every(f.episode_rank for f in self.found)
+
+    @property
+    def link_rank(self) -> int | None:
+        """The rank by which a link to every expected moment has been given, or None."""
+        return _every(f.link_rank for f in self.found)
 
     @property
     def in_context(self) -> bool:
@@ -100,8 +109,10 @@ class Scores:
     episode: Level
     moment: Level
     moment_given_episode: Level
+    link: Level
     context: Level
     hit_at: dict[int, Share]  # moment level at 1, 3 and 5, per question
+    link_at_1: Share  # the first moment's link lands on the answer (per question)
     mrr: float | None
     mrr_95: tuple[float, float] | None  # the bootstrap interval of `mrr`
     refused: Share  # unanswerable questions refused (right)
@@ -114,6 +125,7 @@ class Scores:
             "episode_hit": self.episode,
             "moment_hit": self.moment,
             "moment_given_episode": self.moment_given_episode,
+            "link_hit": self.link,
             "context_recall": self.context,
         }
         return {
@@ -121,6 +133,7 @@ class Scores:
             "answerable": self.false_refusals.total,
             "moments": self.moment.per_moment.total,
             **{f"hit@{k}": hits.value for k, hits in self.hit_at.items()},
+            "link@1": self.link_at_1.value,
             "mrr": self.mrr,
             "mrr_95": None if self.mrr_95 is None else list(self.mrr_95),
             **{name: level.every.value for name, level in levels.items()},
@@ -149,7 +162,9 @@ def score(outcomes: Sequence[Outcome], k: int) -> Scores:
             share(_within(o.rank, k) for o in episode_found),
             share(_within(f.moment_rank, k) for f in moments if _within(f.episode_rank, k)),
         ),
+        link=Level(share(_within(o.link_rank, k) for o in answerable), share(_within(f.link_rank, k) for f in moments)),
         context=Level(share(o.in_context for o in answerable), share(f.in_context for f in moments)),
+        link_at_1=share(_within(o.link_rank, 1) for o in answerable),
         hit_at={at: share(_within(o.rank, at) for o in answerable) for at in (1, 3, 5)},
         mrr=sum(1.0 / o.rank for o in answerable if o.rank) / len(answerable) if answerable else None,
         mrr_95=bootstrap_interval([1.0 / o.rank if o.rank else 0.0 for o in answerable]),

@@ -49,7 +49,15 @@ def locate(moments: Sequence[Moment], context: Context, *, episode_id: str, seco
         for episode, spans in context
         for span in spans
     )
-    return Found(episode_rank, moment_rank, in_context)
+    link_rank = next(
+        (
+            n
+            for n, m in enumerate(moments, start=1)
+            if m.section.episode_id == episode_id and near(second, m.start_sec, m.start_sec)
+        ),
+        None,
+    )
+    return Found(episode_rank, moment_rank, in_context, link_rank)
 
 
 @dataclass(frozen=True)

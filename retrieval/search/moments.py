@@ -14,8 +14,9 @@ from retrieval.search.shapes import QuestionShape
 class Moment:
     """A retrieved section; its span grows when overlapping neighbours are merged into it.
 
-    The link (and `start_sec`) stay at the best-matching section's start; the span is what the
-    moment covers, e.g. for judging whether it contains an answer.
+    The link (and `start_sec`) stay at the best-matching section, where its answer starts
+    (`Section.answer_sec`: past the host's question it opens with); the span is what the moment
+    covers, e.g. for judging whether it contains an answer.
     """
 
     section: Section
@@ -31,11 +32,11 @@ class Moment:
 
     @property
     def start_sec(self) -> int:
-        return self.section.start_sec
+        return self.section.answer_sec
 
     @property
     def url(self) -> str:
-        return self.section.url
+        return self.section.url_at(self.start_sec)
 
     def to_dict(self) -> dict[str, Any]:
         s = self.section
