@@ -36,7 +36,7 @@ class Found:
     episode_rank: int | None  # the first moment of the expected episode
     moment_rank: int | None  # the first moment whose span contains the expected second
     in_context: bool  # the second is in the transcript the language model would be given
-    link_rank: int | None = None  # the first moment whose link lands within SLACK_SEC of the second
+    link_rank: int | None  # the first moment whose link lands within SLACK_SEC of the second
 
 
 @dataclass(frozen=True)
