@@ -71,6 +71,12 @@ def test_llm_answer_carries_numbered_context_and_maps_citations_to_links(runtime
         assert source.start_sec == moment.start_sec
         assert source.episode_title == "DataTalks.Club Behind the Scenes"
         assert re.fullmatch(r"\d+:\d\d(:\d\d)?", source.time)
+        # Named for who speaks from the link on: a link past the host's question is the guest's.
+        said = [line.speaker for line in moment.section.lines() if line.sec >= moment.start_sec]
+        assert source.speaker.split(", ")[0] == said[0]
+        if moment.start_sec > moment.section.start_sec:
+            assert "Eugene" not in source.speaker
+    assert any(m.start_sec > m.section.start_sec for m in answer.moments[: len(answer.sources)])
 
 
 def test_links_in_a_model_answer_survive_only_to_its_own_moments(runtime):

@@ -65,8 +65,11 @@ def start(question: str, history: History, filters: SearchFilters) -> AnswerStat
 
 
 def moment_source(number: int, moment: Moment) -> Source:
+    """The source a model's `[number]` cites: the moment's link, and who speaks from there on (the
+    guest, when the link skips the host's question)."""
     s = moment.section
-    speaker = ", ".join(s.speakers) or "unknown speaker"
+    speakers = dict.fromkeys(line.speaker for line in s.lines() if line.sec >= moment.start_sec and line.speaker)
+    speaker = ", ".join(speakers or s.speakers) or "unknown speaker"
     return Source(number, s.episode_id, s.episode_title, speaker, moment.start_sec, moment.url, s.header)
 
 
