@@ -59,27 +59,14 @@ def _count(value: Share) -> str:
     return "-" if not value.total else f"{value.count}/{value.total}"
 
 
+def _level_names(k: int) -> list[str]:
+    """The columns of the four levels (`retrieval.evaluation.metrics`), in the order rows give them."""
+    return [f"episode@{k}", f"moment@{k}", "moment|episode", "context"]
+
+
 def _headline(halves: dict[str, Summary], k: int) -> str:
-    header = [
-        "retriever",
-        "ids",
-        "n",
-        f"episode@{k}",
-        f"moment@{k}",
-        "moment|episode",
-        "context",
-        "link@1",
-        f"link@{k}",
-        "hit@1",
-        "hit@3",
-        "hit@5",
-        "MRR",
-        "MRR 95%",
-        "refused",
-        "false refusals",
-        "p50 ms",
-        "p95 ms",
-    ]
+    header = ["retriever", "ids", "n", *_level_names(k), "link@1", f"link@{k}", "hit@1", "hit@3", "hit@5", "MRR"]
+    header += ["MRR 95%", "refused", "false refusals", "p50 ms", "p95 ms"]
     rows = []
     for mode in _modes(halves):
         for half, summary in halves.items():
@@ -105,7 +92,7 @@ def _headline(halves: dict[str, Summary], k: int) -> str:
 
 
 def _per_moment(halves: dict[str, Summary], k: int) -> str:
-    header = ["retriever", "ids", "moments", f"episode@{k}", f"moment@{k}", "moment|episode", "context", f"link@{k}"]
+    header = ["retriever", "ids", "moments", *_level_names(k), f"link@{k}"]
     rows = []
     for mode in _modes(halves):
         for half, summary in halves.items():
@@ -116,18 +103,7 @@ def _per_moment(halves: dict[str, Summary], k: int) -> str:
 
 
 def _kinds(summary: Summary, k: int) -> str:
-    header = [
-        "kind",
-        "retriever",
-        "n",
-        f"episode@{k}",
-        f"moment@{k}",
-        "moment|episode",
-        "context",
-        "link@1",
-        "hit@1",
-        "MRR",
-    ]
+    header = ["kind", "retriever", "n", *_level_names(k), "link@1", "hit@1", "MRR"]
     header += ["refused", "per moment: episode", "moment", "context"]
     rows = []
     for kind, modes in summary.by_kind.items():
