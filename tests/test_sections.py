@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 
 from retrieval.corpus.episodes import parse_episode_file, parse_episode_text
 from retrieval.corpus.sections import MAX_WORDS, OVERLAP_WORDS, build_sections, timestamp
@@ -44,6 +45,9 @@ def test_a_section_opening_with_the_hosts_question_links_to_where_the_guest_answ
     assert (beginning.answer_sec, timestamp(beginning.answer_sec)) == (613, "10:13")
     # A section that opens inside the guest's answer links to its own start.
     assert all(s.answer_sec == s.start_sec for s in answering)
+    # An answer whose second is out of order (before its question) is linked at the section's start.
+    out_of_order = replace(beginning, line_secs=(605, 590, *beginning.line_secs[2:]))
+    assert out_of_order.answer_sec == 605
 
 
 def test_speakers_are_named_in_the_text():

@@ -66,11 +66,12 @@ class Section:
     def answer_sec(self) -> int:
         """Where a link to the section lands: when it opens with the host talking (a question, an
         introduction), the second the other speaker takes over, which is where the answer starts;
-        otherwise the section's start."""
+        otherwise the section's start. Never before the start: a few transcripts have a line whose
+        second is out of order."""
         lines = self.lines()
         if not lines or not lines[0].by_host:
             return self.start_sec
-        return next((line.sec for line in lines if not line.by_host), self.start_sec)
+        return max(self.start_sec, next((line.sec for line in lines if not line.by_host), self.start_sec))
 
     @property
     def host_share(self) -> float:
