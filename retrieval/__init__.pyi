@@ -61,6 +61,8 @@ from .answering.prompts import load_prompts as load_prompts
 
 # Evaluation
 from .evaluation.answer_check import AnswerCheck as AnswerCheck
+from .evaluation.metrics import Level as Level
+from .evaluation.metrics import Scores as Scores
 from .evaluation.metrics import Share as Share
 from .evaluation.questions import SLACK_SEC as SLACK_SEC
 from .evaluation.questions import load_question_files as load_question_files

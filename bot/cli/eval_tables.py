@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from retrieval import SLACK_SEC, AnswerCheck, EvalReport, Share, Summary
+from retrieval import SLACK_SEC, AnswerCheck, EvalReport, Level, Scores, Share, Summary
 
 
 def format_report(report: EvalReport) -> str:
@@ -60,8 +60,12 @@ def _count(value: Share) -> str:
 
 
 def _level_names(k: int) -> list[str]:
-    """The columns of the four levels (`retrieval.evaluation.metrics`), in the order rows give them."""
+    """The columns of the four levels (`retrieval.evaluation.metrics`), in the order `_levels` gives them."""
     return [f"episode@{k}", f"moment@{k}", "moment|episode", "context"]
+
+
+def _levels(s: Scores) -> tuple[Level, ...]:
+    return (s.episode, s.moment, s.moment_given_episode, s.context)
 
 
 def _headline(halves: dict[str, Summary], k: int) -> str:
@@ -76,7 +80,7 @@ def _headline(halves: dict[str, Summary], k: int) -> str:
                     mode,
                     half,
                     str(s.questions),
-                    *(_share(level.every) for level in (s.episode, s.moment, s.moment_given_episode, s.context)),
+                    *(_share(level.every) for level in _levels(s)),
                     _share(s.link_at_1),
                     _share(s.link.every),
                     *(_share(s.hit_at[at]) for at in (1, 3, 5)),
@@ -97,7 +101,7 @@ def _per_moment(halves: dict[str, Summary], k: int) -> str:
     for mode in _modes(halves):
         for half, summary in halves.items():
             s = summary.retrievers[mode]
-            levels = (s.episode, s.moment, s.moment_given_episode, s.context, s.link)
+            levels = (*_levels(s), s.link)
             rows.append([mode, half, str(s.moment.per_moment.total), *(_share(level.per_moment) for level in levels)])
     return _table(header, rows, left=2)
 
@@ -113,7 +117,7 @@ def _kinds(summary: Summary, k: int) -> str:
                     kind if mode == next(iter(modes)) else "",
                     mode,
                     str(s.questions),
-                    *(_count(level.every) for level in (s.episode, s.moment, s.moment_given_episode, s.context)),
+                    *(_count(level.every) for level in _levels(s)),
                     _count(s.link_at_1),
                     _count(s.hit_at[1]),
                     "-" if s.mrr is None else f"{s.mrr:.3f}",

@@ -6,7 +6,7 @@ all questions, per question file, per half (odd or even ids) and per kind (`retr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,29 +35,22 @@ def model_context(searcher: Searcher, result: SearchResult) -> Context:
 
 def locate(moments: Sequence[Moment], context: Context, *, episode_id: str, second: int) -> Found:
     """Where the moment that says `second` of `episode_id` is among `moments` and in `context`."""
-    episode_rank = next((n for n, m in enumerate(moments, start=1) if m.section.episode_id == episode_id), None)
-    moment_rank = next(
-        (
-            n
-            for n, m in enumerate(moments, start=1)
-            if m.section.episode_id == episode_id and near(second, m.span_start, m.span_end)
-        ),
-        None,
-    )
+
+    def first(hit: Callable[[Moment], bool]) -> int | None:
+        """The rank of the first moment of the episode for which `hit` holds."""
+        return next((n for n, m in enumerate(moments, start=1) if m.section.episode_id == episode_id and hit(m)), None)
+
     in_context = any(
         episode == episode_id and near(second, span.start_sec, span.end_sec)
         for episode, spans in context
         for span in spans
     )
-    link_rank = next(
-        (
-            n
-            for n, m in enumerate(moments, start=1)
-            if m.section.episode_id == episode_id and near(second, m.start_sec, m.start_sec)
-        ),
-        None,
+    return Found(
+        episode_rank=first(lambda m: True),
+        moment_rank=first(lambda m: near(second, m.span_start, m.span_end)),
+        in_context=in_context,
+        link_rank=first(lambda m: near(second, m.start_sec, m.start_sec)),
     )
-    return Found(episode_rank, moment_rank, in_context, link_rank)
 
 
 @dataclass(frozen=True)
