@@ -110,22 +110,23 @@ class ResilientState:
         while not self._closing.wait(self._retry_seconds):
             try:
                 self._store.check()
-                written = self._resume()
+                self._resume()
             except StateUnavailableError as error:
                 self._problem = str(error)
                 self._warn_if_due()
                 continue
-            log.warning("the state store is available again; claims made meanwhile written to it: %d", written)
             return
 
-    def _resume(self) -> int:
-        """Write the claims made during the outage, then use the store again; how many were written."""
+    def _resume(self) -> None:
+        """Write the claims made during the outage, then use the store again."""
         written = 0
         while True:
             with self._lock:
                 if not self._unrecorded:
+                    # Said before the store is used again, so that a new outage's warning always follows it.
+                    log.warning("the state store is available again; claims made meanwhile written to it: %d", written)
                     self._available.set()
-                    return written
+                    return
                 batch = list(self._unrecorded)
                 self._unrecorded.clear()
             for n, key in enumerate(batch):
