@@ -101,17 +101,16 @@ def best_excerpt(
     if not sentences:
         return Excerpt("", _clip(section.text.split()), section.start_sec)
     total = sum(query.query_weights.values()) or 1.0
-    gives = [_gives_asked(s, query) for s in sentences]
+    asked = [_asked_bonus(s, query) for s in sentences]
     scores = [
         (
             sum(query.query_weights.get(term, 0.0) for term in set(query.weights(s.text))) / total
             + MEANING_WEIGHT * max(0.0, similarity)
-            + (DEFINITION_BONUS if gives[i] and query.defined is not None else 0.0)
-            + (AMOUNT_BONUS if gives[i] and query.asks_amount else 0.0)
+            + bonus
         )
         * (HOST_FACTOR if s.by_host else 1.0)
         * (QUESTION_FACTOR if is_question(s.text) else 1.0)
-        for i, (s, similarity) in enumerate(zip(sentences, meaning, strict=True))
+        for s, similarity, bonus in zip(sentences, meaning, asked, strict=True)
     ]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     speaker = sentences[best].speaker
@@ -129,15 +128,16 @@ def best_excerpt(
             break
     text = _clip(" ".join(s.text for s in sentences[start:end]).split())
     first = sentences[start]
-    gives_asked = gives[best] and not sentences[best].by_host
+    gives_asked = asked[best] > 0 and not sentences[best].by_host
     return Excerpt(speaker, text, first.sec, first.by_host, is_question(text), scores[best], gives_asked)
 
 
-def _gives_asked(sentence: _Sentence, query: QuoteQuery) -> bool:
-    """Whether `sentence` says what X is, for a "what is X" question, or a number, for one asking an amount."""
-    if query.defined is not None and query.defined.defined_in(sentence.text):
-        return True
-    return query.asks_amount and bool(_NUMBER.search(sentence.text))
+def _asked_bonus(sentence: _Sentence, query: QuoteQuery) -> float:
+    """What `sentence` earns for saying what the question asks for by its form: what X is, for a
+    "what is X" question; a number, for one asking an amount."""
+    defines = query.defined is not None and query.defined.defined_in(sentence.text)
+    counts = query.asks_amount and bool(_NUMBER.search(sentence.text))
+    return (DEFINITION_BONUS if defines else 0.0) + (AMOUNT_BONUS if counts else 0.0)
 
 
 def asks_amount(question: str) -> bool:
